@@ -1,0 +1,1 @@
+#include "storage/version_vector.hpp"

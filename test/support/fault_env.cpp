@@ -1,0 +1,1 @@
+#include "test/support/fault_env.hpp"

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "caf/atom.hpp"
+#include "caf/error.hpp"
 #include "caf/message.hpp"
 #include "caf/sec.hpp"
 #include "messages/common.pb.h"

@@ -9,7 +9,9 @@
 #include <string>
 #include <string_view>
 
-#include "caf/error.hpp"
+namespace caf {
+class error;
+}  // namespace caf
 
 namespace kv {
 
@@ -29,6 +31,8 @@ std::string_view to_string(errc code);
 
 // Parses a name printed by to_string.
 std::optional<errc> errc_from_string(std::string_view name);
+
+// The functions below convert to and from caf::error; callers include "caf/error.hpp".
 
 // A caf::error of category "kv" with `message` as its context.
 caf::error make_error(errc code, std::string message);

@@ -1,1 +1,153 @@
 #include "storage/codec.hpp"
+
+#include <climits>
+#include <set>
+#include <utility>
+
+#include "messages/common.pb.h"
+#include "messages/errc.hpp"
+#include "messages/storage.pb.h"
+
+namespace kv::storage {
+namespace {
+
+// Validation and conversion are split: problem_in() names what is wrong with a message (empty
+// when nothing is), convert() assumes a well-formed one. checked() puts them together, so each
+// decoder only chooses the subject its error messages are about.
+
+std::string problem_in(const msg::VersionVector& in) {
+  std::set<std::string_view> actors;
+  for (const auto& e : in.entries()) {
+    if (e.actor().empty()) return "empty actor";
+    if (e.counter() == 0) return "zero counter for actor " + e.actor();
+    if (!actors.insert(e.actor()).second) return "duplicate actor " + e.actor();
+  }
+  return {};
+}
+
+std::string problem_in(const msg::Object& in) {
+  std::set<std::pair<std::string_view, uint64_t>> dots;
+  for (const auto& s : in.siblings()) {
+    if (!s.has_dot()) return "sibling without a dot";
+    const auto& d = s.dot();
+    if (d.actor().empty()) return "sibling dot with an empty actor";
+    if (d.counter() == 0) return "sibling dot with a zero counter for actor " + d.actor();
+    if (!dots.emplace(d.actor(), d.counter()).second)
+      return "duplicate sibling dot " + d.actor() + ':' + std::to_string(d.counter());
+  }
+  auto context = problem_in(in.context());
+  return context.empty() ? context : "context: " + context;
+}
+
+version_vector convert(const msg::VersionVector& in) {
+  std::vector<version_vector::entry> entries;
+  entries.reserve(in.entries_size());
+  for (const auto& e : in.entries()) entries.push_back({e.actor(), e.counter(), e.updated_ms()});
+  return version_vector::from_entries(std::move(entries));
+}
+
+object convert(const msg::Object& in) {
+  std::vector<sibling> siblings;
+  siblings.reserve(in.siblings_size());
+  for (const auto& s : in.siblings())
+    siblings.push_back(
+        {{s.dot().actor(), s.dot().counter()}, s.value(), s.deleted(), s.timestamp_ms()});
+  return object::from_parts(std::move(siblings), convert(in.context()));
+}
+
+caf::error malformed(std::string_view subject, std::string_view problem) {
+  std::string text = "malformed ";
+  text.append(subject).append(": ").append(problem);
+  return make_error(errc::invalid_argument, std::move(text));
+}
+
+template <class Message>
+auto checked(const Message& in, std::string_view subject) -> caf::expected<decltype(convert(in))> {
+  if (auto problem = problem_in(in); !problem.empty()) return malformed(subject, problem);
+  return convert(in);
+}
+
+bool parse(std::string_view bytes, google::protobuf::Message& out) {
+  return bytes.size() <= INT_MAX &&
+         out.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+}
+
+// Context tokens come from clients and must be exactly what encode_context produced: fields
+// this build does not know would be dropped silently, turning a garbled token into a blind
+// write.
+bool has_unknown_fields(const msg::VersionVector& vv) {
+  auto unknown = [](const google::protobuf::Message& m) {
+    return !m.GetReflection()->GetUnknownFields(m).empty();
+  };
+  if (unknown(vv)) return true;
+  for (const auto& e : vv.entries())
+    if (unknown(e)) return true;
+  return false;
+}
+
+}  // namespace
+
+void to_proto(const version_vector& vv, msg::VersionVector& out) {
+  out.Clear();
+  out.mutable_entries()->Reserve(static_cast<int>(vv.size()));
+  for (const auto& e : vv.entries()) {
+    auto* entry = out.add_entries();
+    entry->set_actor(e.actor);
+    entry->set_counter(e.counter);
+    entry->set_updated_ms(e.updated_ms);
+  }
+}
+
+void to_proto(const dot& d, msg::Dot& out) {
+  out.set_actor(d.actor);
+  out.set_counter(d.counter);
+}
+
+void to_proto(const object& obj, msg::Object& out) {
+  out.Clear();
+  out.mutable_siblings()->Reserve(static_cast<int>(obj.siblings().size()));
+  for (const auto& s : obj.siblings()) {
+    auto* sibling = out.add_siblings();
+    to_proto(s.id, *sibling->mutable_dot());
+    sibling->set_value(s.value);
+    sibling->set_deleted(s.deleted);
+    sibling->set_timestamp_ms(s.timestamp_ms);
+  }
+  to_proto(obj.context(), *out.mutable_context());
+}
+
+caf::expected<version_vector> from_proto(const msg::VersionVector& in) {
+  return checked(in, "version vector");
+}
+
+caf::expected<object> from_proto(const msg::Object& in) {
+  return checked(in, "object");
+}
+
+std::string encode_object(const object& obj) {
+  msg::StoredObject stored;
+  to_proto(obj, *stored.mutable_object());
+  return stored.SerializeAsString();
+}
+
+caf::expected<object> decode_object(std::string_view bytes) {
+  msg::StoredObject stored;
+  if (!parse(bytes, stored)) return malformed("stored object", "not a StoredObject message");
+  if (!stored.has_object()) return malformed("stored object", "no object in it");
+  return checked(stored.object(), "stored object");
+}
+
+std::string encode_context(const version_vector& vv) {
+  msg::VersionVector out;
+  to_proto(vv, out);
+  return out.SerializeAsString();
+}
+
+caf::expected<version_vector> decode_context(std::string_view bytes) {
+  msg::VersionVector in;
+  if (!parse(bytes, in)) return malformed("context token", "not a serialized version vector");
+  if (has_unknown_fields(in)) return malformed("context token", "fields this build does not know");
+  return checked(in, "context token");
+}
+
+}  // namespace kv::storage

@@ -1,1 +1,299 @@
 #include "storage/engine.hpp"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/convenience.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <array>
+#include <filesystem>
+#include <vector>
+
+#include "messages/errc.hpp"
+
+namespace kv::storage {
+namespace {
+
+// Indexed by `column`.
+const std::array<std::string, 3> column_names = {"data", "hints", "meta"};
+
+rocksdb::Slice to_slice(std::string_view s) {
+  return {s.data(), s.size()};
+}
+std::string_view to_view(const rocksdb::Slice& s) {
+  return {s.data(), s.size()};
+}
+
+bool contains(std::string_view text, std::string_view part) {
+  return text.find(part) != std::string_view::npos;
+}
+
+// The one translation of rocksdb::Status into kv errors. RocksDB reports a held LOCK file as
+// a plain IO error, so only its text tells it apart: "While lock file: DIR/LOCK: Resource
+// temporarily unavailable" when another process holds it, "lock hold by current process"
+// when another engine of this process does.
+caf::error to_error(const rocksdb::Status& status, const std::string& path, std::string_view what) {
+  if (status.ok()) return caf::none;
+  auto text = status.ToString();
+  if (status.IsIOError() && contains(text, "lock hold by current process"))
+    return make_error(errc::internal,
+                      "data directory " + path + " is in use by another engine in this process");
+  if (status.IsIOError() && contains(text, "While lock file"))
+    return make_error(errc::internal, "data directory " + path + " is in use by another process");
+  std::string message = "storage ";
+  message.append(what).append(" failed in ").append(path).append(": ").append(text);
+  return make_error(errc::internal, std::move(message));
+}
+
+// A RocksDB built without `wanted` would refuse to open; running uncompressed is better.
+rocksdb::CompressionType supported_or_none(rocksdb::CompressionType wanted) {
+  static const auto supported = rocksdb::GetSupportedCompressions();
+  bool ok = std::find(supported.begin(), supported.end(), wanted) != supported.end();
+  return ok ? wanted : rocksdb::kNoCompression;
+}
+
+// The reasons behind these choices are in docs/storage.md.
+rocksdb::ColumnFamilyOptions column_options(const engine_options& options,
+                                            const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(options.bloom_bits_per_key));
+  table.whole_key_filtering = true;
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
+
+  rocksdb::ColumnFamilyOptions result;
+  result.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  result.write_buffer_size = options.write_buffer_bytes;
+  result.compression = rocksdb::kNoCompression;
+  if (options.compression) {
+    result.compression = supported_or_none(rocksdb::kLZ4Compression);
+    result.bottommost_compression = supported_or_none(rocksdb::kZSTD);
+  }
+  return result;
+}
+
+rocksdb::DBOptions db_options(const engine_options& options) {
+  rocksdb::DBOptions result;
+  result.create_if_missing = true;
+  result.create_missing_column_families = true;
+  // A column family written rarely (meta) pins every WAL file since its last flush; bounding
+  // the total WAL size forces that flush, which bounds disk use and crash-recovery time.
+  result.max_total_wal_size = 4 * options.write_buffer_bytes;
+  result.keep_log_file_num = 10;  // RocksDB's info LOG files, one more per restart
+  if (options.env != nullptr) result.env = options.env;
+  return result;
+}
+
+}  // namespace
+
+// -- write_batch ----------------------------------------------------------------------------
+
+// Operations are recorded with their column and turned into a rocksdb::WriteBatch by
+// engine::write, the only place that knows the column family handles. Keys and values share
+// one buffer, so a batch reused after clear() does not allocate.
+struct write_batch::impl {
+  struct op {
+    column cf;
+    bool erase;
+    size_t key_size;
+    size_t value_size;
+  };
+  std::vector<op> ops;
+  std::string payload;  // the key and value of each op, back to back
+};
+
+write_batch::write_batch() : impl_(std::make_unique<impl>()) {}
+write_batch::~write_batch() = default;
+write_batch::write_batch(write_batch&&) noexcept = default;
+write_batch& write_batch::operator=(write_batch&&) noexcept = default;
+
+void write_batch::put(column cf, std::string_view key, std::string_view value) {
+  impl_->ops.push_back({cf, false, key.size(), value.size()});
+  impl_->payload.append(key).append(value);
+}
+
+void write_batch::erase(column cf, std::string_view key) {
+  impl_->ops.push_back({cf, true, key.size(), 0});
+  impl_->payload.append(key);
+}
+
+size_t write_batch::count() const {
+  return impl_->ops.size();
+}
+size_t write_batch::bytes() const {
+  return impl_->payload.size();
+}
+
+void write_batch::clear() {
+  impl_->ops.clear();
+  impl_->payload.clear();
+}
+
+// -- engine ---------------------------------------------------------------------------------
+
+struct engine::impl {
+  explicit impl(const engine_options& opts)
+      : options(opts), cache(rocksdb::NewLRUCache(opts.block_cache_bytes)) {}
+
+  // A shutdown cannot report errors. A caller that needs to know whether the last unsynced
+  // writes reached the disk calls engine::sync_wal() first.
+  ~impl() {
+    if (!db) return;
+    if (!stopped) static_cast<void>(db->SyncWAL());  // ignored: see above
+    for (auto* handle : handles)
+      static_cast<void>(db->DestroyColumnFamilyHandle(handle));  // ignored: fails only for null
+    static_cast<void>(db->Close());  // ignored: the WAL already holds every committed batch
+  }
+
+  rocksdb::ColumnFamilyHandle* handle(column cf) const {
+    return handles[1 + static_cast<size_t>(cf)];
+  }
+
+  caf::error check(const rocksdb::Status& status, std::string_view what) const {
+    return to_error(status, options.path, what);
+  }
+
+  caf::error refuse(std::string_view what) const {
+    std::string message = "storage ";
+    message.append(what).append(" refused in ").append(options.path);
+    message.append(": an earlier write failed; reopen the engine to recover from the WAL");
+    return make_error(errc::internal, std::move(message));
+  }
+
+  // Builds the rocksdb::WriteBatch of `batch` into `out`, which starts empty.
+  caf::error translate(const write_batch::impl& batch, rocksdb::WriteBatch& out) const {
+    std::string_view payload = batch.payload;
+    for (const auto& op : batch.ops) {
+      auto key = to_slice(payload.substr(0, op.key_size));
+      auto value = to_slice(payload.substr(op.key_size, op.value_size));
+      payload.remove_prefix(op.key_size + op.value_size);
+      auto status = op.erase ? out.Delete(handle(op.cf), key) : out.Put(handle(op.cf), key, value);
+      if (auto err = check(status, "write")) return err;
+    }
+    return caf::none;
+  }
+
+  engine_options options;
+  std::shared_ptr<rocksdb::Cache> cache;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // "default", then column_names
+  // Set by the first failed commit; from then on the engine takes no more writes or syncs.
+  // After a failed write or fsync the WAL's state on disk is unknown, and a retried fsync can
+  // report success for pages the OS already dropped (PostgreSQL's "fsyncgate"), so the only
+  // safe way on is to reopen and recover from what the WAL really holds. It also keeps us
+  // clear of RocksDB 7.8's debug assertion (enabled in Debian's build) that aborts the
+  // process on a WAL sync after a WAL write error.
+  std::atomic<bool> stopped{false};
+  std::atomic<uint64_t> writes{0};
+  std::atomic<uint64_t> commits{0};
+  std::atomic<uint64_t> syncs{0};
+  std::atomic<uint64_t> bytes_written{0};
+};
+
+engine::engine(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
+engine::~engine() = default;
+
+caf::expected<std::unique_ptr<engine>> engine::open(const engine_options& options) {
+  std::error_code failed;
+  std::filesystem::create_directories(options.path, failed);
+  if (failed)
+    return make_error(errc::internal,
+                      "cannot create data directory " + options.path + ": " + failed.message());
+  auto state = std::make_unique<impl>(options);
+  auto family = column_options(options, state->cache);
+  std::vector<rocksdb::ColumnFamilyDescriptor> families{
+      {rocksdb::kDefaultColumnFamilyName, family}};
+  for (const auto& name : column_names) families.emplace_back(name, family);
+  rocksdb::DB* db = nullptr;
+  auto status =
+      rocksdb::DB::Open(db_options(options), options.path, families, &state->handles, &db);
+  if (auto err = state->check(status, "open")) return err;
+  state->db.reset(db);
+  return std::unique_ptr<engine>{new engine(std::move(state))};
+}
+
+caf::expected<std::optional<std::string>> engine::get(column cf, std::string_view key) const {
+  rocksdb::PinnableSlice value;
+  auto status = impl_->db->Get(rocksdb::ReadOptions{}, impl_->handle(cf), to_slice(key), &value);
+  if (status.IsNotFound()) return std::optional<std::string>{};
+  if (auto err = impl_->check(status, "read")) return err;
+  return std::optional<std::string>{value.ToString()};
+}
+
+caf::error engine::write(write_batch& batch, bool sync) {
+  // Reserve for RocksDB's batch header (sequence, count) and each op's framing (type, column
+  // family, two lengths), so building the batch allocates once.
+  constexpr size_t header_bytes = 12, op_overhead_bytes = 16;
+  rocksdb::WriteBatch staged{header_bytes + batch.bytes() + batch.count() * op_overhead_bytes};
+  if (auto err = impl_->translate(*batch.impl_, staged)) return err;
+  if (impl_->stopped) return impl_->refuse("write");
+  rocksdb::WriteOptions options;
+  options.sync = sync;
+  if (auto err = impl_->check(impl_->db->Write(options, &staged), "write")) {
+    impl_->stopped = true;
+    return err;
+  }
+  impl_->writes += batch.count();
+  impl_->commits += 1;
+  impl_->syncs += sync ? 1 : 0;
+  impl_->bytes_written += batch.bytes();
+  return caf::none;
+}
+
+caf::error engine::scan(column cf, std::string_view first, std::string_view last,
+                        const visitor& visit) const {
+  rocksdb::ReadOptions options;
+  rocksdb::Slice upper_bound = to_slice(last);
+  if (!last.empty()) options.iterate_upper_bound = &upper_bound;
+  std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(options, impl_->handle(cf))};
+  for (it->Seek(to_slice(first)); it->Valid(); it->Next())
+    if (!visit(to_view(it->key()), to_view(it->value()))) break;
+  return impl_->check(it->status(), "scan");
+}
+
+caf::error engine::sync_wal() {
+  if (impl_->stopped) return impl_->refuse("WAL sync");
+  if (auto err = impl_->check(impl_->db->SyncWAL(), "WAL sync")) {
+    impl_->stopped = true;
+    return err;
+  }
+  return caf::none;
+}
+
+engine_stats engine::stats() const {
+  return {impl_->writes.load(), impl_->commits.load(), impl_->syncs.load(),
+          impl_->bytes_written.load()};
+}
+
+uint64_t engine::estimated_keys(column cf) const {
+  uint64_t keys = 0;
+  auto found = impl_->db->GetIntProperty(impl_->handle(cf),
+                                         rocksdb::DB::Properties::kEstimateNumKeys, &keys);
+  return found ? keys : 0;
+}
+
+uint64_t engine::live_data_bytes() const {
+  uint64_t total = 0;
+  for (size_t i = 0; i < column_names.size(); ++i) {
+    uint64_t bytes = 0;
+    if (impl_->db->GetIntProperty(impl_->handle(static_cast<column>(i)),
+                                  rocksdb::DB::Properties::kEstimateLiveDataSize, &bytes))
+      total += bytes;
+  }
+  return total;
+}
+
+uint64_t engine::block_cache_usage() const {
+  return impl_->cache->GetUsage();
+}
+
+const std::string& engine::path() const {
+  return impl_->options.path;
+}
+
+}  // namespace kv::storage

@@ -83,9 +83,13 @@ class engine {
 
   // Commits the batch atomically. With `sync`, the WAL is fsynced before returning, so the
   // batch survives power loss. The batch is left as it was (the caller clears it).
+  // A failed write or sync_wal() stops the engine: the failed batch may or may not be in the
+  // WAL, and every later write and sync_wal() fails until the engine is reopened, which
+  // recovers from what the WAL holds. Reads keep working.
   [[nodiscard]] caf::error write(write_batch& batch, bool sync);
 
-  // Visits the keys of `cf` in [first, last) in order until `visit` returns false.
+  // Visits the keys of `cf` in [first, last) in order until `visit` returns false. An empty
+  // `last` means no upper bound, as in key_range.
   using visitor = std::function<bool(std::string_view key, std::string_view value)>;
   [[nodiscard]] caf::error scan(column cf, std::string_view first, std::string_view last,
                                 const visitor& visit) const;

@@ -2,7 +2,7 @@
 // Who this data directory belongs to, kept in the meta column family: the node id (a
 // directory serves one node id for life), the partition count (fixed for the life of the
 // data) and the incarnation epoch. Each process start takes a new epoch, strictly greater
-// than the stored one and than the wall clock in milliseconds, and syncs it before serving;
+// than the stored one and at least the wall clock in milliseconds, and syncs it before serving;
 // the version-vector actor of this incarnation is "<node id>.<epoch in base 36>". So a restart
 // after a crash that lost unsynced writes, or after the directory was wiped, never reissues a
 // dot another replica may hold.

@@ -2,7 +2,8 @@
 // Layout of keys in the data column family:
 //   [partition: u16 big-endian][namespace length: u8][namespace][user key]
 // so one partition is one contiguous key range (streaming, anti-entropy and handoff scan a
-// partition with one iterator), sorted by namespace and then key inside it.
+// partition with one iterator). Inside it, each namespace is one contiguous run sorted by key;
+// the runs are ordered by namespace length, then namespace bytes.
 #pragma once
 
 #include <cstdint>
@@ -27,10 +28,14 @@ struct key_parts {
 // Splits a data key; nullopt when it is not one. The views point into `stored`.
 std::optional<key_parts> parse_data_key(std::string_view stored);
 
-// The half-open range [first, last) that holds exactly the keys of `partition`.
+// The half-open range [first, last) that holds exactly the keys of `partition`. The last
+// partition has no finite upper bound (a user key may be any number of 0xFF bytes), so an
+// empty `last` means "unbounded"; it can mean nothing else, since no key sorts before "".
 struct key_range {
   std::string first;
   std::string last;
+
+  bool contains(std::string_view key) const { return key >= first && (last.empty() || key < last); }
 };
 key_range partition_range(uint32_t partition);
 

@@ -1,1 +1,123 @@
 #include "storage/object.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <tuple>
+
+namespace kv::storage {
+namespace {
+
+// Two copies of one dot are the same write and normally identical. Should they ever differ,
+// every replica keeps the larger by (timestamp, deleted, value), so merge stays commutative.
+bool loses_to(const sibling& a, const sibling& b) {
+  return std::tie(a.timestamp_ms, a.deleted, a.value) <
+         std::tie(b.timestamp_ms, b.deleted, b.value);
+}
+
+// The last-write-wins order: timestamp, then dot (a total order on distinct writes).
+bool older(const sibling& a, const sibling& b) {
+  if (a.timestamp_ms != b.timestamp_ms) return a.timestamp_ms < b.timestamp_ms;
+  if (a.id != b.id) return a.id < b.id;
+  return loses_to(a, b);
+}
+
+// Sorts by dot and keeps one sibling per dot: the winner by loses_to.
+std::vector<sibling> normalized(std::vector<sibling> siblings) {
+  std::sort(siblings.begin(), siblings.end(), [](const sibling& a, const sibling& b) {
+    return a.id != b.id ? a.id < b.id : loses_to(a, b);
+  });
+  std::vector<sibling> result;
+  result.reserve(siblings.size());
+  for (auto& s : siblings) {
+    if (!result.empty() && result.back().id == s.id)
+      result.back() = std::move(s);
+    else
+      result.push_back(std::move(s));
+  }
+  return result;
+}
+
+std::vector<sibling> newest_only(std::vector<sibling> siblings) {
+  if (siblings.empty()) return siblings;
+  auto newest = std::max_element(siblings.begin(), siblings.end(), older);
+  return {std::move(*newest)};
+}
+
+bool holds(const object& obj, const dot& d) {
+  const auto& s = obj.siblings();
+  auto i = std::lower_bound(s.begin(), s.end(), d,
+                            [](const sibling& x, const dot& y) { return x.id < y; });
+  return i != s.end() && i->id == d;
+}
+
+// The siblings of `from` that survive a join with `other`: those `other` holds too, and those
+// it has not seen. A sibling `other` has seen but no longer holds was superseded there.
+void append_survivors(const object& from, const object& other, std::vector<sibling>& out) {
+  for (const auto& s : from.siblings())
+    if (holds(other, s.id) || !other.context().covers(s.id)) out.push_back(s);
+}
+
+}  // namespace
+
+object object::from_parts(std::vector<sibling> siblings, version_vector context) {
+  object result;
+  result.siblings_ = normalized(std::move(siblings));
+  for (const auto& s : result.siblings_)
+    if (!context.covers(s.id)) context.add(s.id, s.timestamp_ms);
+  result.context_ = std::move(context);
+  return result;
+}
+
+bool object::has_live() const {
+  return std::any_of(siblings_.begin(), siblings_.end(),
+                     [](const sibling& s) { return !s.deleted; });
+}
+
+dot next_dot(const object& current, std::string_view actor) {
+  return dot{std::string{actor}, current.context().counter(actor) + 1};
+}
+
+object merge(const object& a, const object& b, resolution how) {
+  std::vector<sibling> siblings;
+  siblings.reserve(a.siblings_.size() + b.siblings_.size());
+  if (how == resolution::lww) {
+    siblings.insert(siblings.end(), a.siblings_.begin(), a.siblings_.end());
+    siblings.insert(siblings.end(), b.siblings_.begin(), b.siblings_.end());
+    siblings = newest_only(std::move(siblings));
+  } else {
+    append_survivors(a, b, siblings);
+    append_survivors(b, a, siblings);
+    siblings = normalized(std::move(siblings));
+  }
+  object result;
+  result.siblings_ = std::move(siblings);
+  result.context_ = a.context_;
+  result.context_.merge(b.context_);
+  return result;
+}
+
+write_result apply_write(const object& current, const version_vector& seen, sibling version,
+                         const write_rules& rules) {
+  assert(version.id == next_dot(current, version.id.actor));
+  write_result result;
+  result.seen = seen;
+  result.seen.add(version.id, rules.now_ms);
+
+  object& stored = result.stored;
+  for (const auto& s : current.siblings_)
+    if (rules.how == resolution::lww || !seen.covers(s.id)) stored.siblings_.push_back(s);
+  stored.siblings_.push_back(std::move(version));
+  stored.siblings_ = rules.how == resolution::lww ? newest_only(std::move(stored.siblings_))
+                                                  : normalized(std::move(stored.siblings_));
+  stored.context_ = current.context_;
+  stored.context_.merge(result.seen);
+
+  auto has_sibling = [&stored](std::string_view actor) {
+    return std::any_of(stored.siblings_.begin(), stored.siblings_.end(),
+                       [actor](const sibling& s) { return s.id.actor == actor; });
+  };
+  result.pruned = stored.context_.prune(rules.max_context_entries, has_sibling);
+  return result;
+}
+
+}  // namespace kv::storage

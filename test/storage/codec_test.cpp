@@ -1,2 +1,191 @@
+#include "storage/codec.hpp"
+
+#include <google/protobuf/stubs/logging.h>
 #include <catch2/catch.hpp>
 
+#include <random>
+
+#include "messages/common.pb.h"
+#include "messages/errc.hpp"
+#include "messages/storage.pb.h"
+
+namespace kv::storage {
+namespace {
+
+object sample_object() {
+  return object::from_parts(
+      {{{"n1.kq3x9a1", 3}, "hello", false, 1700000000123},
+       {{"n2.kq3xb00", 1}, "", true, 1700000000456},
+       {{"n2.kq3xb00", 2}, std::string("\0\xff binary", 9), false, -5}},
+      version_vector::from_entries({{"n1.kq3x9a1", 4, 17}, {"n3.kq40000", 9, 0}}));
+}
+
+template <class T>
+bool invalid(const caf::expected<T>& result) {
+  return !result && code_of(result.error()) == errc::invalid_argument;
+}
+
+template <class T>
+std::string message(const caf::expected<T>& result) {
+  return result ? std::string{} : message_of(result.error());
+}
+
+std::string token(std::initializer_list<std::tuple<std::string, uint64_t>> entries) {
+  msg::VersionVector vv;
+  for (const auto& [actor, counter] : entries) {
+    auto* e = vv.add_entries();
+    e->set_actor(actor);
+    e->set_counter(counter);
+  }
+  return vv.SerializeAsString();
+}
+
+}  // namespace
+
+TEST_CASE("objects survive the stored format and the wire format unchanged", "[codec]") {
+  auto obj = sample_object();
+  auto stored = decode_object(encode_object(obj));
+  REQUIRE(stored);
+  CHECK(*stored == obj);
+
+  msg::Object wire;
+  to_proto(obj, wire);
+  CHECK(wire.siblings_size() == 3);
+  auto back = from_proto(wire);
+  REQUIRE(back);
+  CHECK(*back == obj);
+
+  auto empty = decode_object(encode_object(object{}));
+  REQUIRE(empty);
+  CHECK(empty->empty());
+}
+
+TEST_CASE("context tokens survive a round trip, and the empty token is the empty context",
+          "[codec]") {
+  auto context = sample_object().context();
+  auto decoded = decode_context(encode_context(context));
+  REQUIRE(decoded);
+  CHECK(*decoded == context);
+
+  CHECK(encode_context(version_vector{}).empty());
+  auto empty = decode_context("");
+  REQUIRE(empty);
+  CHECK(empty->empty());
+}
+
+TEST_CASE("a decoded context is normalized: any entry order is accepted", "[codec]") {
+  auto decoded = decode_context(token({{"b", 2}, {"a", 1}}));
+  REQUIRE(decoded);
+  CHECK(to_string(*decoded) == "{a:1, b:2}");
+}
+
+TEST_CASE("malformed context tokens are invalid arguments", "[codec]") {
+  SECTION("duplicate actor") {
+    auto result = decode_context(token({{"n1.x", 1}, {"n1.x", 2}}));
+    CHECK(invalid(result));
+    CHECK(message(result) == "malformed context token: duplicate actor n1.x");
+  }
+  SECTION("zero counter") {
+    auto result = decode_context(token({{"n1.x", 0}}));
+    CHECK(invalid(result));
+    CHECK(message(result) == "malformed context token: zero counter for actor n1.x");
+  }
+  SECTION("empty actor") {
+    auto result = decode_context(token({{"", 3}}));
+    CHECK(invalid(result));
+    CHECK(message(result) == "malformed context token: empty actor");
+  }
+  SECTION("truncated inside an entry") {
+    // A token cut between two entries is a well-formed, staler context: a write with it
+    // supersedes less, which is safe. Anywhere else the cut is detected.
+    auto context = sample_object().context();
+    auto good = encode_context(context);
+    size_t staler = 0;
+    for (size_t size = 1; size < good.size(); ++size) {
+      INFO("first " << size << " bytes");
+      auto result = decode_context(good.substr(0, size));
+      if (result) {
+        CHECK(context.descends(*result));
+        CHECK(result->size() < context.size());
+        ++staler;
+      } else {
+        CHECK(invalid(result));
+      }
+    }
+    CHECK(staler == context.size() - 1);
+  }
+  SECTION("unknown fields") {
+    auto result = decode_context(std::string("\x18\x01", 2));  // field 3, varint 1
+    CHECK(invalid(result));
+    CHECK(message(result) == "malformed context token: fields this build does not know");
+  }
+  SECTION("random bytes") {
+    google::protobuf::LogSilencer quiet;  // protobuf logs each invalid UTF-8 string it meets
+    std::mt19937 rng{42};
+    std::uniform_int_distribution<int> size(1, 40), byte(0, 255);
+    for (int i = 0; i < 2000; ++i) {
+      std::string bytes(static_cast<size_t>(size(rng)), '\0');
+      for (auto& b : bytes) b = static_cast<char>(byte(rng));
+      INFO("token " << i);
+      CHECK(invalid(decode_context(bytes)));
+    }
+  }
+}
+
+TEST_CASE("malformed objects are invalid arguments", "[codec]") {
+  msg::Object wire;
+  to_proto(sample_object(), wire);
+
+  SECTION("a sibling without a dot") {
+    wire.mutable_siblings(1)->clear_dot();
+    CHECK(message(from_proto(wire)) == "malformed object: sibling without a dot");
+  }
+  SECTION("duplicate sibling dots") {
+    *wire.add_siblings() = wire.siblings(0);
+    CHECK(message(from_proto(wire)) == "malformed object: duplicate sibling dot n1.kq3x9a1:3");
+  }
+  SECTION("a sibling dot with a zero counter") {
+    wire.mutable_siblings(0)->mutable_dot()->set_counter(0);
+    CHECK(invalid(from_proto(wire)));
+  }
+  SECTION("a sibling dot with an empty actor") {
+    wire.mutable_siblings(0)->mutable_dot()->clear_actor();
+    CHECK(invalid(from_proto(wire)));
+  }
+  SECTION("a context with a duplicate actor") {
+    *wire.mutable_context()->add_entries() = wire.context().entries(0);
+    CHECK(message(from_proto(wire)) == "malformed object: context: duplicate actor n1.kq3x9a1");
+  }
+  SECTION("the same faults in the stored form") {
+    wire.mutable_siblings(1)->clear_dot();
+    msg::StoredObject stored;
+    *stored.mutable_object() = wire;
+    auto result = decode_object(stored.SerializeAsString());
+    CHECK(invalid(result));
+    CHECK(message(result) == "malformed stored object: sibling without a dot");
+  }
+}
+
+TEST_CASE("a decoded object is normalized: its context covers every sibling", "[codec]") {
+  msg::Object wire;
+  auto* s = wire.add_siblings();
+  s->mutable_dot()->set_actor("b.1");
+  s->mutable_dot()->set_counter(5);
+  s->set_timestamp_ms(77);
+  auto decoded = from_proto(wire);
+  REQUIRE(decoded);
+  CHECK(decoded->context().entries() == std::vector<version_vector::entry>{{"b.1", 5, 77}});
+}
+
+TEST_CASE("bytes that are not a stored object are invalid arguments", "[codec]") {
+  CHECK(message(decode_object("")) == "malformed stored object: no object in it");
+  CHECK(message(decode_object("\xff\xff\xff")) ==
+        "malformed stored object: not a StoredObject message");
+  auto good = encode_object(sample_object());
+  for (size_t size = 1; size < good.size(); ++size) {
+    INFO("first " << size << " bytes");
+    CHECK(invalid(decode_object(good.substr(0, size))));
+  }
+}
+
+}  // namespace kv::storage

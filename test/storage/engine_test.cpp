@@ -1,2 +1,313 @@
+#include "storage/engine.hpp"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <fstream>
+#include <random>
+#include <vector>
+
+#include "messages/errc.hpp"
+#include "storage/keys.hpp"
+#include "test/support/fault_env.hpp"
+#include "test/support/temp_dir.hpp"
+
+namespace kv::storage {
+namespace {
+
+using kv::test::fault_env;
+using kv::test::temp_dir;
+
+std::unique_ptr<engine> open_engine(const std::string& path, rocksdb::Env* env = nullptr) {
+  engine_options options;
+  options.path = path;
+  options.block_cache_bytes = size_t{8} << 20;
+  options.env = env;
+  auto db = engine::open(options);
+  if (!db) FAIL(describe(db.error()));
+  return std::move(*db);
+}
+
+caf::error put(engine& db, column cf, std::string_view key, std::string_view value,
+               bool sync = false) {
+  write_batch batch;
+  batch.put(cf, key, value);
+  return db.write(batch, sync);
+}
+
+std::optional<std::string> get(const engine& db, column cf, std::string_view key) {
+  auto value = db.get(cf, key);
+  if (!value) FAIL(describe(value.error()));
+  return *value;
+}
+
+std::vector<std::string> scan(const engine& db, const key_range& range) {
+  std::vector<std::string> keys;
+  auto err = db.scan(column::data, range.first, range.last, [&keys](auto key, auto) {
+    keys.emplace_back(key);
+    return true;
+  });
+  if (err) FAIL(describe(err));
+  return keys;
+}
+
+// Another process holding the directory's LOCK the way RocksDB takes it (fcntl F_SETLK), for
+// as long as this object lives.
+class foreign_lock {
+ public:
+  explicit foreign_lock(const std::string& dir) {
+    REQUIRE(pipe(ready_) == 0);
+    REQUIRE(pipe(done_) == 0);
+    child_ = fork();
+    REQUIRE(child_ >= 0);
+    if (child_ == 0) hold((dir + "/LOCK").c_str());
+    char byte = 0;
+    REQUIRE(read(ready_[0], &byte, 1) == 1);
+    REQUIRE(byte == 'y');
+  }
+  ~foreign_lock() {
+    static_cast<void>(write(done_[1], "x", 1));  // ignored: the child also exits on EOF
+    for (int fd : {ready_[0], ready_[1], done_[0], done_[1]}) close(fd);
+    waitpid(child_, nullptr, 0);
+  }
+
+ private:
+  // Runs in the child: only async-signal-safe calls, then _exit.
+  [[noreturn]] void hold(const char* lock_path) {
+    close(ready_[0]);
+    close(done_[1]);  // so that the parent's exit alone ends the wait below
+    int fd = open(lock_path, O_RDWR | O_CREAT, 0644);
+    struct flock lock {};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    bool locked = fd >= 0 && fcntl(fd, F_SETLK, &lock) == 0;
+    static_cast<void>(write(ready_[1], locked ? "y" : "n", 1));  // ignored: parent checks
+    char byte;
+    static_cast<void>(read(done_[0], &byte, 1));  // ignored: any outcome means "done"
+    _exit(0);
+  }
+
+  int ready_[2] = {-1, -1};
+  int done_[2] = {-1, -1};
+  pid_t child_ = -1;
+};
+
+}  // namespace
+
+TEST_CASE("the three column families hold independent keys", "[engine]") {
+  temp_dir dir;
+  auto db = open_engine(dir.str());
+  for (auto cf : {column::data, column::hints, column::meta})
+    REQUIRE_FALSE(put(*db, cf, "k", "value in " + std::to_string(static_cast<int>(cf))));
+  CHECK(get(*db, column::data, "k") == "value in 0");
+  CHECK(get(*db, column::hints, "k") == "value in 1");
+  CHECK(get(*db, column::meta, "k") == "value in 2");
+
+  write_batch batch;
+  batch.erase(column::hints, "k");
+  REQUIRE_FALSE(db->write(batch, false));
+  CHECK(get(*db, column::hints, "k") == std::nullopt);
+  CHECK(get(*db, column::data, "k") == "value in 0");
+  CHECK(get(*db, column::meta, "absent") == std::nullopt);
+}
+
+TEST_CASE("a batch commits all its operations at once", "[engine]") {
+  temp_dir dir;
+  auto db = open_engine(dir.str());
+  REQUIRE_FALSE(put(*db, column::data, "old", "x"));
+  write_batch batch;
+  batch.put(column::data, "a", std::string("\0binary\xff", 8));
+  batch.put(column::meta, "b", "");
+  batch.erase(column::data, "old");
+  batch.put(column::data, "a", "second put of a wins");
+  CHECK(batch.count() == 4);
+  CHECK(batch.bytes() == 1 + 8 + 1 + 0 + 3 + 1 + 20);
+  REQUIRE_FALSE(db->write(batch, true));
+  CHECK(get(*db, column::data, "a") == "second put of a wins");
+  CHECK(get(*db, column::meta, "b") == "");
+  CHECK(get(*db, column::data, "old") == std::nullopt);
+  CHECK(batch.count() == 4);  // left as it was
+  batch.clear();
+  CHECK(batch.empty());
+  CHECK(batch.bytes() == 0);
+}
+
+TEST_CASE("a scan returns a partition's keys in order and nothing else", "[engine]") {
+  temp_dir dir;
+  auto db = open_engine(dir.str());
+  std::vector<std::string> keys;
+  for (uint32_t p : {4u, 5u, 6u, max_partitions - 1})
+    for (const auto& ns : std::vector<std::string>{"", "ns", std::string(255, '\xff')})
+      for (const auto& key :
+           std::vector<std::string>{"", "a", "b", std::string(3, '\0'), std::string(300, '\xff')})
+        keys.push_back(data_key(p, ns, key));
+  auto shuffled = keys;
+  std::shuffle(shuffled.begin(), shuffled.end(), std::mt19937{3});
+  write_batch batch;
+  for (const auto& key : shuffled) batch.put(column::data, key, "v");
+  REQUIRE_FALSE(db->write(batch, false));
+  REQUIRE_FALSE(put(*db, column::hints, data_key(5, "ns", "a hint"), "v"));
+
+  auto of_partition = [&keys](uint32_t p) {
+    std::vector<std::string> result;
+    for (const auto& key : keys)
+      if (parse_data_key(key)->partition == p) result.push_back(key);
+    std::sort(result.begin(), result.end());
+    return result;
+  };
+  CHECK(scan(*db, partition_range(5)) == of_partition(5));
+  CHECK(scan(*db, partition_range(max_partitions - 1)) == of_partition(max_partitions - 1));
+  CHECK(scan(*db, partition_range(7)).empty());
+
+  SECTION("until the visitor says stop") {
+    size_t visited = 0;
+    auto range = partition_range(4);
+    REQUIRE_FALSE(db->scan(column::data, range.first, range.last,
+                           [&visited](auto, auto) { return ++visited < 3; }));
+    CHECK(visited == 3);
+  }
+}
+
+TEST_CASE("stats count operations, commits, syncs and bytes", "[engine]") {
+  temp_dir dir;
+  auto db = open_engine(dir.str());
+  write_batch batch;
+  batch.put(column::data, "key", "value");
+  batch.erase(column::hints, "gone");
+  REQUIRE_FALSE(db->write(batch, true));
+  REQUIRE_FALSE(db->write(batch, false));
+  auto stats = db->stats();
+  CHECK(stats.writes == 4);
+  CHECK(stats.commits == 2);
+  CHECK(stats.syncs == 1);
+  CHECK(stats.bytes_written == 2 * (3 + 5 + 4));
+  CHECK(db->path() == dir.str());
+}
+
+TEST_CASE("a reopened engine finds everything committed before a clean shutdown", "[engine]") {
+  temp_dir dir;
+  {
+    auto db = open_engine(dir.sub("nested/db"));
+    write_batch batch;
+    for (int i = 0; i < 1000; ++i)
+      batch.put(column::data, "key" + std::to_string(i), std::string(100, 'x'));
+    REQUIRE_FALSE(db->write(batch, false));  // unsynced: the shutdown syncs it
+    REQUIRE_FALSE(db->sync_wal());
+  }
+  auto db = open_engine(dir.sub("nested/db"));
+  CHECK(get(*db, column::data, "key0") == std::string(100, 'x'));
+  CHECK(get(*db, column::data, "key999") == std::string(100, 'x'));
+  CHECK(db->estimated_keys(column::data) == 1000);
+  CHECK(db->live_data_bytes() > 0);    // recovery wrote the WAL into a table file
+  CHECK(db->block_cache_usage() > 0);  // whose blocks the reads went through
+}
+
+TEST_CASE("a directory in use cannot be opened again", "[engine]") {
+  temp_dir dir;
+  engine_options options;
+  options.path = dir.str();
+
+  SECTION("by this process") {
+    auto first = open_engine(dir.str());
+    auto second = engine::open(options);
+    REQUIRE_FALSE(second);
+    CHECK(describe(second.error()) ==
+          "INTERNAL data directory " + dir.str() + " is in use by another engine in this process");
+  }
+  SECTION("by another process") {
+    foreign_lock lock{dir.str()};
+    auto second = engine::open(options);
+    REQUIRE_FALSE(second);
+    CHECK(describe(second.error()) ==
+          "INTERNAL data directory " + dir.str() + " is in use by another process");
+  }
+}
+
+TEST_CASE("a path that cannot be a data directory is an error naming it", "[engine]") {
+  temp_dir dir;
+  std::ofstream{dir.sub("file")} << "not a directory";
+  engine_options options;
+  options.path = dir.sub("file");
+  auto db = engine::open(options);
+  REQUIRE_FALSE(db);
+  CHECK(code_of(db.error()) == errc::internal);
+  CHECK_THAT(message_of(db.error()), Catch::Contains(dir.sub("file")));
+}
+
+TEST_CASE("after power loss, synced batches survive and later unsynced ones are lost", "[engine]") {
+  temp_dir dir;
+  fault_env faults;
+  auto db = open_engine(dir.str(), faults.env());
+  REQUIRE_FALSE(put(*db, column::data, "unsynced before", "a"));
+  REQUIRE_FALSE(put(*db, column::data, "synced", "b", true));  // syncs the one before too
+  REQUIRE_FALSE(put(*db, column::data, "unsynced after", "c"));
+  REQUIRE(get(*db, column::data, "unsynced after") == "c");  // acknowledged, readable
+
+  faults.crash();
+  db.reset();  // the shutdown's WAL sync no longer reaches the disk
+
+  SECTION("a process crash alone loses nothing: the OS holds every commit") {
+    db = open_engine(dir.str());
+    CHECK(get(*db, column::data, "unsynced before") == "a");
+    CHECK(get(*db, column::data, "synced") == "b");
+    CHECK(get(*db, column::data, "unsynced after") == "c");
+  }
+  SECTION("power loss loses the commits after the last sync") {
+    faults.drop_unsynced_data();
+    db = open_engine(dir.str(), faults.env());
+    CHECK(get(*db, column::data, "unsynced before") == "a");
+    CHECK(get(*db, column::data, "synced") == "b");
+    CHECK(get(*db, column::data, "unsynced after") == std::nullopt);
+  }
+}
+
+TEST_CASE("an explicit WAL sync makes the unsynced batches before it survive power loss",
+          "[engine]") {
+  temp_dir dir;
+  fault_env faults;
+  auto db = open_engine(dir.str(), faults.env());
+  REQUIRE_FALSE(put(*db, column::hints, "unsynced", "a"));
+  REQUIRE_FALSE(db->sync_wal());
+  faults.crash();
+  db.reset();
+  faults.drop_unsynced_data();
+  db = open_engine(dir.str(), faults.env());
+  CHECK(get(*db, column::hints, "unsynced") == "a");
+}
+
+TEST_CASE("a failed disk write is an error, never an acknowledged batch", "[engine]") {
+  temp_dir dir;
+  fault_env faults;
+  auto db = open_engine(dir.str(), faults.env());
+  REQUIRE_FALSE(put(*db, column::data, "before", "kept", true));
+  auto before = db->stats();
+
+  auto nth = GENERATE(1, 2);  // the WAL append, then the WAL sync
+  INFO("failing write " << nth);
+  faults.fail_after_writes(nth);
+  auto err = put(*db, column::data, "failed", "x", true);
+  REQUIRE(err);
+  CHECK(code_of(err) == errc::internal);
+  CHECK_THAT(message_of(err), Catch::Contains("injected fault"));
+  CHECK(faults.injected_failures() == 1);
+  CHECK(db->stats().commits == before.commits);
+  CHECK(db->stats().writes == before.writes);
+
+  SECTION("and the engine stops until it is reopened") {
+    auto again = put(*db, column::data, "after", "x", true);
+    CHECK_THAT(message_of(again), Catch::Contains("an earlier write failed"));
+    CHECK(db->sync_wal());
+    CHECK(get(*db, column::data, "before") == "kept");  // reads go on
+    CHECK(faults.injected_failures() == 1);
+
+    db.reset();
+    db = open_engine(dir.str(), faults.env());
+    CHECK(get(*db, column::data, "before") == "kept");
+    CHECK_FALSE(put(*db, column::data, "after", "x", true));
+  }
+}
+
+}  // namespace kv::storage

@@ -1,0 +1,193 @@
+#include "actors/config.hpp"
+
+#include <charconv>
+
+#include <toml++/toml.h>
+
+#include "cluster/partitioner.hpp"
+#include "messages/errc.hpp"
+
+namespace kv::actors {
+namespace {
+
+caf::error invalid(std::string text) { return make_error(errc::invalid_argument, std::move(text)); }
+
+template <class T>
+bool parse_number(std::string_view text, T& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc{} && end == text.data() + text.size();
+}
+
+bool parse_bool(std::string_view text, bool& out) {
+  if (text == "true" || text == "1" || text == "yes") return out = true, true;
+  if (text == "false" || text == "0" || text == "no") return out = false, true;
+  return false;
+}
+
+caf::error apply_namespace_setting(cluster::namespace_config& ns, std::string_view key,
+                                   std::string_view value) {
+  bool ok = false;
+  if (key == "n") ok = parse_number(value, ns.n);
+  else if (key == "r") ok = parse_number(value, ns.r);
+  else if (key == "w") ok = parse_number(value, ns.w);
+  else if (key == "lww") ok = parse_bool(value, ns.lww);
+  else return invalid("namespace '" + ns.name + "': unknown setting '" + std::string{key} +
+                      "' (known: n, r, w, lww)");
+  if (!ok)
+    return invalid("namespace '" + ns.name + "': bad value '" + std::string{value} + "' for " +
+                   std::string{key});
+  return caf::none;
+}
+
+template <class T>
+void read(const toml::table& tbl, std::string_view key, T& out) {
+  if (auto v = tbl[key].value<T>()) out = *v;
+}
+
+void read_ms(const toml::table& tbl, std::string_view key, milliseconds& out) {
+  if (auto v = tbl[key].value<int64_t>()) out = milliseconds{*v};
+}
+
+}  // namespace
+
+int64_t system_wall_clock_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+caf::expected<host_port> parse_host_port(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+    return invalid("expected HOST:PORT, got '" + text + "'");
+  host_port result;
+  result.host = text.substr(0, colon);
+  if (result.host.size() > 2 && result.host.front() == '[' && result.host.back() == ']')
+    result.host = result.host.substr(1, result.host.size() - 2);
+  if (!parse_number(std::string_view{text}.substr(colon + 1), result.port) || result.port == 0)
+    return invalid("bad port in '" + text + "'");
+  return result;
+}
+
+std::string to_string(const host_port& hp) {
+  if (hp.host.find(':') != std::string::npos) return "[" + hp.host + "]:" + std::to_string(hp.port);
+  return hp.host + ":" + std::to_string(hp.port);
+}
+
+void add_default_namespace(node_config& cfg) {
+  if (cfg.namespaces.count("default") != 0) return;
+  cluster::namespace_config ns;
+  ns.name = "default";
+  ns.n = cfg.seeds.empty() ? 1 : 3;
+  cfg.namespaces.emplace(ns.name, ns);
+}
+
+caf::error validate(const node_config& cfg) {
+  if (cfg.node_id.empty() || cfg.node_id.size() > 64)
+    return invalid("--id must be 1 to 64 characters");
+  for (char c : cfg.node_id)
+    if (!isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_')
+      return invalid("--id may contain only letters, digits, '-' and '_': '" + cfg.node_id + "'");
+  if (cfg.data_dir.empty()) return invalid("--data-dir is required");
+  if (!cluster::valid_partition_count(cfg.partitions))
+    return invalid("partitions must be a power of two between 1 and 65536, not " +
+                   std::to_string(cfg.partitions));
+  if (cfg.replica_actors == 0 || cfg.replica_actors > cfg.partitions ||
+      (cfg.replica_actors & (cfg.replica_actors - 1)) != 0)
+    return invalid("replica actors must be a power of two between 1 and the partition count");
+  if (cfg.weight == 0) return invalid("--weight must be at least 1");
+  if (cfg.max_key_bytes == 0 || cfg.max_value_bytes == 0)
+    return invalid("key and value limits must be positive");
+  if (cfg.default_timeout.count() <= 0 || cfg.default_timeout > cfg.max_timeout)
+    return invalid("the default timeout must be positive and at most the maximum timeout");
+  if (cfg.scheduler_threads == 0) return invalid("--threads must be at least 1");
+  if (cfg.max_frame_bytes < cfg.max_value_bytes + cfg.max_key_bytes)
+    return invalid("the frame limit must leave room for the largest key and value");
+  if (cfg.namespaces.count("default") == 0) return invalid("the 'default' namespace is missing");
+  for (auto& [name, ns] : cfg.namespaces)
+    if (auto err = cluster::validate(ns)) return err;
+  return caf::none;
+}
+
+caf::error load_toml(const std::string& path, node_config& cfg) {
+  toml::table doc;
+  try {
+    doc = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::string where;
+    if (e.source().begin) where = ":" + std::to_string(e.source().begin.line);
+    return invalid("config file " + path + where + ": " + std::string{e.description()});
+  }
+  read(doc, "id", cfg.node_id);
+  read(doc, "data_dir", cfg.data_dir);
+  read(doc, "rack", cfg.rack);
+  read(doc, "datacenter", cfg.datacenter);
+  read(doc, "http", cfg.http);
+  read(doc, "log_level", cfg.log_level);
+  if (auto v = doc["listen"].value<std::string>()) {
+    auto hp = parse_host_port(*v);
+    if (!hp) return hp.error();
+    cfg.listen = *hp;
+  }
+  if (auto arr = doc["seeds"].as_array()) {
+    cfg.seeds.clear();
+    for (auto& item : *arr) {
+      auto hp = parse_host_port(item.value_or(std::string{}));
+      if (!hp) return hp.error();
+      cfg.seeds.push_back(*hp);
+    }
+  }
+  if (auto v = doc["sync"].value<std::string>()) {
+    if (*v != "always" && *v != "none") return invalid("sync must be 'always' or 'none'");
+    cfg.sync = *v == "always";
+  }
+  read(doc, "weight", cfg.weight);
+  read(doc, "partitions", cfg.partitions);
+  read(doc, "replica_actors", cfg.replica_actors);
+  read(doc, "threads", cfg.scheduler_threads);
+  if (auto v = doc["block_cache_mb"].value<int64_t>()) cfg.block_cache_bytes = size_t(*v) << 20;
+  read(doc, "max_key_bytes", cfg.max_key_bytes);
+  read(doc, "max_value_bytes", cfg.max_value_bytes);
+  read(doc, "max_context_entries", cfg.max_context_entries);
+  read_ms(doc, "default_timeout_ms", cfg.default_timeout);
+  read_ms(doc, "max_timeout_ms", cfg.max_timeout);
+  read(doc, "max_restarts", cfg.max_restarts);
+  read_ms(doc, "restart_window_ms", cfg.restart_window);
+  if (auto tbl = doc["namespaces"].as_table()) {
+    for (auto& [name, node] : *tbl) {
+      cluster::namespace_config ns;
+      ns.name = std::string{name.str()};
+      if (auto t = node.as_table()) {
+        read(*t, "n", ns.n);
+        read(*t, "r", ns.r);
+        read(*t, "w", ns.w);
+        read(*t, "lww", ns.lww);
+      }
+      cfg.namespaces[ns.name] = ns;
+    }
+  }
+  return caf::none;
+}
+
+caf::expected<cluster::namespace_config> parse_namespace(const std::string& text) {
+  cluster::namespace_config ns;
+  auto colon = text.find(':');
+  ns.name = text.substr(0, colon);
+  if (ns.name.empty()) return invalid("namespace needs a name: '" + text + "'");
+  if (colon == std::string::npos) return ns;
+  std::string_view rest{text};
+  rest.remove_prefix(colon + 1);
+  while (!rest.empty()) {
+    auto comma = rest.find(',');
+    auto item = rest.substr(0, comma);
+    auto eq = item.find('=');
+    if (eq == std::string_view::npos)
+      return invalid("namespace '" + ns.name + "': expected key=value, got '" +
+                     std::string{item} + "'");
+    if (auto err = apply_namespace_setting(ns, item.substr(0, eq), item.substr(eq + 1)))
+      return err;
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+  }
+  return ns;
+}
+
+}  // namespace kv::actors

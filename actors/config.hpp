@@ -1,0 +1,95 @@
+// actors/config.hpp
+// The one configuration of a node, read from a TOML file and flags (actors/main.cpp) and copied
+// by value into every actor at spawn; nothing reads configuration globally. Every timeout and
+// interval lives here so tests can shrink them.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "caf/error.hpp"
+#include "cluster/consistency.hpp"
+
+namespace kv::actors {
+
+using std::chrono::milliseconds;
+
+// Wall-clock milliseconds since the Unix epoch; injectable so tests can move time.
+using wall_clock = std::function<int64_t()>;
+int64_t system_wall_clock_ms();
+
+struct host_port {
+  std::string host;
+  uint16_t port = 0;
+};
+
+// "127.0.0.1:7101", "[::1]:7101", "node-3:7101".
+[[nodiscard]] caf::expected<host_port> parse_host_port(const std::string& text);
+std::string to_string(const host_port& hp);
+
+struct node_config {
+  // Identity and network.
+  std::string node_id = "n1";
+  host_port listen{"127.0.0.1", 7101};
+  std::string data_dir;
+  std::vector<host_port> seeds;
+  std::string rack = "rack1";
+  std::string datacenter = "dc1";
+  uint32_t weight = 1;
+  std::string http;  // "host:port" for /metrics and /health; empty = off
+
+  // Data.
+  bool sync = true;             // fsync the WAL before acknowledging a write
+  uint32_t partitions = 256;    // Q, fixed for the life of the data
+  uint32_t replica_actors = 8;  // replicas (vnodes) per node, each owning Q/replica_actors
+  size_t block_cache_bytes = size_t{128} << 20;
+  size_t max_context_entries = 64;  // version-vector entries kept per key
+  std::map<std::string, cluster::namespace_config> namespaces;
+
+  // Limits, enforced by the coordinator.
+  size_t max_key_bytes = 1024;
+  size_t max_value_bytes = size_t{1} << 20;
+
+  // Time.
+  milliseconds default_timeout{5000};  // a request without timeout_ms gets this
+  milliseconds max_timeout{60000};     // a request asking for more is rejected
+  milliseconds deadline_tick{10};      // resolution of request deadlines
+
+  // Supervision: more than max_restarts within restart_window ends the process non-zero.
+  uint32_t max_restarts = 20;
+  milliseconds restart_window{10000};
+
+  // The node's port (actors/guarded_port.hpp). The guard's timeouts stay below the
+  // middleman's connection timeout, so the guard is the one that closes (and logs) a stuck
+  // connection.
+  milliseconds handshake_timeout{3000};  // a connection must finish its handshake in time
+  milliseconds frame_timeout{3000};      // a frame, once started, must arrive whole in time
+  size_t max_frame_bytes = size_t{4} << 20;
+  milliseconds heartbeat_interval{500};   // middleman heartbeats between processes
+  milliseconds connection_timeout{5000};  // a peer silent this long is disconnected
+
+  // Runtime.
+  uint32_t scheduler_threads = 2;
+  std::string log_level = "info";
+  bool detached_replicas = true;  // actor tests run replicas on the deterministic scheduler
+  wall_clock now_ms = system_wall_clock_ms;
+};
+
+// A node started without seeds is a cluster of one: its "default" namespace gets n=1 unless the
+// configuration says otherwise; with seeds it gets n=3.
+void add_default_namespace(node_config& cfg);
+
+// Checks the whole configuration; the error names the offending setting.
+[[nodiscard]] caf::error validate(const node_config& cfg);
+
+// Reads a TOML configuration file over `cfg` (see docs/configuration.md for the keys).
+[[nodiscard]] caf::error load_toml(const std::string& path, node_config& cfg);
+
+// Parses a namespace given on the command line: "NAME" or "NAME:n=3,r=2,w=2,lww=true".
+[[nodiscard]] caf::expected<cluster::namespace_config> parse_namespace(const std::string& text);
+
+}  // namespace kv::actors

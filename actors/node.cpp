@@ -1,0 +1,283 @@
+#include "actors/node.hpp"
+
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include "actors/guarded_port.hpp"
+#include "actors/http.hpp"
+#include "actors/metrics.hpp"
+#include "actors/interfaces.hpp"
+#include "actors/log.hpp"
+#include "actors/registry.hpp"
+#include "actors/supervisor.hpp"
+#include "caf/all.hpp"
+#include "caf/io/all.hpp"
+#include "messages/errc.hpp"
+#include "storage/engine.hpp"
+#include "storage/identity.hpp"
+
+namespace kv::actors {
+namespace {
+
+struct node_state {
+  node_config cfg;
+  std::string address;
+  std::string actor;
+  int64_t started_ms = 0;
+  std::shared_ptr<storage::engine> db;
+  std::shared_ptr<registry> reg;
+  supervisor_actor sup;
+
+  static inline const char* name = "node";
+};
+
+using node_pointer = node_actor::stateful_pointer<node_state>;
+
+caf::expected<coordinator_actor> coordinator_of(const node_state& st) {
+  if (auto c = st.reg->get_as<coordinator_actor>("coordinator")) return c;
+  return make_error(errc::unavailable, "the coordinator of " + st.cfg.node_id + " is restarting");
+}
+
+template <class Reply, class Request>
+caf::result<Reply> forward(node_pointer self, Request& req) {
+  auto c = coordinator_of(self->state);
+  if (!c) return c.error();
+  return self->delegate(*c, std::move(req));
+}
+
+msg::StatusReply describe_node(const node_state& st) {
+  msg::StatusReply reply;
+  reply.set_node_id(st.cfg.node_id);
+  reply.set_address(st.address);
+  reply.set_version(KV_VERSION);
+  reply.set_uptime_ms(st.cfg.now_ms() - st.started_ms);
+  reply.set_partitions(st.cfg.partitions);
+  reply.set_sync(st.cfg.sync);
+  reply.set_epoch(st.actor);
+  for (auto& [name, ns] : st.cfg.namespaces) reply.add_namespaces(name);
+  auto* self_member = reply.add_members();
+  self_member->set_id(st.cfg.node_id);
+  self_member->set_address(st.address);
+  self_member->set_state(msg::MEMBER_UP);
+  self_member->set_rack(st.cfg.rack);
+  self_member->set_datacenter(st.cfg.datacenter);
+  self_member->set_weight(st.cfg.weight);
+  auto stats = st.db->stats();
+  auto* storage = reply.mutable_storage();
+  storage->set_writes(stats.writes);
+  storage->set_commits(stats.commits);
+  storage->set_syncs(stats.syncs);
+  storage->set_bytes_written(stats.bytes_written);
+  storage->set_live_data_bytes(st.db->live_data_bytes());
+  storage->set_block_cache_bytes(st.db->block_cache_usage());
+  storage->set_estimated_keys(st.db->estimated_keys(storage::column::data));
+  return reply;
+}
+
+caf::result<msg::StatusReply> status(node_pointer self) {
+  auto promise = self->make_response_promise<msg::StatusReply>();
+  auto reply = describe_node(self->state);
+  self->request(self->state.sup, caf::infinite, msg::SupervisorStatusRequest{})
+      .then(
+          [promise, reply](msg::SupervisorStatusReply& tree) mutable {
+            reply.mutable_actors()->Swap(tree.mutable_actors());
+            promise.deliver(std::move(reply));
+          },
+          [promise, reply](caf::error&) mutable { promise.deliver(std::move(reply)); });
+  return promise;
+}
+
+caf::result<msg::FailActorReply> fail_actor(node_pointer self, const msg::FailActorRequest& req) {
+  auto& st = self->state;
+  auto target = st.reg->get(req.role());
+  if (!target) {
+    std::string known;
+    for (auto& role : st.reg->roles()) known += (known.empty() ? "" : ", ") + role;
+    return make_error(errc::invalid_argument,
+                      "no actor named '" + req.role() + "' on " + st.cfg.node_id + " (known: " + known + ")");
+  }
+  auto why = req.reason().empty() ? std::string{"admin request"} : req.reason();
+  log::get("node")->warn("FailActor role={} reason=\"{}\"", req.role(), why);
+  // Urgent: the actor fails now, like a crash, not after the work already in its mailbox.
+  target->get()->eq_impl(caf::make_message_id(caf::message_priority::high), self->ctrl(),
+                         self->context(),
+                         caf::exit_msg{self->address(), make_error(errc::internal, "failed on purpose: " + why)});
+  msg::FailActorReply reply;
+  reply.set_role(req.role());
+  return reply;
+}
+
+node_actor::behavior_type node(node_pointer self, node_state init) {
+  self->state = std::move(init);
+  return {
+      [self](msg::PutRequest& req) { return forward<msg::PutReply>(self, req); },
+      [self](msg::GetRequest& req) { return forward<msg::GetReply>(self, req); },
+      [self](msg::DeleteRequest& req) { return forward<msg::DeleteReply>(self, req); },
+      [self](const msg::StatusRequest&) { return status(self); },
+      [self](const msg::FailActorRequest& req) { return fail_actor(self, req); },
+  };
+}
+
+// -- process lifecycle ------------------------------------------------------------------------
+
+void configure_system(caf::actor_system_config& sys_cfg, const node_config& cfg) {
+  register_types(sys_cfg);
+  sys_cfg.load<caf::io::middleman>();
+  sys_cfg.set("scheduler.max-threads", static_cast<size_t>(cfg.scheduler_threads));
+  sys_cfg.set("middleman.heartbeat-interval", caf::timespan{cfg.heartbeat_interval});
+  sys_cfg.set("middleman.connection-timeout", caf::timespan{cfg.connection_timeout});
+  sys_cfg.set("logger.verbosity", caf::atom("quiet"));
+}
+
+// Signals arrive in one thread of ours (they are blocked everywhere else) and become an exit
+// message to the supervisor.
+class signal_watch {
+ public:
+  signal_watch() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+  }
+  ~signal_watch() {
+    done_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  void start(supervisor_actor sup) {
+    thread_ = std::thread{[this, sup] {
+      timespec tick{0, 200 * 1000 * 1000};
+      while (!done_) {
+        int sig = sigtimedwait(&set_, nullptr, &tick);
+        if (sig == SIGTERM || sig == SIGINT) {
+          log::get("node")->info("SignalReceived signal={}", sig == SIGTERM ? "TERM" : "INT");
+          caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+        }
+      }
+    }};
+  }
+
+ private:
+  sigset_t set_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+// GET /metrics: the node's counters plus what the engine and the port guard report.
+std::string render_metrics(const node_metrics& metrics, const storage::engine& db,
+                           const port_guard& guard, int64_t started_ms, const wall_clock& now_ms) {
+  std::string out;
+  metrics.render(out);
+  auto stats = db.stats();
+  auto guard_stats = guard.stats();
+  render_value(out, "ringkv_storage_writes_total", "counter", "Objects written to RocksDB.",
+               static_cast<double>(stats.writes));
+  render_value(out, "ringkv_storage_commits_total", "counter", "WriteBatch commits.",
+               static_cast<double>(stats.commits));
+  render_value(out, "ringkv_storage_syncs_total", "counter", "Commits that fsynced the WAL.",
+               static_cast<double>(stats.syncs));
+  render_value(out, "ringkv_storage_live_bytes", "gauge", "Estimated live data.",
+               static_cast<double>(db.live_data_bytes()));
+  render_value(out, "ringkv_storage_keys", "gauge", "Estimated keys.",
+               static_cast<double>(db.estimated_keys(storage::column::data)));
+  render_value(out, "ringkv_block_cache_bytes", "gauge", "Block cache in use.",
+               static_cast<double>(db.block_cache_usage()));
+  render_value(out, "ringkv_connections_accepted_total", "counter", "Connections accepted.",
+               static_cast<double>(guard_stats.accepted));
+  render_value(out, "ringkv_connections_rejected_total", "counter",
+               "Connections closed by the port guard (bad frames, too slow).",
+               static_cast<double>(guard_stats.rejected));
+  render_value(out, "ringkv_uptime_seconds", "gauge", "Seconds since the node started.",
+               (now_ms() - started_ms) / 1000.0);
+  return out;
+}
+
+// Blocks until the supervisor terminates; sweeps the port guard twice a second meanwhile.
+caf::error await_supervisor(caf::actor_system& sys, const supervisor_actor& sup,
+                            port_guard& guard) {
+  caf::scoped_actor self{sys};
+  self->monitor(sup);
+  caf::error reason;
+  bool running = true;
+  while (running) {
+    self->receive([&](caf::down_msg& dm) {
+                    reason = std::move(dm.reason);
+                    running = false;
+                  },
+                  caf::after(std::chrono::milliseconds(500)) >> [&] { guard.sweep(); });
+  }
+  return reason;
+}
+
+}  // namespace
+
+int run_node(node_config cfg) {
+  log::init(cfg.log_level);
+  auto logger = log::get("node");
+  signal_watch signals;
+  storage::engine_options opts;
+  opts.path = cfg.data_dir;
+  opts.block_cache_bytes = cfg.block_cache_bytes;
+  auto opened = storage::engine::open(opts);
+  if (!opened) {
+    logger->error("StartFailed what=storage err=\"{}\"", describe(opened.error()));
+    return exit_start_failed;
+  }
+  std::shared_ptr<storage::engine> db{std::move(*opened)};
+  auto id = storage::start_incarnation(*db, cfg.node_id, cfg.partitions, cfg.now_ms());
+  if (!id) {
+    logger->error("StartFailed what=identity err=\"{}\"", describe(id.error()));
+    return exit_start_failed;
+  }
+  int code = exit_ok;
+  {
+    caf::actor_system_config sys_cfg;
+    configure_system(sys_cfg, cfg);
+    caf::actor_system sys{sys_cfg};
+    auto reg = std::make_shared<registry>();
+    auto metrics = std::make_shared<node_metrics>();
+    auto sup = spawn_supervisor(sys, {cfg, db, reg, id->actor, metrics});
+    node_state init{cfg, to_string(cfg.listen), id->actor, cfg.now_ms(), db, reg, sup};
+    auto face = sys.spawn(node, std::move(init));
+    port_guard_config guard_cfg{cfg.max_frame_bytes, cfg.handshake_timeout, cfg.frame_timeout};
+    auto guard = port_guard::publish(sys, caf::actor_cast<caf::strong_actor_ptr>(face),
+                                     sys.message_types(face), cfg.listen, guard_cfg);
+    if (!guard) {
+      logger->error("StartFailed what=listen err=\"{}\"", describe(guard.error()));
+      caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(face, caf::exit_reason::user_shutdown);
+      return exit_start_failed;
+    }
+    std::unique_ptr<http_endpoint> http;
+    if (!cfg.http.empty()) {
+      auto at = parse_host_port(cfg.http);
+      auto started = cfg.now_ms();
+      auto served = at ? http_endpoint::start(*at, [metrics, db, g = *guard, started, cfg] {
+                           return render_metrics(*metrics, *db, *g, started, cfg.now_ms);
+                         })
+                       : caf::expected<std::unique_ptr<http_endpoint>>{at.error()};
+      if (!served) {
+        logger->error("StartFailed what=http err=\"{}\"", describe(served.error()));
+        caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+        caf::anon_send_exit(face, caf::exit_reason::user_shutdown);
+        return exit_start_failed;
+      }
+      http = std::move(*served);
+    }
+    logger->info("NodeReady id={} listen={} actor={} data_dir={} sync={} new_data={}",
+                 cfg.node_id, to_string(cfg.listen), id->actor, cfg.data_dir,
+                 cfg.sync ? "always" : "none", id->created);
+    std::cout << "ready " << cfg.node_id << " " << to_string(cfg.listen) << std::endl;
+    signals.start(sup);
+    auto reason = await_supervisor(sys, sup, **guard);
+    if (reason != caf::exit_reason::user_shutdown) {
+      logger->error("NodeStopping reason=\"{}\"", describe(reason));
+      code = exit_sick;
+    }
+    caf::anon_send_exit(face, caf::exit_reason::user_shutdown);
+  }
+  logger->info("NodeStopped id={} code={}", cfg.node_id, code);
+  return code;
+}
+
+}  // namespace kv::actors

@@ -1,0 +1,214 @@
+#include "actors/replica.hpp"
+
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "actors/log.hpp"
+#include "actors/registry.hpp"
+#include "caf/all.hpp"
+#include "messages/errc.hpp"
+#include "storage/codec.hpp"
+#include "storage/engine.hpp"
+#include "storage/keys.hpp"
+
+namespace kv::actors {
+namespace {
+
+using write_promise = caf::typed_response_promise<msg::ReplicaWriteReply>;
+
+// Writes staged for the next commit, waiting for their acknowledgement. Shared with the exit
+// functor so that a replica that dies fails them instead of leaving their requesters waiting.
+struct round {
+  storage::write_batch batch;
+  std::unordered_map<std::string, storage::object> objects;  // staged state, by storage key
+  std::vector<std::pair<write_promise, msg::ReplicaWriteReply>> waiting;
+  bool commit_queued = false;
+
+  void reset() {
+    batch.clear();
+    objects.clear();
+    waiting.clear();
+    commit_queued = false;
+  }
+};
+
+struct replica_state {
+  replica_config cfg;
+  std::shared_ptr<storage::engine> db;
+  std::shared_ptr<round> pending = std::make_shared<round>();
+  std::shared_ptr<spdlog::logger> log = log::get("replica");
+
+  static inline const char* name = "replica";
+};
+
+using replica_pointer = replica_actor::stateful_pointer<replica_state>;
+
+caf::error check_key(const replica_config& cfg, uint32_t partition, const std::string& ns) {
+  if (partition < cfg.first_partition || partition >= cfg.last_partition)
+    return make_error(errc::internal, "partition " + std::to_string(partition) +
+                                          " is not held by " + replica_role(cfg.index));
+  if (ns.empty() || ns.size() > storage::max_namespace_bytes)
+    return make_error(errc::invalid_argument, "bad namespace length");
+  return caf::none;
+}
+
+// The current object of `key`: staged in this round, else committed, else empty.
+caf::expected<storage::object> load(replica_state& st, const std::string& key) {
+  if (auto i = st.pending->objects.find(key); i != st.pending->objects.end()) return i->second;
+  auto stored = st.db->get(storage::column::data, key);
+  if (!stored) return stored.error();
+  if (!*stored) return storage::object{};
+  return storage::decode_object(**stored);
+}
+
+struct applied {
+  storage::object object;
+  msg::ReplicaWriteReply reply;
+  bool changed = true;
+};
+
+caf::expected<applied> apply(const replica_config& cfg, const msg::ReplicaWriteRequest& req,
+                             const storage::object& current) {
+  auto how = req.lww() ? storage::resolution::lww : storage::resolution::causal;
+  applied result;
+  result.reply.set_replica(cfg.node_id);
+  if (req.has_create()) {
+    auto& create = req.create();
+    auto seen = storage::from_proto(create.context());
+    if (!seen) return seen.error();
+    auto id = storage::next_dot(current, cfg.actor);
+    storage::to_proto(id, *result.reply.mutable_dot());
+    storage::sibling version{std::move(id), create.value(), create.deleted(), create.timestamp_ms()};
+    storage::write_rules rules{how, cfg.now_ms(), cfg.max_context_entries};
+    auto written = storage::apply_write(current, *seen, std::move(version), rules);
+    storage::to_proto(written.seen, *result.reply.mutable_seen());
+    result.object = std::move(written.stored);
+  } else if (req.has_merge()) {
+    auto incoming = storage::from_proto(req.merge());
+    if (!incoming) return incoming.error();
+    result.object = storage::merge(current, *incoming, how);
+    result.changed = result.object != current;
+  } else {
+    return make_error(errc::invalid_argument, "replica write without an operation");
+  }
+  storage::to_proto(result.object, *result.reply.mutable_object());
+  return result;
+}
+
+caf::result<msg::ReplicaWriteReply> on_write(replica_pointer self, msg::ReplicaWriteRequest& req) {
+  auto& st = self->state;
+  if (auto err = check_key(st.cfg, req.partition(), req.ns())) return err;
+  auto key = storage::data_key(req.partition(), req.ns(), req.key());
+  auto current = load(st, key);
+  if (!current) return current.error();
+  auto result = apply(st.cfg, req, *current);
+  if (!result) return result.error();
+  if (!result->changed) return std::move(result->reply);
+  auto& r = *st.pending;
+  r.batch.put(storage::column::data, key, storage::encode_object(result->object));
+  r.objects[key] = std::move(result->object);
+  r.waiting.emplace_back(self->make_response_promise<msg::ReplicaWriteReply>(),
+                         std::move(result->reply));
+  if (!r.commit_queued) {
+    r.commit_queued = true;
+    self->send(self, commit_atom::value);
+  }
+  return r.waiting.back().first;
+}
+
+// Commits the round. A failed commit leaves the staged objects in doubt, so the replica fails
+// (and its exit functor fails every waiting write); the supervisor restarts it from disk.
+void commit(replica_pointer self) {
+  auto& st = self->state;
+  auto& r = *st.pending;
+  if (r.waiting.empty()) return r.reset();
+  if (auto err = st.db->write(r.batch, st.cfg.sync)) {
+    st.log->error("CommitFailed replica={} writes={} err=\"{}\"", st.cfg.index, r.waiting.size(),
+                  describe(err));
+    self->quit(err);
+    return;
+  }
+  for (auto& [promise, reply] : r.waiting) promise.deliver(std::move(reply));
+  r.reset();
+}
+
+caf::result<msg::ReplicaReadReply> on_read(replica_pointer self, const msg::ReplicaReadRequest& req) {
+  auto& st = self->state;
+  if (auto err = check_key(st.cfg, req.partition(), req.ns())) return err;
+  auto stored = st.db->get(storage::column::data, storage::data_key(req.partition(), req.ns(), req.key()));
+  if (!stored) return stored.error();
+  msg::ReplicaReadReply reply;
+  reply.set_replica(st.cfg.node_id);
+  if (*stored) {
+    auto obj = storage::decode_object(**stored);
+    if (!obj) return obj.error();
+    storage::to_proto(*obj, *reply.mutable_object());
+  }
+  return reply;
+}
+
+replica_actor::behavior_type replica(replica_pointer self, replica_config cfg,
+                                     std::shared_ptr<storage::engine> db) {
+  self->state.cfg = std::move(cfg);
+  self->state.db = std::move(db);
+  auto pending = self->state.pending;
+  self->attach_functor([pending](const caf::error& reason) {
+    auto err = reason ? reason : make_error(errc::unavailable, "replica stopped");
+    for (auto& entry : pending->waiting) entry.first.deliver(err);
+    pending->reset();
+  });
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    if (msg.reason == caf::exit_reason::user_shutdown) commit(self);
+    self->quit(std::move(msg.reason));
+  });
+  return {
+      [self](msg::ReplicaWriteRequest& req) { return on_write(self, req); },
+      [self](const msg::ReplicaReadRequest& req) { return on_read(self, req); },
+      [self](commit_atom) { commit(self); },
+  };
+}
+
+}  // namespace
+
+replica_config make_replica_config(const node_config& cfg, uint32_t index, std::string actor) {
+  replica_config result;
+  auto per_replica = cfg.partitions / cfg.replica_actors;
+  result.index = index;
+  result.first_partition = index * per_replica;
+  result.last_partition = (index + 1) * per_replica;
+  result.node_id = cfg.node_id;
+  result.actor = std::move(actor);
+  result.sync = cfg.sync;
+  result.max_context_entries = cfg.max_context_entries;
+  result.now_ms = cfg.now_ms;
+  return result;
+}
+
+uint32_t replica_index(uint32_t partition, uint32_t partitions, uint32_t replicas) {
+  return partition / (partitions / replicas);
+}
+
+namespace {
+
+template <class Spawner>
+replica_actor spawn_with(Spawner& spawner, replica_config cfg, std::shared_ptr<storage::engine> db,
+                         bool detached) {
+  if (detached)
+    return spawner.template spawn<caf::detached>(replica, std::move(cfg), std::move(db));
+  return spawner.spawn(replica, std::move(cfg), std::move(db));
+}
+
+}  // namespace
+
+replica_actor spawn_replica(caf::local_actor* parent, replica_config cfg,
+                            std::shared_ptr<storage::engine> db, bool detached) {
+  return spawn_with(*parent, std::move(cfg), std::move(db), detached);
+}
+
+replica_actor spawn_replica(caf::actor_system& sys, replica_config cfg,
+                            std::shared_ptr<storage::engine> db, bool detached) {
+  return spawn_with(sys, std::move(cfg), std::move(db), detached);
+}
+
+}  // namespace kv::actors

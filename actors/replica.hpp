@@ -1,0 +1,52 @@
+// actors/replica.hpp
+// A replica (vnode) serves reads and writes for a contiguous range of this node's partitions,
+// and is the only actor that writes user data to storage::engine. It runs on its own thread
+// (spawned detached) because RocksDB calls block.
+//
+// Writes are group-committed. The first write of a round queues a `commit` message behind
+// itself; every write that reaches the mailbox before that message joins the same WriteBatch,
+// which goes out with one sync; only then is each write acknowledged. Writes arriving during
+// the sync form the next round. Reads see committed data only, never a write that has not been
+// acknowledged.
+//
+// Killed or crashed, it fails the writes it was holding (their requesters get the error at
+// once); asked to stop (user_shutdown), it commits them first.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "actors/config.hpp"
+#include "actors/interfaces.hpp"
+
+namespace kv::storage {
+class engine;
+}  // namespace kv::storage
+
+namespace kv::actors {
+
+struct replica_config {
+  uint32_t index = 0;
+  uint32_t first_partition = 0;  // owns [first_partition, last_partition)
+  uint32_t last_partition = 0;
+  std::string node_id;
+  std::string actor;  // version-vector actor of this incarnation (storage/identity.hpp)
+  bool sync = true;
+  size_t max_context_entries = 64;
+  wall_clock now_ms = system_wall_clock_ms;
+};
+
+// The configuration of replica `index` on a node configured as `cfg`.
+replica_config make_replica_config(const node_config& cfg, uint32_t index, std::string actor);
+
+// Index of the replica (of `replicas`) that owns `partition` (of `partitions`).
+uint32_t replica_index(uint32_t partition, uint32_t partitions, uint32_t replicas);
+
+// Spawns a replica as a child of `parent` (or of nobody); on its own thread when `detached`.
+replica_actor spawn_replica(caf::local_actor* parent, replica_config cfg,
+                            std::shared_ptr<storage::engine> db, bool detached);
+replica_actor spawn_replica(caf::actor_system& sys, replica_config cfg,
+                            std::shared_ptr<storage::engine> db, bool detached);
+
+}  // namespace kv::actors

@@ -1,0 +1,34 @@
+// actors/supervisor.hpp
+// The root of a node's actor tree. supervisor.cpp reads as the tree: its children, their start
+// order, and the restart policy. kvnode spawns it first; the node actor (node.hpp) stands
+// beside it and reaches its children through the registry.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "actors/config.hpp"
+#include "actors/interfaces.hpp"
+
+namespace kv::storage {
+class engine;
+}  // namespace kv::storage
+
+namespace kv::actors {
+
+class registry;
+struct node_metrics;
+
+struct supervisor_deps {
+  node_config cfg;
+  std::shared_ptr<storage::engine> db;
+  std::shared_ptr<registry> reg;
+  std::string actor;  // version-vector actor of this incarnation
+  std::shared_ptr<node_metrics> metrics;
+};
+
+// Starts the tree. The supervisor terminates with user_shutdown after a clean stop (send it an
+// exit message), or with an error when the restart intensity was exceeded.
+supervisor_actor spawn_supervisor(caf::actor_system& sys, supervisor_deps deps);
+
+}  // namespace kv::actors

@@ -1,0 +1,404 @@
+// kvctl: the operator's and developer's command line for ringkv.
+// Output: results on stdout; errors on stderr as one line starting with the error code name.
+// Exit codes: 0 ok, 1 not found, 2 bad input or usage, 3 unavailable, 4 timeout (outcome
+// unknown), 5 any other error.
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+
+#include "client/blocking_client.hpp"
+#include "client/token.hpp"
+#include "messages/client.pb.h"
+
+namespace {
+
+using namespace kv::client;
+
+enum exit_code : int { ok = 0, not_found = 1, usage = 2, unavailable = 3, timed_out = 4, other = 5 };
+
+int exit_for(kv::errc code) {
+  switch (code) {
+    case kv::errc::none:
+      return ok;
+    case kv::errc::not_found:
+      return not_found;
+    case kv::errc::invalid_argument:
+    case kv::errc::too_large:
+      return usage;
+    case kv::errc::unavailable:
+      return unavailable;
+    case kv::errc::timeout:
+      return timed_out;
+    default:
+      return other;
+  }
+}
+
+int fail(kv::errc code, const std::string& message) {
+  std::cerr << to_string(code) << " " << message << std::endl;
+  return exit_for(code);
+}
+
+int fail(const error_info& err) { return fail(err.code, err.message); }
+
+// -- output helpers ---------------------------------------------------------------------------
+
+bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    i += len;
+  }
+  return true;
+}
+
+// Printable as is; otherwise C-style escapes, so a line stays a line.
+std::string printable(std::string_view s) {
+  bool plain = valid_utf8(s);
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7F || c == '\\') plain = false;
+  if (plain) return std::string{s};
+  std::string out;
+  char buf[8];
+  for (unsigned char c : s) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (c >= 0x20 && c < 0x7F) out += static_cast<char>(c);
+    else {
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  char buf[8];
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// A value as JSON: a string when it is UTF-8, else base64url under "value_base64".
+std::string json_value(std::string_view v) {
+  if (valid_utf8(v)) return "\"value\":" + json_string(v);
+  return "\"value_base64\":" + json_string(encode_token(v));
+}
+
+// -- commands ---------------------------------------------------------------------------------
+
+struct common {
+  std::string node;
+  bool json = false;
+  int64_t timeout_ms = 5000;
+};
+
+struct consistency {
+  std::string ns;
+  uint32_t n = 0;
+  uint32_t quorum = 0;  // r or w
+  std::string level;
+  std::string context;  // token as typed
+};
+
+void add_consistency(CLI::App* cmd, consistency& c, const char* quorum_flag, const char* what) {
+  cmd->add_option("--ns", c.ns, "namespace (default: default)");
+  cmd->add_option("--n", c.n, "replicas to involve (default: the namespace's n)");
+  cmd->add_option(quorum_flag, c.quorum, what);
+  cmd->add_option("--level", c.level, "one, quorum, all or local_quorum (instead of a number)")
+      ->check(CLI::IsMember({"one", "quorum", "all", "local_quorum"}));
+}
+
+request_options options_of(const common& g, const consistency& c, bool write) {
+  request_options opts;
+  opts.ns = c.ns;
+  opts.n = c.n;
+  (write ? opts.w : opts.r) = c.quorum;
+  if (!c.level.empty()) opts.lvl = *parse_level(c.level);
+  opts.timeout = std::chrono::milliseconds{g.timeout_ms};
+  return opts;
+}
+
+client_config config_of(const common& g) {
+  client_config cfg;
+  cfg.nodes = {g.node};
+  cfg.default_timeout = std::chrono::milliseconds{g.timeout_ms};
+  cfg.connect_timeout = std::min(cfg.default_timeout, std::chrono::milliseconds{3000});
+  cfg.grace = std::chrono::milliseconds{500};
+  cfg.scheduler_threads = 1;
+  return cfg;
+}
+
+std::optional<std::string> context_bytes(const std::string& token) {
+  return decode_token(token);
+}
+
+int print_context_written(const common& g, const std::string& context) {
+  if (g.json)
+    std::cout << "{\"ok\":true,\"context\":" << json_string(encode_token(context)) << "}\n";
+  else
+    std::cout << "context: " << encode_token(context) << "\n";
+  return ok;
+}
+
+int cmd_put(const common& g, const consistency& c, const std::string& key,
+            const std::optional<std::string>& value, const std::string& file) {
+  std::string data;
+  if (value && !file.empty()) return fail(kv::errc::invalid_argument, "give VALUE or --file, not both");
+  if (value && *value == "-") {
+    data.assign(std::istreambuf_iterator<char>(std::cin), {});
+  } else if (value) {
+    data = *value;
+  } else if (!file.empty()) {
+    std::ifstream in{file, std::ios::binary};
+    if (!in) return fail(kv::errc::invalid_argument, "cannot read --file " + file);
+    data.assign(std::istreambuf_iterator<char>(in), {});
+  } else {
+    return fail(kv::errc::invalid_argument, "put needs VALUE, --file PATH or - (stdin)");
+  }
+  auto ctx = context_bytes(c.context);
+  if (!ctx) return fail(kv::errc::invalid_argument, "malformed context token");
+  blocking_client db{config_of(g)};
+  auto written = db.put(key, data, options_of(g, c, true), *ctx);
+  if (!written) return fail(written.error());
+  return print_context_written(g, *written);
+}
+
+int cmd_del(const common& g, const consistency& c, const std::string& key) {
+  auto ctx = context_bytes(c.context);
+  if (!ctx) return fail(kv::errc::invalid_argument, "malformed context token");
+  blocking_client db{config_of(g)};
+  auto written = db.del(key, options_of(g, c, true), *ctx);
+  if (!written) return fail(written.error());
+  return print_context_written(g, *written);
+}
+
+void print_get_json(const get_result& got) {
+  std::cout << "{\"found\":" << (got.found() ? "true" : "false") << ",\"siblings\":[";
+  for (size_t i = 0; i < got.siblings.size(); ++i) {
+    auto& s = got.siblings[i];
+    std::cout << (i ? "," : "") << "{" << json_value(s.value)
+              << ",\"deleted\":" << (s.deleted ? "true" : "false")
+              << ",\"timestamp_ms\":" << s.timestamp_ms << ",\"version\":" << json_string(s.version)
+              << "}";
+  }
+  std::cout << "],\"context\":" << json_string(encode_token(got.context)) << "}\n";
+}
+
+void print_get_text(const get_result& got) {
+  if (got.siblings.size() == 1 && !got.siblings[0].deleted) {
+    std::cout << printable(got.siblings[0].value) << "\n";
+  } else {
+    for (size_t i = 0; i < got.siblings.size(); ++i) {
+      auto& s = got.siblings[i];
+      std::cout << "sibling " << i + 1 << ": " << (s.deleted ? "(deleted)" : printable(s.value)) << "\n";
+    }
+  }
+  std::cout << "context: " << encode_token(got.context) << "\n";
+}
+
+int cmd_get(const common& g, const consistency& c, const std::string& key, bool raw) {
+  blocking_client db{config_of(g)};
+  auto got = db.get(key, options_of(g, c, false));
+  if (!got) return fail(got.error());
+  if (g.json) {
+    print_get_json(*got);
+    return got->found() ? ok : not_found;
+  }
+  if (!got->found()) {
+    if (!got->context.empty()) std::cout << "context: " << encode_token(got->context) << "\n";
+    return fail(kv::errc::not_found, "key '" + printable(key) + "' in namespace '" +
+                                         (c.ns.empty() ? "default" : c.ns) + "'");
+  }
+  if (raw) {
+    if (got->siblings.size() != 1)
+      return fail(kv::errc::invalid_argument,
+                  std::to_string(got->siblings.size()) + " siblings; --raw needs exactly one");
+    std::cout << got->siblings[0].value << std::flush;
+    return ok;
+  }
+  print_get_text(*got);
+  return ok;
+}
+
+std::string duration_text(int64_t ms) {
+  auto s = ms / 1000;
+  std::ostringstream out;
+  if (s >= 86400) out << s / 86400 << "d";
+  if (s >= 3600) out << (s / 3600) % 24 << "h";
+  if (s >= 60) out << (s / 60) % 60 << "m";
+  out << s % 60 << "s";
+  return out.str();
+}
+
+const char* state_word(kv::msg::MemberState s) {
+  switch (s) {
+    case kv::msg::MEMBER_UP: return "up";
+    case kv::msg::MEMBER_DOWN: return "down";
+    case kv::msg::MEMBER_JOINING: return "joining";
+    case kv::msg::MEMBER_LEAVING: return "leaving";
+    case kv::msg::MEMBER_REMOVED: return "removed";
+    default: return "unknown";
+  }
+}
+
+void print_status_text(const kv::msg::StatusReply& s) {
+  std::printf("node %s at %s, ringkv %s, up %s, version-vector actor %s\n", s.node_id().c_str(),
+              s.address().c_str(), s.version().c_str(), duration_text(s.uptime_ms()).c_str(),
+              s.epoch().c_str());
+  std::printf("%-12s %-22s %-8s %-10s %-8s %s\n", "ID", "ADDRESS", "STATE", "RACK", "DC", "WEIGHT");
+  for (auto& m : s.members())
+    std::printf("%-12s %-22s %-8s %-10s %-8s %u\n", m.id().c_str(), m.address().c_str(),
+                state_word(m.state()), m.rack().c_str(), m.datacenter().c_str(), m.weight());
+  std::string namespaces;
+  for (auto& ns : s.namespaces()) namespaces += (namespaces.empty() ? "" : ", ") + ns;
+  std::printf("partitions %u, sync %s, namespaces: %s\n", s.partitions(),
+              s.sync() ? "always" : "none (unsynced writes are lost on power loss)",
+              namespaces.c_str());
+  auto& st = s.storage();
+  std::printf("storage: %llu writes in %llu commits (%llu synced), ~%llu keys, %.1f MiB live, "
+              "%.1f MiB cached\n",
+              static_cast<unsigned long long>(st.writes()), static_cast<unsigned long long>(st.commits()),
+              static_cast<unsigned long long>(st.syncs()),
+              static_cast<unsigned long long>(st.estimated_keys()), st.live_data_bytes() / 1048576.0,
+              st.block_cache_bytes() / 1048576.0);
+  std::string actors;
+  uint64_t restarts = 0;
+  for (auto& a : s.actors()) {
+    restarts += a.restarts();
+    if (a.restarts() > 0 || !a.running())
+      actors += " " + a.role() + (a.running() ? "" : " (down)") + " restarted " +
+                std::to_string(a.restarts()) + "x;";
+  }
+  std::printf("actors: %d, %llu restarts%s\n", s.actors_size(),
+              static_cast<unsigned long long>(restarts), actors.empty() ? "" : (":" + actors).c_str());
+}
+
+void print_status_json(const kv::msg::StatusReply& s) {
+  std::cout << "{\"node_id\":" << json_string(s.node_id()) << ",\"address\":" << json_string(s.address())
+            << ",\"version\":" << json_string(s.version()) << ",\"uptime_ms\":" << s.uptime_ms()
+            << ",\"epoch\":" << json_string(s.epoch()) << ",\"partitions\":" << s.partitions()
+            << ",\"sync\":" << (s.sync() ? "true" : "false") << ",\"members\":[";
+  for (int i = 0; i < s.members_size(); ++i) {
+    auto& m = s.members(i);
+    std::cout << (i ? "," : "") << "{\"id\":" << json_string(m.id()) << ",\"address\":"
+              << json_string(m.address()) << ",\"state\":\"" << state_word(m.state())
+              << "\",\"rack\":" << json_string(m.rack()) << ",\"datacenter\":"
+              << json_string(m.datacenter()) << ",\"weight\":" << m.weight() << "}";
+  }
+  auto& st = s.storage();
+  std::cout << "],\"storage\":{\"writes\":" << st.writes() << ",\"commits\":" << st.commits()
+            << ",\"syncs\":" << st.syncs() << ",\"bytes_written\":" << st.bytes_written()
+            << ",\"estimated_keys\":" << st.estimated_keys() << ",\"live_data_bytes\":"
+            << st.live_data_bytes() << ",\"block_cache_bytes\":" << st.block_cache_bytes()
+            << "},\"actors\":[";
+  for (int i = 0; i < s.actors_size(); ++i) {
+    auto& a = s.actors(i);
+    std::cout << (i ? "," : "") << "{\"role\":" << json_string(a.role()) << ",\"restarts\":"
+              << a.restarts() << ",\"running\":" << (a.running() ? "true" : "false") << "}";
+  }
+  std::cout << "]}\n";
+}
+
+int cmd_status(const common& g) {
+  blocking_client db{config_of(g)};
+  auto s = db.status();
+  if (!s) return fail(s.error());
+  if (g.json) print_status_json(*s);
+  else print_status_text(*s);
+  return ok;
+}
+
+int cmd_fail_actor(const common& g, const std::string& role, const std::string& reason) {
+  blocking_client db{config_of(g)};
+  auto r = db.fail_actor(role, reason);
+  if (!r) return fail(r.error());
+  if (g.json) std::cout << "{\"ok\":true,\"role\":" << json_string(*r) << "}\n";
+  else std::cout << *r << " failed on purpose; its supervisor restarts it\n";
+  return ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"kvctl: talk to a ringkv node.\n"
+               "Exit codes: 0 ok, 1 not found, 2 bad input, 3 unavailable, 4 timeout (a write\n"
+               "may or may not have been applied), 5 other error. Errors go to stderr as one\n"
+               "line starting with the error code name."};
+  app.require_subcommand(1);
+  app.fallthrough();
+  common g;
+  const char* env_node = std::getenv("KV_NODE");
+  g.node = env_node != nullptr && *env_node != '\0' ? env_node : "127.0.0.1:7101";
+  app.add_option("--node", g.node, "HOST:PORT of a node (default $KV_NODE or 127.0.0.1:7101)");
+  app.add_flag("--json", g.json, "machine-readable output");
+  app.add_option("--timeout", g.timeout_ms, "request deadline in milliseconds (default 5000)")
+      ->check(CLI::Range(int64_t{1}, int64_t{600000}));
+
+  consistency put_c, get_c, del_c;
+  std::string key, file, role, reason;
+  std::optional<std::string> value;
+  bool raw = false;
+
+  auto* put = app.add_subcommand("put", "store a value; with --context it supersedes what that get returned");
+  put->add_option("KEY", key, "key")->required();
+  put->add_option("VALUE", value, "value, or - to read it from stdin");
+  put->add_option("--file", file, "read the value from a file");
+  add_consistency(put, put_c, "--w", "acknowledgements to wait for (default: quorum)");
+  put->add_option("--context", put_c.context, "context token from a get: resolves its siblings");
+
+  auto* get = app.add_subcommand("get", "print every sibling of a key and its context token");
+  get->add_option("KEY", key, "key")->required();
+  add_consistency(get, get_c, "--r", "replies to wait for (default: quorum)");
+  get->add_flag("--raw", raw, "write the value's exact bytes (one sibling only)");
+
+  auto* del = app.add_subcommand("del", "delete a key (a tombstone, with the same context rules as put)");
+  del->add_option("KEY", key, "key")->required();
+  add_consistency(del, del_c, "--w", "acknowledgements to wait for (default: quorum)");
+  del->add_option("--context", del_c.context, "context token from a get");
+
+  auto* status = app.add_subcommand("status", "describe the node and the members it knows");
+
+  auto* fail_actor = app.add_subcommand("fail-actor", "make a named actor fail on purpose (chaos, tests)");
+  fail_actor->add_option("ROLE", role, "registry name: coordinator, replica.0, ...")->required();
+  fail_actor->add_option("--reason", reason, "why, for the node's log");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::cerr << "INVALID_ARGUMENT " << e.what() << " (see kvctl --help)" << std::endl;
+    return usage;
+  }
+  if (*put) return cmd_put(g, put_c, key, value, file);
+  if (*get) return cmd_get(g, get_c, key, raw);
+  if (*del) return cmd_del(g, del_c, key);
+  if (*status) return cmd_status(g);
+  if (*fail_actor) return cmd_fail_actor(g, role, reason);
+  return usage;
+}

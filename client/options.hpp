@@ -1,0 +1,90 @@
+// client/options.hpp
+// Plain C++ types of the ringkv client API, shared by the client actor (client.hpp) and the
+// blocking facade (blocking_client.hpp). No CAF here.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "messages/errc.hpp"
+
+namespace kv::client {
+
+struct client_config {
+  std::vector<std::string> nodes = {"127.0.0.1:7101"};  // HOST:PORT; the first that answers
+  std::chrono::milliseconds connect_timeout{3000};
+  std::chrono::milliseconds default_timeout{5000};  // for requests that set none
+  // How long past a request's own deadline the client waits for the node's answer before it
+  // gives up itself (a frozen or unreachable node never answers).
+  std::chrono::milliseconds grace{1000};
+  uint32_t scheduler_threads = 2;  // blocking_client's own actor system
+};
+
+// Named consistency levels, instead of r/w numbers.
+enum class level : uint8_t { unset, one, quorum, all, local_quorum };
+
+// "one", "quorum", "all", "local_quorum"; nullopt for anything else.
+std::optional<level> parse_level(std::string_view name);
+
+// Per-request options. Zeros mean "the namespace default".
+struct request_options {
+  std::string ns;   // namespace; empty = "default"
+  uint32_t n = 0;   // replicas to involve
+  uint32_t r = 0;   // replies a read waits for
+  uint32_t w = 0;   // acknowledgements a write waits for
+  level lvl = level::unset;
+  std::chrono::milliseconds timeout{0};
+};
+
+struct sibling {
+  std::string value;
+  bool deleted = false;  // a tombstone: a delete concurrent with the other siblings
+  int64_t timestamp_ms = 0;
+  std::string version;   // the version's dot, "n1.kq3x9a1:7"
+};
+
+struct get_result {
+  std::vector<sibling> siblings;  // every concurrent version, tombstones included
+  std::string context;            // pass back on the next put/del to resolve them
+
+  // At least one sibling is a value.
+  bool found() const {
+    for (auto& s : siblings)
+      if (!s.deleted) return true;
+    return false;
+  }
+};
+
+struct error_info {
+  errc code = errc::none;
+  std::string message;
+
+  // "UNAVAILABLE w=2 needs 2 replicas, 1 reachable"
+  std::string describe() const;
+};
+
+// A value or a typed error.
+template <class T>
+class result {
+ public:
+  result(T value) : value_(std::move(value)) {}
+  result(error_info err) : err_(std::move(err)) {}
+
+  explicit operator bool() const { return value_.has_value(); }
+  const T& value() const { return *value_; }
+  T& value() { return *value_; }
+  const T& operator*() const { return *value_; }
+  const T* operator->() const { return &*value_; }
+  const error_info& error() const { return err_; }
+
+ private:
+  std::optional<T> value_;
+  error_info err_;
+};
+
+}  // namespace kv::client

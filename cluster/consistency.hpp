@@ -1,0 +1,53 @@
+// cluster/consistency.hpp
+// Namespaces and the consistency a request asks for. A namespace carries defaults (n, r, w,
+// conflict resolution); a request may override them with numbers or a named level. Resolving
+// is strict: r or w above n, a level together with numbers, or an n above the namespace's is
+// an INVALID_ARGUMENT error, never silently clamped. Pure logic.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "caf/expected.hpp"
+
+namespace kv::cluster {
+
+struct namespace_config {
+  std::string name;
+  uint32_t n = 3;    // replicas of every key
+  uint32_t r = 0;    // default read quorum; 0 = majority of n
+  uint32_t w = 0;    // default write quorum; 0 = majority of n
+  bool lww = false;  // last write wins instead of siblings
+};
+
+enum class level : uint8_t { unset, one, quorum, all, local_quorum };
+
+std::optional<level> parse_level(std::string_view name);  // "one", "quorum", "all", "local_quorum"
+std::string_view to_string(level lvl);
+
+// What a request asked for; zeros mean "not given".
+struct requested {
+  uint32_t n = 0;
+  uint32_t r = 0;
+  uint32_t w = 0;
+  level lvl = level::unset;
+};
+
+// How many replicas a request involves and how many answers it waits for.
+struct quorum_plan {
+  uint32_t n = 0;         // replicas involved
+  uint32_t required = 0;  // replies (read) or acknowledgements (write)
+  bool local = false;     // count only replicas in the coordinator's datacenter
+};
+
+inline uint32_t majority(uint32_t n) { return n / 2 + 1; }
+
+[[nodiscard]] caf::expected<quorum_plan> plan_read(const namespace_config& ns, const requested& req);
+[[nodiscard]] caf::expected<quorum_plan> plan_write(const namespace_config& ns, const requested& req);
+
+// Checks a namespace definition (from the config file or flags).
+[[nodiscard]] caf::error validate(const namespace_config& ns);
+
+}  // namespace kv::cluster

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what is missing, builds, and runs every
+# test through CTest -- unit and actor tests in parallel, then the integration tests (real
+# kvnode processes on loopback) one at a time so their timing is not at the mercy of each other.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/build.sh
+cd build
+echo "== unit and actor tests"
+ctest --output-on-failure -j"${JOBS:-2}" -LE integration --timeout 300
+echo "== integration tests (real processes)"
+ctest --output-on-failure -L integration --timeout 300

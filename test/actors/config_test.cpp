@@ -1,0 +1,87 @@
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "actors/config.hpp"
+#include "messages/errc.hpp"
+#include "test/support/temp_dir.hpp"
+
+using namespace kv::actors;
+
+TEST_CASE("addresses parse as HOST:PORT, with brackets for IPv6", "[config]") {
+  auto a = parse_host_port("127.0.0.1:7101");
+  REQUIRE(a);
+  CHECK(a->host == "127.0.0.1");
+  CHECK(a->port == 7101);
+  auto b = parse_host_port("[::1]:7102");
+  REQUIRE(b);
+  CHECK(b->host == "::1");
+  CHECK(to_string(*b) == "[::1]:7102");
+  CHECK_FALSE(parse_host_port("localhost"));
+  CHECK_FALSE(parse_host_port("host:0"));
+  CHECK_FALSE(parse_host_port("host:99999"));
+  CHECK_FALSE(parse_host_port(":7101"));
+}
+
+TEST_CASE("namespaces parse from the command line", "[config]") {
+  auto ns = parse_namespace("sessions:n=3,w=2,lww=true");
+  REQUIRE(ns);
+  CHECK(ns->name == "sessions");
+  CHECK(ns->n == 3);
+  CHECK(ns->w == 2);
+  CHECK(ns->lww);
+  CHECK(parse_namespace("plain")->n == 3);
+  CHECK_FALSE(parse_namespace("bad:n=x"));
+  CHECK_FALSE(parse_namespace("bad:q=1"));
+  CHECK_FALSE(parse_namespace(":n=1"));
+}
+
+TEST_CASE("a node without seeds serves a default namespace with one replica", "[config]") {
+  node_config cfg;
+  cfg.data_dir = "/tmp/x";
+  add_default_namespace(cfg);
+  CHECK(cfg.namespaces.at("default").n == 1);
+  CHECK_FALSE(validate(cfg));
+  node_config clustered;
+  clustered.seeds.push_back({"127.0.0.1", 7102});
+  add_default_namespace(clustered);
+  CHECK(clustered.namespaces.at("default").n == 3);
+}
+
+TEST_CASE("bad settings are rejected with the setting's name", "[config]") {
+  node_config cfg;
+  cfg.data_dir = "/tmp/x";
+  add_default_namespace(cfg);
+  auto bad = cfg;
+  bad.partitions = 100;
+  CHECK(kv::message_of(validate(bad)).find("partitions") != std::string::npos);
+  bad = cfg;
+  bad.node_id = "n 1";
+  CHECK(validate(bad));
+  bad = cfg;
+  bad.data_dir.clear();
+  CHECK(kv::message_of(validate(bad)).find("--data-dir") != std::string::npos);
+  bad = cfg;
+  bad.replica_actors = 3;
+  CHECK(validate(bad));
+}
+
+TEST_CASE("a TOML file sets the node's configuration", "[config]") {
+  kv::test::temp_dir dir;
+  auto path = dir.sub("node.toml");
+  std::ofstream{path} << "id = \"n7\"\nlisten = \"127.0.0.1:7107\"\ndata_dir = \"/data\"\n"
+                         "sync = \"none\"\npartitions = 64\nblock_cache_mb = 16\n"
+                         "[namespaces.sessions]\nn = 2\nlww = true\n";
+  node_config cfg;
+  REQUIRE_FALSE(load_toml(path, cfg));
+  CHECK(cfg.node_id == "n7");
+  CHECK(cfg.listen.port == 7107);
+  CHECK_FALSE(cfg.sync);
+  CHECK(cfg.partitions == 64);
+  CHECK(cfg.block_cache_bytes == size_t{16} << 20);
+  CHECK(cfg.namespaces.at("sessions").lww);
+  std::ofstream{path} << "id = [broken";
+  auto err = load_toml(path, cfg);
+  CHECK(kv::code_of(err) == kv::errc::invalid_argument);
+  CHECK(kv::message_of(err).find("node.toml") != std::string::npos);
+}

@@ -1,0 +1,171 @@
+#include <catch2/catch.hpp>
+
+#include "actors/replica.hpp"
+#include "storage/codec.hpp"
+#include "storage/engine.hpp"
+#include "storage/keys.hpp"
+#include "test/support/actor_fixture.hpp"
+#include "test/support/temp_dir.hpp"
+
+using namespace kv;
+using namespace kv::actors;
+
+namespace {
+
+struct replica_fixture : test::actor_fixture {
+  replica_fixture() {
+    storage::engine_options opts;
+    opts.path = dir.str();
+    db = std::shared_ptr<storage::engine>{std::move(*storage::engine::open(opts))};
+    node_config cfg;
+    cfg.partitions = 16;
+    cfg.replica_actors = 1;
+    cfg.now_ms = [] { return int64_t{1000}; };
+    rcfg = make_replica_config(cfg, 0, "n1.e1");
+    replica = spawn();
+  }
+
+  replica_actor spawn() {
+    auto result = own(spawn_replica(sys, rcfg, db, false));
+    sched.run();
+    return result;
+  }
+
+  static msg::ReplicaWriteRequest put(const std::string& key, const std::string& value) {
+    msg::ReplicaWriteRequest req;
+    req.set_partition(3);
+    req.set_ns("default");
+    req.set_key(key);
+    req.mutable_create()->set_value(value);
+    return req;
+  }
+
+  static msg::ReplicaReadRequest read(const std::string& key) {
+    msg::ReplicaReadRequest req;
+    req.set_partition(3);
+    req.set_ns("default");
+    req.set_key(key);
+    return req;
+  }
+
+  test::temp_dir dir;
+  std::shared_ptr<storage::engine> db;
+  replica_config rcfg;
+  replica_actor replica;
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(replica_fixture, "writes queued before a commit share one batch and one sync",
+                 "[replica]") {
+  auto before = db->stats();
+  std::vector<decltype(send_request<msg::ReplicaWriteReply>(replica, put("", "")))> handles;
+  for (int i = 0; i < 10; ++i)
+    handles.push_back(send_request<msg::ReplicaWriteReply>(replica, put("k" + std::to_string(i), "v")));
+  sched.run();
+  for (auto& h : handles) {
+    auto a = collect<msg::ReplicaWriteReply>(h);
+    REQUIRE(a.arrived);
+    CHECK(a.reply);
+  }
+  auto after = db->stats();
+  CHECK(after.commits - before.commits == 1);
+  CHECK(after.syncs - before.syncs == 1);
+  CHECK(after.writes - before.writes == 10);
+}
+
+TEST_CASE_METHOD(replica_fixture, "without sync the commit does not fsync", "[replica]") {
+  rcfg.sync = false;
+  auto unsynced = spawn();
+  auto before = db->stats();
+  auto a = call<msg::ReplicaWriteReply>(unsynced, put("k", "v"));
+  REQUIRE(a.reply);
+  CHECK(db->stats().commits - before.commits == 1);
+  CHECK(db->stats().syncs == before.syncs);
+}
+
+TEST_CASE_METHOD(replica_fixture, "a write is acknowledged only after its commit", "[replica]") {
+  auto h = send_request<msg::ReplicaWriteReply>(replica, put("k", "v"));
+  sched.run_once();  // the write is staged; its commit is still queued
+  CHECK_FALSE(collect<msg::ReplicaWriteReply>(h).arrived);
+  CHECK(db->stats().commits == 0);
+  sched.run();
+  auto a = collect<msg::ReplicaWriteReply>(h);
+  REQUIRE(a.reply);
+  CHECK(db->stats().commits == 1);
+  CHECK(a.reply->object().siblings_size() == 1);
+  CHECK(a.reply->dot().actor() == "n1.e1");
+  CHECK(a.reply->dot().counter() == 1);
+}
+
+TEST_CASE_METHOD(replica_fixture, "reads see committed data only", "[replica]") {
+  auto w = send_request<msg::ReplicaWriteReply>(replica, put("k", "v"));
+  auto r = send_request<msg::ReplicaReadReply>(replica, read("k"));
+  sched.run();
+  auto early = collect<msg::ReplicaReadReply>(r);
+  REQUIRE(early.reply);
+  CHECK_FALSE(early.reply->has_object());  // read before the commit turn
+  REQUIRE(collect<msg::ReplicaWriteReply>(w).reply);
+  auto late = call<msg::ReplicaReadReply>(replica, read("k"));
+  REQUIRE(late.reply);
+  REQUIRE(late.reply->has_object());
+  CHECK(late.reply->object().siblings(0).value() == "v");
+}
+
+TEST_CASE_METHOD(replica_fixture, "writes to one key in one batch build on each other",
+                 "[replica]") {
+  auto a = send_request<msg::ReplicaWriteReply>(replica, put("k", "one"));
+  auto b = send_request<msg::ReplicaWriteReply>(replica, put("k", "two"));
+  sched.run();
+  REQUIRE(collect<msg::ReplicaWriteReply>(a).reply);
+  auto second = collect<msg::ReplicaWriteReply>(b);
+  REQUIRE(second.reply);
+  CHECK(second.reply->object().siblings_size() == 2);  // blind writes: siblings, none lost
+  auto stored = call<msg::ReplicaReadReply>(replica, read("k"));
+  CHECK(stored.reply->object().siblings_size() == 2);
+}
+
+TEST_CASE_METHOD(replica_fixture, "a killed replica fails the writes it held", "[replica]") {
+  auto h = send_request<msg::ReplicaWriteReply>(replica, put("k", "v"));
+  sched.run_once();  // staged, not committed
+  crash(replica);
+  sched.run();
+  auto a = collect<msg::ReplicaWriteReply>(h);
+  REQUIRE(a.arrived);
+  CHECK_FALSE(a.reply);
+  CHECK(db->stats().commits == 0);  // the write never reached the disk, and was not acknowledged
+}
+
+TEST_CASE_METHOD(replica_fixture, "a replica asked to stop commits what it held", "[replica]") {
+  auto h = send_request<msg::ReplicaWriteReply>(replica, put("k", "v"));
+  sched.run_once();
+  self->send_exit(replica, caf::exit_reason::user_shutdown);
+  sched.run();
+  auto a = collect<msg::ReplicaWriteReply>(h);
+  REQUIRE(a.reply);
+  auto stored = db->get(storage::column::data, storage::data_key(3, "default", "k"));
+  REQUIRE(stored);
+  CHECK(stored->has_value());
+}
+
+TEST_CASE_METHOD(replica_fixture, "a replica refuses partitions it does not hold", "[replica]") {
+  auto req = put("k", "v");
+  req.set_partition(16);
+  auto a = call<msg::ReplicaWriteReply>(replica, req);
+  CHECK(a.code() == errc::internal);
+}
+
+TEST_CASE_METHOD(replica_fixture, "merging an object the replica already holds writes nothing",
+                 "[replica]") {
+  auto first = call<msg::ReplicaWriteReply>(replica, put("k", "v"));
+  REQUIRE(first.reply);
+  auto commits = db->stats().commits;
+  msg::ReplicaWriteRequest merge;
+  merge.set_partition(3);
+  merge.set_ns("default");
+  merge.set_key("k");
+  *merge.mutable_merge() = first.reply->object();
+  auto again = call<msg::ReplicaWriteReply>(replica, merge);
+  REQUIRE(again.reply);
+  CHECK(db->stats().commits == commits);
+}

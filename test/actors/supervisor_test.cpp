@@ -1,0 +1,161 @@
+#include <catch2/catch.hpp>
+
+#include "actors/metrics.hpp"
+#include "actors/registry.hpp"
+#include "actors/supervisor.hpp"
+#include "storage/engine.hpp"
+#include "test/support/actor_fixture.hpp"
+#include "test/support/temp_dir.hpp"
+
+using namespace kv;
+using namespace kv::actors;
+
+namespace {
+
+struct supervisor_fixture : test::actor_fixture {
+  supervisor_fixture() {
+    storage::engine_options opts;
+    opts.path = dir.str();
+    db = std::shared_ptr<storage::engine>{std::move(*storage::engine::open(opts))};
+    cfg.data_dir = dir.str();
+    cfg.partitions = 16;
+    cfg.replica_actors = 2;
+    cfg.detached_replicas = false;
+    cfg.max_restarts = 2;
+    cfg.restart_window = std::chrono::milliseconds{10000};
+    add_default_namespace(cfg);
+  }
+
+  ~supervisor_fixture() {
+    if (sup) caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+    sched.run();
+    reg->clear();
+  }
+
+  void start() {
+    sup = spawn_supervisor(sys, {cfg, db, reg, "n1.e1", metrics});
+    self->monitor(sup);
+    sched.run();
+  }
+
+  msg::SupervisorStatusReply status() {
+    auto a = call<msg::SupervisorStatusReply>(sup, msg::SupervisorStatusRequest{});
+    REQUIRE(a.reply);
+    return *a.reply;
+  }
+
+  uint64_t restarts_of(const std::string& role) {
+    auto s = status();
+    for (auto& a : s.actors())
+      if (a.role() == role) return a.restarts();
+    FAIL("no such role " << role);
+    return 0;
+  }
+
+  // The supervisor's exit reason, once it terminated.
+  std::optional<caf::error> ended() {
+    std::optional<caf::error> result;
+    self->receive([&](caf::down_msg& dm) { result = dm.reason; },
+                  caf::after(std::chrono::seconds(0)) >> [] {});
+    return result;
+  }
+
+  test::temp_dir dir;
+  std::shared_ptr<storage::engine> db;
+  node_config cfg;
+  std::shared_ptr<registry> reg = std::make_shared<registry>();
+  std::shared_ptr<node_metrics> metrics = std::make_shared<node_metrics>();
+  supervisor_actor sup;
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(supervisor_fixture, "the supervisor starts and registers every child",
+                 "[supervisor]") {
+  start();
+  CHECK(reg->roles() == std::vector<std::string>{"coordinator", "replica.0", "replica.1"});
+  auto s = status();
+  REQUIRE(s.actors_size() == 3);
+  CHECK(s.actors(0).role() == "replica.0");  // start order: replicas before the coordinator
+  CHECK(s.actors(2).role() == "coordinator");
+  for (auto& a : s.actors()) CHECK(a.running());
+}
+
+TEST_CASE_METHOD(supervisor_fixture, "a child that dies is restarted and found again by role",
+                 "[supervisor]") {
+  start();
+  auto before = reg->get("replica.1");
+  crash(before);
+  sched.run();
+  auto after = reg->get("replica.1");
+  REQUIRE(after);
+  CHECK(after != before);
+  CHECK(restarts_of("replica.1") == 1);
+  CHECK(restarts_of("replica.0") == 0);
+  auto coordinator = reg->get("coordinator");
+  crash(coordinator);
+  sched.run();
+  CHECK(reg->get("coordinator") != coordinator);
+  CHECK(restarts_of("coordinator") == 1);
+  CHECK(metrics->actor_restarts.load() == 2);
+}
+
+TEST_CASE_METHOD(supervisor_fixture, "too many restarts in the window end the supervisor with "
+                                     "an error",
+                 "[supervisor]") {
+  start();
+  for (int i = 0; i < 3; ++i) {
+    crash(reg->get("replica.0"));
+    sched.run();
+  }
+  auto reason = ended();
+  REQUIRE(reason);
+  CHECK(code_of(*reason) == errc::internal);
+  CHECK(message_of(*reason).find("restart intensity exceeded") != std::string::npos);
+  CHECK(reg->roles().empty());
+  sup = nullptr;
+}
+
+TEST_CASE_METHOD(supervisor_fixture, "restarts spread out over time are tolerated", "[supervisor]") {
+  start();
+  for (int i = 0; i < 6; ++i) {
+    crash(reg->get("replica.0"));
+    sched.run();
+    advance(std::chrono::milliseconds{6000});
+  }
+  CHECK_FALSE(ended());
+  CHECK(restarts_of("replica.0") == 6);
+}
+
+TEST_CASE_METHOD(supervisor_fixture, "a stop request stops every child, then the supervisor",
+                 "[supervisor]") {
+  start();
+  std::vector<caf::actor> children;
+  for (auto& role : reg->roles()) {
+    children.push_back(caf::actor_cast<caf::actor>(reg->get(role)));
+    self->monitor(children.back());
+  }
+  caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+  sched.run();
+  size_t downs = 0;
+  bool supervisor_down = false;
+  for (;;) {
+    bool got = false;
+    self->receive(
+        [&](caf::down_msg& dm) {
+          got = true;
+          if (dm.source == sup.address()) {
+            supervisor_down = true;
+            CHECK(dm.reason == caf::exit_reason::user_shutdown);
+          } else {
+            ++downs;
+          }
+        },
+        caf::after(std::chrono::seconds(0)) >> [] {});
+    if (!got) break;
+  }
+  CHECK(downs == children.size());
+  CHECK(supervisor_down);
+  CHECK(reg->roles().empty());
+  sup = nullptr;
+}

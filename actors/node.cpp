@@ -67,7 +67,8 @@ msg::StatusReply describe_node(const node_state& st) {
   auto* storage = reply.mutable_storage();
   storage->set_writes(stats.writes);
   storage->set_commits(stats.commits);
-  storage->set_syncs(stats.syncs);
+  storage->set_synced_commits(stats.synced_commits);
+  storage->set_wal_syncs(stats.wal_syncs);
   storage->set_bytes_written(stats.bytes_written);
   storage->set_live_data_bytes(st.db->live_data_bytes());
   storage->set_block_cache_bytes(st.db->block_cache_usage());
@@ -174,8 +175,12 @@ std::string render_metrics(const node_metrics& metrics, const storage::engine& d
                static_cast<double>(stats.writes));
   render_value(out, "ringkv_storage_commits_total", "counter", "WriteBatch commits.",
                static_cast<double>(stats.commits));
-  render_value(out, "ringkv_storage_syncs_total", "counter", "Commits that fsynced the WAL.",
-               static_cast<double>(stats.syncs));
+  render_value(out, "ringkv_storage_synced_commits_total", "counter",
+               "Commits that asked for an fsync of the WAL.",
+               static_cast<double>(stats.synced_commits));
+  render_value(out, "ringkv_storage_wal_syncs_total", "counter",
+               "WAL fsyncs done; concurrent synced commits share one.",
+               static_cast<double>(stats.wal_syncs));
   render_value(out, "ringkv_storage_live_bytes", "gauge", "Estimated live data.",
                static_cast<double>(db.live_data_bytes()));
   render_value(out, "ringkv_storage_keys", "gauge", "Estimated keys.",

@@ -69,12 +69,31 @@ void send_unsent(client_pointer self) {
 
 void connect(client_pointer self);
 
+// Why a connection attempt failed, in words a user can act on.
+std::string connect_failure(const caf::error& err, std::chrono::milliseconds timeout) {
+  if (err.category() == caf::atom("system")) {
+    switch (static_cast<caf::sec>(err.code())) {
+      case caf::sec::cannot_connect_to_node:
+        return "connection refused or host unreachable";
+      case caf::sec::request_timeout:
+        return "no handshake within " + std::to_string(timeout.count()) + " ms";
+      case caf::sec::disconnect_during_handshake:
+        return "the peer closed the connection during the handshake";
+      default:
+        break;
+    }
+  }
+  return message_of(err);
+}
+
 void on_connect_failed(client_pointer self, const std::string& target, const caf::error& err) {
   auto& st = self->state;
   st.connecting = false;
   ++st.next_node;
   if (st.next_node % st.cfg.nodes.size() != 0) return connect(self);  // try the next node
-  fail_all(self, false, make_error(errc::unavailable, "cannot reach " + target + ": " + describe(err)));
+  fail_all(self, false,
+           make_error(errc::unavailable,
+                      "cannot reach " + target + ": " + connect_failure(err, st.cfg.connect_timeout)));
 }
 
 void connect(client_pointer self) {

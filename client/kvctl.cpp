@@ -281,10 +281,11 @@ void print_status_text(const kv::msg::StatusReply& s) {
               s.sync() ? "always" : "none (unsynced writes are lost on power loss)",
               namespaces.c_str());
   auto& st = s.storage();
-  std::printf("storage: %llu writes in %llu commits (%llu synced), ~%llu keys, %.1f MiB live, "
-              "%.1f MiB cached\n",
+  auto per_sync = st.wal_syncs() > 0 ? static_cast<double>(st.writes()) / st.wal_syncs() : 0.0;
+  std::printf("storage: %llu writes in %llu commits, %llu fsyncs (%.1f writes per fsync), ~%llu keys, "
+              "%.1f MiB live, %.1f MiB cached\n",
               static_cast<unsigned long long>(st.writes()), static_cast<unsigned long long>(st.commits()),
-              static_cast<unsigned long long>(st.syncs()),
+              static_cast<unsigned long long>(st.wal_syncs()), per_sync,
               static_cast<unsigned long long>(st.estimated_keys()), st.live_data_bytes() / 1048576.0,
               st.block_cache_bytes() / 1048576.0);
   std::string actors;
@@ -313,7 +314,8 @@ void print_status_json(const kv::msg::StatusReply& s) {
   }
   auto& st = s.storage();
   std::cout << "],\"storage\":{\"writes\":" << st.writes() << ",\"commits\":" << st.commits()
-            << ",\"syncs\":" << st.syncs() << ",\"bytes_written\":" << st.bytes_written()
+            << ",\"synced_commits\":" << st.synced_commits()
+            << ",\"wal_syncs\":" << st.wal_syncs() << ",\"bytes_written\":" << st.bytes_written()
             << ",\"estimated_keys\":" << st.estimated_keys() << ",\"live_data_bytes\":"
             << st.live_data_bytes() << ",\"block_cache_bytes\":" << st.block_cache_bytes()
             << "},\"actors\":[";

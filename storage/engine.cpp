@@ -77,8 +77,13 @@ rocksdb::ColumnFamilyOptions column_options(const engine_options& options,
   return result;
 }
 
-rocksdb::DBOptions db_options(const engine_options& options) {
+rocksdb::DBOptions db_options(const engine_options& options,
+                              std::shared_ptr<rocksdb::Statistics> statistics) {
   rocksdb::DBOptions result;
+  // Tickers only (no histograms or timers): cheap, and they count the WAL fsyncs RocksDB
+  // really did, which is how group commit shows.
+  result.statistics = std::move(statistics);
+  result.statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
   result.create_if_missing = true;
   result.create_missing_column_families = true;
   // A column family written rarely (meta) pins every WAL file since its last flush; bounding
@@ -138,7 +143,9 @@ void write_batch::clear() {
 
 struct engine::impl {
   explicit impl(const engine_options& opts)
-      : options(opts), cache(rocksdb::NewLRUCache(opts.block_cache_bytes)) {}
+      : options(opts),
+        cache(rocksdb::NewLRUCache(opts.block_cache_bytes)),
+        statistics(rocksdb::CreateDBStatistics()) {}
 
   // A shutdown cannot report errors. A caller that needs to know whether the last unsynced
   // writes reached the disk calls engine::sync_wal() first.
@@ -180,6 +187,7 @@ struct engine::impl {
 
   engine_options options;
   std::shared_ptr<rocksdb::Cache> cache;
+  std::shared_ptr<rocksdb::Statistics> statistics;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // "default", then column_names
   // Set by the first failed commit; from then on the engine takes no more writes or syncs.
@@ -191,7 +199,7 @@ struct engine::impl {
   std::atomic<bool> stopped{false};
   std::atomic<uint64_t> writes{0};
   std::atomic<uint64_t> commits{0};
-  std::atomic<uint64_t> syncs{0};
+  std::atomic<uint64_t> synced_commits{0};
   std::atomic<uint64_t> bytes_written{0};
 };
 
@@ -211,7 +219,8 @@ caf::expected<std::unique_ptr<engine>> engine::open(const engine_options& option
   for (const auto& name : column_names) families.emplace_back(name, family);
   rocksdb::DB* db = nullptr;
   auto status =
-      rocksdb::DB::Open(db_options(options), options.path, families, &state->handles, &db);
+      rocksdb::DB::Open(db_options(options, state->statistics), options.path, families,
+                        &state->handles, &db);
   if (auto err = state->check(status, "open")) return err;
   state->db.reset(db);
   return std::unique_ptr<engine>{new engine(std::move(state))};
@@ -240,7 +249,7 @@ caf::error engine::write(write_batch& batch, bool sync) {
   }
   impl_->writes += batch.count();
   impl_->commits += 1;
-  impl_->syncs += sync ? 1 : 0;
+  impl_->synced_commits += sync ? 1 : 0;
   impl_->bytes_written += batch.bytes();
   return caf::none;
 }
@@ -266,7 +275,8 @@ caf::error engine::sync_wal() {
 }
 
 engine_stats engine::stats() const {
-  return {impl_->writes.load(), impl_->commits.load(), impl_->syncs.load(),
+  return {impl_->writes.load(), impl_->commits.load(), impl_->synced_commits.load(),
+          impl_->statistics->getTickerCount(rocksdb::WAL_FILE_SYNCED),
           impl_->bytes_written.load()};
 }
 

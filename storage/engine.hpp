@@ -36,12 +36,16 @@ struct engine_options {
   rocksdb::Env* env = nullptr;                // tests inject faults here; null = default
 };
 
-// Counters since open. A commit is one write() call; a sync is a commit that fsynced the WAL.
+// Counters since open. A commit is one write() call; a synced commit asked for an fsync.
+// RocksDB's write-group leader merges concurrent synced commits into one fsync, so wal_syncs
+// (the fsyncs that really happened) is at most synced_commits, and writes / wal_syncs is how
+// many writes shared each fsync.
 struct engine_stats {
-  uint64_t writes = 0;         // operations in committed batches
+  uint64_t writes = 0;          // operations in committed batches
   uint64_t commits = 0;
-  uint64_t syncs = 0;
-  uint64_t bytes_written = 0;  // key + value bytes in committed batches
+  uint64_t synced_commits = 0;
+  uint64_t wal_syncs = 0;
+  uint64_t bytes_written = 0;   // key + value bytes in committed batches
 };
 
 // Operations committed atomically by engine::write. Move-only; reusable after clear().

@@ -182,7 +182,8 @@ TEST_CASE("stats count operations, commits, syncs and bytes", "[engine]") {
   auto stats = db->stats();
   CHECK(stats.writes == 4);
   CHECK(stats.commits == 2);
-  CHECK(stats.syncs == 1);
+  CHECK(stats.synced_commits == 1);
+  CHECK(stats.wal_syncs == 1);
   CHECK(stats.bytes_written == 2 * (3 + 5 + 4));
   CHECK(db->path() == dir.str());
 }

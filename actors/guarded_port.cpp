@@ -47,13 +47,24 @@ class guarded_scribe : public network::scribe_impl {
 
   bool consume(caf::execution_unit* ctx, const void* buf, size_t size) override {
     if (closed_) return false;
-    if (awaiting_payload_) {
+    bool payload = awaiting_payload_;
+    if (payload) {
       awaiting_payload_ = false;
-      if (in_handshake_) handshaken_ = true;
     } else if (size == basp::header_size) {
       if (auto reason = vet_header(ctx, buf, size)) return reject(reason->c_str());
     }
-    return scribe::consume(ctx, buf, size);
+    auto result = scribe::consume(ctx, buf, size);
+    if (detached()) {
+      // BASP closed the connection while handling this frame: it refused it.
+      closed_ = true;
+      guard_->rejected.fetch_add(1, std::memory_order_relaxed);
+      guard_->log->warn("ConnectionRejected peer={} reason=\"the protocol layer refused {}\"",
+                        peer_, in_handshake_ ? "the handshake" : "a frame");
+    } else if (payload && in_handshake_) {
+      handshaken_ = true;  // BASP accepted the handshake
+      in_handshake_ = false;
+    }
+    return result;
   }
 
   // Called in sweeps: closes the connection when it is past a deadline.
@@ -84,15 +95,19 @@ class guarded_scribe : public network::scribe_impl {
     if (source(hdr) || !basp::valid(hdr)) return std::string{"malformed frame header"};
     if (!handshaken_ && hdr.operation != basp::message_type::client_handshake)
       return std::string{"first frame is not a handshake"};
+    // Only the connecting side sends a server handshake. BASP reads a handshake's payload
+    // without checking that there is one: an empty handshake crashes it.
+    if (hdr.operation == basp::message_type::server_handshake)
+      return std::string{"a server handshake on an accepted connection"};
+    if (hdr.operation == basp::message_type::client_handshake && hdr.payload_len == 0)
+      return std::string{"a handshake without payload"};
     if (hdr.payload_len > guard_->cfg.max_frame_bytes)
       return "frame of " + std::to_string(hdr.payload_len) + " bytes exceeds the limit of " +
              std::to_string(guard_->cfg.max_frame_bytes);
     if (hdr.payload_len > 0) {
       awaiting_payload_ = true;
-      in_handshake_ = !handshaken_;
+      in_handshake_ = hdr.operation == basp::message_type::client_handshake;
       since_ = steady::now();
-    } else if (!handshaken_) {
-      handshaken_ = true;
     }
     return std::nullopt;
   }

@@ -104,10 +104,15 @@ caf::result<msg::ReplicaWriteReply> on_write(replica_pointer self, msg::ReplicaW
   if (!current) return current.error();
   auto result = apply(st.cfg, req, *current);
   if (!result) return result.error();
-  if (!result->changed) return std::move(result->reply);
   auto& r = *st.pending;
-  r.batch.put(storage::column::data, key, storage::encode_object(result->object));
-  r.objects[key] = std::move(result->object);
+  // An unchanged object needs no write, but if it stands on a staged write, the answer waits
+  // for that write's commit: until then the state it vouches for is not durable.
+  bool staged = r.objects.count(key) != 0;
+  if (!result->changed && !staged) return std::move(result->reply);
+  if (result->changed) {
+    r.batch.put(storage::column::data, key, storage::encode_object(result->object));
+    r.objects[key] = std::move(result->object);
+  }
   r.waiting.emplace_back(self->make_response_promise<msg::ReplicaWriteReply>(),
                          std::move(result->reply));
   if (!r.commit_queued) {
@@ -117,8 +122,9 @@ caf::result<msg::ReplicaWriteReply> on_write(replica_pointer self, msg::ReplicaW
   return r.waiting.back().first;
 }
 
-// Commits the round. A failed commit leaves the staged objects in doubt, so the replica fails
-// (and its exit functor fails every waiting write); the supervisor restarts it from disk.
+// Commits the round. A failed commit leaves the staged objects in doubt: the writes get the
+// error (INTERNAL: they may or may not be on disk) and the replica fails; the supervisor
+// restarts it from what the disk holds.
 void commit(replica_pointer self) {
   auto& st = self->state;
   auto& r = *st.pending;
@@ -126,6 +132,8 @@ void commit(replica_pointer self) {
   if (auto err = st.db->write(r.batch, st.cfg.sync)) {
     st.log->error("CommitFailed replica={} writes={} err=\"{}\"", st.cfg.index, r.waiting.size(),
                   describe(err));
+    for (auto& entry : r.waiting) entry.first.deliver(err);  // outcome unknown: INTERNAL
+    r.reset();
     self->quit(err);
     return;
   }
@@ -153,8 +161,12 @@ replica_actor::behavior_type replica(replica_pointer self, replica_config cfg,
   self->state.cfg = std::move(cfg);
   self->state.db = std::move(db);
   auto pending = self->state.pending;
-  self->attach_functor([pending](const caf::error& reason) {
-    auto err = reason ? reason : make_error(errc::unavailable, "replica stopped");
+  // Writes still staged when the replica dies were never committed: not applied, safe to retry.
+  self->attach_functor([pending, role = replica_role(self->state.cfg.index)](const caf::error& why) {
+    if (pending->waiting.empty()) return;
+    auto err = make_error(errc::unavailable, role + " stopped before committing the write (" +
+                                                 (why ? describe(why) : "stopped") +
+                                                 "); it was not applied");
     for (auto& entry : pending->waiting) entry.first.deliver(err);
     pending->reset();
   });

@@ -9,8 +9,9 @@
 // the sync form the next round. Reads see committed data only, never a write that has not been
 // acknowledged.
 //
-// Killed or crashed, it fails the writes it was holding (their requesters get the error at
-// once); asked to stop (user_shutdown), it commits them first.
+// Killed or crashed, it answers the writes it was holding with UNAVAILABLE at once (they were
+// never committed); asked to stop (user_shutdown), it commits them first. A commit that fails
+// answers its writes INTERNAL (on disk or not, nobody knows) and fails the replica.
 #pragma once
 
 #include <cstdint>

@@ -111,12 +111,18 @@ void on_down(supervisor_pointer self, const caf::down_msg& dm) {
   auto i = std::find_if(st.children.begin(), st.children.end(),
                         [&](const child& c) { return c.current && c.current.address() == dm.source; });
   if (i == st.children.end()) return;
-  st.deps.reg->erase(i->role, caf::actor_cast<caf::strong_actor_ptr>(i->current));
+  // While restarting, the registry keeps naming the dead child until start() replaces it, so a
+  // lookup never finds the role missing; callers of the dead one get an error and retry.
+  auto dead = caf::actor_cast<caf::strong_actor_ptr>(i->current);
   i->current = nullptr;
-  if (st.stopping) return stop_next(self);
-  auto reason = caf::to_string(dm.reason);
+  if (st.stopping) {
+    st.deps.reg->erase(i->role, dead);
+    return stop_next(self);
+  }
+  auto reason = describe(dm.reason);
   st.log->warn("ActorDied role={} reason=\"{}\"", i->role, reason);
   if (!allow_restart(st, self->clock().now())) {
+    st.deps.reg->erase(i->role, dead);
     auto text = "restart intensity exceeded: more than " + std::to_string(st.deps.cfg.max_restarts) +
                 " restarts within " + std::to_string(st.deps.cfg.restart_window.count()) +
                 " ms; last: " + i->role + " (" + reason + ")";

@@ -34,6 +34,8 @@ struct client_state {
   client_actor node;  // null while not connected
   size_t next_node = 0;
   bool connecting = false;
+  size_t refusals = 0;              // connection attempts refused in a row
+  std::string last_connect_error;  // why the last attempt failed, for requests never sent
   uint64_t next_id = 1;
   std::unordered_map<uint64_t, pending> in_flight;
   std::priority_queue<std::pair<time_point, uint64_t>, std::vector<std::pair<time_point, uint64_t>>,
@@ -69,31 +71,27 @@ void send_unsent(client_pointer self) {
 
 void connect(client_pointer self);
 
-// Why a connection attempt failed, in words a user can act on.
-std::string connect_failure(const caf::error& err, std::chrono::milliseconds timeout) {
-  if (err.category() == caf::atom("system")) {
-    switch (static_cast<caf::sec>(err.code())) {
-      case caf::sec::cannot_connect_to_node:
-        return "connection refused or host unreachable";
-      case caf::sec::request_timeout:
-        return "no handshake within " + std::to_string(timeout.count()) + " ms";
-      case caf::sec::disconnect_during_handshake:
-        return "the peer closed the connection during the handshake";
-      default:
-        break;
-    }
-  }
-  return message_of(err);
+bool has_unsent(const client_state& st) {
+  for (auto& [id, p] : st.in_flight)
+    if (!p.sent) return true;
+  return false;
 }
 
-void on_connect_failed(client_pointer self, const std::string& target, const caf::error& err) {
+// A refused connection (nothing listens, or not a ringkv node) fails fast once every node
+// refused. A timed-out one is tried again while requests wait: CAF gives up on a handshake at
+// its first heartbeat tick, so a slow node gets more than one chance before the deadline.
+void on_connect_failed(client_pointer self, const std::string& target, const caf::error& err,
+                       bool refused) {
   auto& st = self->state;
   st.connecting = false;
   ++st.next_node;
-  if (st.next_node % st.cfg.nodes.size() != 0) return connect(self);  // try the next node
-  fail_all(self, false,
-           make_error(errc::unavailable,
-                      "cannot reach " + target + ": " + connect_failure(err, st.cfg.connect_timeout)));
+  st.last_connect_error = "cannot reach " + target + ": " + message_of(err);
+  st.refusals = refused ? st.refusals + 1 : 0;
+  if (st.refusals >= st.cfg.nodes.size()) {
+    st.refusals = 0;
+    return fail_all(self, false, make_error(errc::unavailable, st.last_connect_error));
+  }
+  if (has_unsent(st)) connect(self);
 }
 
 void connect(client_pointer self) {
@@ -102,7 +100,7 @@ void connect(client_pointer self) {
   st.connecting = true;
   auto target = st.cfg.nodes[st.next_node % st.cfg.nodes.size()];
   auto hp = actors::parse_host_port(target);
-  if (!hp) return on_connect_failed(self, target, hp.error());
+  if (!hp) return on_connect_failed(self, target, hp.error(), true);
   auto mm = self->system().middleman().actor_handle();
   self->request(mm, st.cfg.connect_timeout, caf::connect_atom::value, hp->host, hp->port)
       .then(
@@ -110,17 +108,21 @@ void connect(client_pointer self) {
                          const std::set<std::string>& interface) {
             auto& st = self->state;
             if (!ptr)
-              return on_connect_failed(self, target,
-                                       make_error(errc::unavailable, "no ringkv node there"));
+              return on_connect_failed(
+                  self, target, make_error(errc::unavailable, "no ringkv node there"), true);
             if (interface != self->system().message_types<client_actor>())
               return on_connect_failed(
-                  self, target, make_error(errc::unavailable, "it speaks another ringkv version"));
+                  self, target, make_error(errc::unavailable, "it speaks another ringkv version"),
+                  true);
             st.connecting = false;
+            st.refusals = 0;
             st.node = caf::actor_cast<client_actor>(std::move(ptr));
             self->monitor(st.node);
             send_unsent(self);
           },
-          [self, target](caf::error& err) { on_connect_failed(self, target, err); });
+          [self, target](caf::error& err) {
+            on_connect_failed(self, target, err, err == caf::sec::cannot_connect_to_node);
+          });
 }
 
 void schedule_tick(client_pointer self) {
@@ -141,9 +143,13 @@ void on_tick(client_pointer self) {
       auto fail = std::move(i->second.fail);
       auto sent = i->second.sent;
       st.in_flight.erase(i);
-      fail(make_error(errc::timeout,
-                      sent ? "no answer from the node in time; a write may or may not have been applied"
-                           : "could not connect to a node in time"));
+      if (sent)
+        fail(make_error(errc::timeout,
+                        "no answer from the node in time; a write may or may not have been applied"));
+      else
+        fail(make_error(errc::unavailable, st.last_connect_error.empty()
+                                               ? std::string{"could not reach a node in time"}
+                                               : st.last_connect_error));
     }
   }
   schedule_tick(self);

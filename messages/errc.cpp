@@ -5,6 +5,7 @@
 #include "caf/atom.hpp"
 #include "caf/error.hpp"
 #include "caf/message.hpp"
+#include "caf/exit_reason.hpp"
 #include "caf/sec.hpp"
 #include "messages/common.pb.h"
 
@@ -74,6 +75,34 @@ std::string message_of(const caf::error& err) {
     const auto& ctx = err.context();
     if (ctx.match_elements<std::string>()) return ctx.get_as<std::string>(0);
     return {};
+  }
+  if (err.category() == caf::atom("system")) {
+    switch (static_cast<caf::sec>(err.code())) {
+      case caf::sec::request_receiver_down:
+        return "the actor handling the request stopped before processing it (it restarts)";
+      case caf::sec::request_timeout:
+        return "the request timed out";
+      case caf::sec::cannot_connect_to_node:
+        return "connection refused or host unreachable";
+      case caf::sec::connection_timeout:
+        return "no answer on the connection in time";
+      case caf::sec::disconnect_during_handshake:
+        return "the peer closed the connection during the handshake";
+      case caf::sec::no_route_to_receiving_node:
+        return "no connection to the node";
+      default:
+        break;
+    }
+  }
+  if (err.category() == caf::atom("exit")) {
+    switch (static_cast<caf::exit_reason>(err.code())) {
+      case caf::exit_reason::user_shutdown:
+        return "the actor handling the request was shut down";
+      case caf::exit_reason::remote_link_unreachable:
+        return "the node became unreachable";
+      default:
+        break;
+    }
   }
   return caf::to_string(err);
 }

@@ -157,6 +157,27 @@ TEST_CASE_METHOD(replica_fixture, "a replica refuses partitions it does not hold
   CHECK(a.code() == errc::internal);
 }
 
+TEST_CASE_METHOD(replica_fixture, "a merge already covered by a staged write waits for its commit",
+                 "[replica]") {
+  // The staged state is not durable yet: acknowledging the merge before the commit would vouch
+  // for data a crash can still lose.
+  auto first = call<msg::ReplicaWriteReply>(replica, put("k", "v"));
+  REQUIRE(first.reply);
+  msg::ReplicaWriteRequest merge;
+  merge.set_partition(3);
+  merge.set_ns("default");
+  merge.set_key("k");
+  *merge.mutable_merge() = first.reply->object();
+  auto w = send_request<msg::ReplicaWriteReply>(replica, put("k", "w"));
+  auto m = send_request<msg::ReplicaWriteReply>(replica, merge);
+  sched.run_once();  // the write is staged
+  sched.run_once();  // the merge changes nothing on top of it
+  CHECK_FALSE(collect<msg::ReplicaWriteReply>(m).arrived);
+  sched.run();
+  REQUIRE(collect<msg::ReplicaWriteReply>(w).reply);
+  REQUIRE(collect<msg::ReplicaWriteReply>(m).reply);
+}
+
 TEST_CASE_METHOD(replica_fixture, "merging an object the replica already holds writes nothing",
                  "[replica]") {
   auto first = call<msg::ReplicaWriteReply>(replica, put("k", "v"));

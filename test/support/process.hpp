@@ -1,0 +1,145 @@
+// test/support/process.hpp
+// Real processes for integration tests: start a program, read its stdout line by line with a
+// deadline, signal it, wait for its exit with a deadline. A process object owns its child: the
+// destructor kills it by PID (SIGKILL) and reaps it, so a failing or throwing test leaves no
+// stray process and no zombie. Children also get SIGKILL if the test binary itself dies
+// (PR_SET_PDEATHSIG), which ties them to the thread that started them: start processes from
+// the test's main thread.
+//
+// On top: `node` (a kvnode on a free loopback port with its own data dir, restartable on the
+// same dir and port) and `run_kvctl` (one kvctl invocation, killed if it overruns).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kv::test {
+
+using std::chrono::milliseconds;
+
+// Paths of the programs under test (KV_BIN_DIR is the build's bin/ directory).
+std::string kvnode_path();
+std::string kvctl_path();
+
+// A loopback port that was free a moment ago: bound to 127.0.0.1:0, read back, closed.
+uint16_t free_port();
+
+// The whole content of a file, or "" if it cannot be read.
+std::string read_file(const std::string& path);
+
+class process {
+ public:
+  // Starts `program` with `args` (argv[0] is added). stdin is /dev/null, stdout is a pipe read
+  // by wait_for_line, stderr is appended to `stderr_path` (or /dev/null when empty). Throws
+  // std::runtime_error if the process cannot be created.
+  process(std::string program, std::vector<std::string> args, std::string stderr_path = {});
+  ~process();
+
+  process(const process&) = delete;
+  process& operator=(const process&) = delete;
+
+  pid_t pid() const { return pid_; }
+
+  // The next stdout line starting with `prefix`, reading until it comes, stdout closes, or
+  // `timeout` passes (then nullopt). Lines examined by earlier calls are not looked at again.
+  std::optional<std::string> wait_for_line(std::string_view prefix, milliseconds timeout);
+
+  // Every stdout line read so far.
+  const std::vector<std::string>& lines() const { return lines_; }
+
+  // Sends `sig`; false once the process has been reaped.
+  bool signal(int sig);
+
+  // The exit status once the process ends within `timeout`: its exit code, or 128 + the signal
+  // number when a signal ended it (the shell's convention). nullopt if it is still running.
+  std::optional<int> wait_exit(milliseconds timeout);
+
+  // True while the process has not been reaped and has not exited.
+  bool running();
+
+  // SIGKILL and reap (bounded). Safe to call more than once.
+  void kill_now();
+
+ private:
+  void read_available(int wait_ms);
+
+  std::string program_;
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  int status_ = 0;
+  int stdout_fd_ = -1;
+  std::string partial_;
+  std::vector<std::string> lines_;
+  size_t next_line_ = 0;  // lines before this one were already examined by wait_for_line
+};
+
+// One kvnode: `--id ID --listen 127.0.0.1:PORT --data-dir DIR` plus extra flags, stderr
+// appended to DIR/../<id>.log. Starts in the constructor and waits for its `ready` line; every
+// failure to get ready throws std::runtime_error carrying the node's log.
+class node {
+ public:
+  // `dir` is the test's own directory; the node's data dir is `dir/<id>`.
+  node(const std::string& dir, std::vector<std::string> extra_flags = {}, std::string id = "n1");
+
+  // Starts the node again on the same data dir, port and flags. Precondition: it has stopped
+  // (exited, or killed with kill_now).
+  void restart();
+
+  // Waits up to `timeout` for the ready line of the current process; throws with the log
+  // otherwise. The constructor and restart() call it with 10 s.
+  void await_ready(milliseconds timeout = milliseconds{10000});
+
+  const std::string& id() const { return id_; }
+  uint16_t port() const { return port_; }
+  std::string address() const;  // "127.0.0.1:PORT"
+  const std::string& data_dir() const { return data_dir_; }
+  const std::string& log_path() const { return log_path_; }
+  const std::string& ready_line() const { return ready_line_; }
+
+  // The kvnode argv (without argv[0]) this node runs with; handy to start a rival process.
+  std::vector<std::string> args() const;
+
+  // Everything the node (in all its incarnations) wrote to stderr.
+  std::string log() const { return read_file(log_path_); }
+
+  // True once a log line containing `text` appears, polling until `timeout`.
+  bool wait_for_log(std::string_view text, milliseconds timeout) const;
+
+  process& proc() { return *proc_; }
+
+ private:
+  void start();
+
+  std::string id_;
+  std::string data_dir_;
+  std::string log_path_;
+  std::vector<std::string> extra_;
+  uint16_t port_;
+  std::string ready_line_;
+  std::optional<process> proc_;
+};
+
+struct cli_result {
+  int exit_code = -1;  // as process::wait_exit; -1 when it was killed for overrunning
+  std::string out;
+  std::string err;
+  milliseconds elapsed{0};
+  bool timed_out = false;
+
+  // The first line of stderr.
+  std::string first_err_line() const;
+};
+
+// Runs kvctl with `args`, capturing stdout and stderr; SIGKILLs it once `timeout` passes.
+// `stdin_data`, when given, is written to its stdin (else stdin is /dev/null).
+cli_result run_kvctl(const std::vector<std::string>& args,
+                     milliseconds timeout = milliseconds{10000},
+                     std::optional<std::string> stdin_data = std::nullopt);
+
+}  // namespace kv::test

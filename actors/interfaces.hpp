@@ -29,9 +29,15 @@ using client_api = caf::typed_actor<
     caf::replies_to<msg::DeleteRequest>::with<msg::DeleteReply>,
     caf::replies_to<msg::StatusRequest>::with<msg::StatusReply>>;
 
-// The one actor a node publishes on its port: the client API plus administration. Clients,
-// kvctl and the chaos tool talk to this; it hands requests to the coordinator.
+// What a node serves on its port: the client API plus administration. Clients, kvctl and the
+// chaos tool talk to it. The port's front actor implements it, routing each request to the
+// coordinator or the node actor of the moment (actors/node.hpp).
 using node_actor = client_api::extend<
+    caf::replies_to<msg::FailActorRequest>::with<msg::FailActorReply>>;
+
+// The node actor (role "node"): status and administration of this node.
+using admin_actor = caf::typed_actor<
+    caf::replies_to<msg::StatusRequest>::with<msg::StatusReply>,
     caf::replies_to<msg::FailActorRequest>::with<msg::FailActorReply>>;
 
 // Replica (vnode): owns the data of a range of partitions (actors/replica.hpp).

@@ -20,66 +20,51 @@
 namespace kv::actors {
 namespace {
 
+// -- the node actor ---------------------------------------------------------------------------
+
 struct node_state {
-  node_config cfg;
-  std::string address;
-  std::string actor;
-  int64_t started_ms = 0;
-  std::shared_ptr<storage::engine> db;
-  std::shared_ptr<registry> reg;
-  supervisor_actor sup;
+  node_info info;
 
   static inline const char* name = "node";
 };
 
-using node_pointer = node_actor::stateful_pointer<node_state>;
+using node_pointer = admin_actor::stateful_pointer<node_state>;
 
-caf::expected<coordinator_actor> coordinator_of(const node_state& st) {
-  if (auto c = st.reg->get_as<coordinator_actor>("coordinator")) return c;
-  return make_error(errc::unavailable, "the coordinator of " + st.cfg.node_id + " is restarting");
-}
-
-template <class Reply, class Request>
-caf::result<Reply> forward(node_pointer self, Request& req) {
-  auto c = coordinator_of(self->state);
-  if (!c) return c.error();
-  return self->delegate(*c, std::move(req));
-}
-
-msg::StatusReply describe_node(const node_state& st) {
+msg::StatusReply describe_node(const node_info& info) {
+  auto& cfg = info.cfg;
   msg::StatusReply reply;
-  reply.set_node_id(st.cfg.node_id);
-  reply.set_address(st.address);
+  reply.set_node_id(cfg.node_id);
+  reply.set_address(to_string(cfg.listen));
   reply.set_version(KV_VERSION);
-  reply.set_uptime_ms(st.cfg.now_ms() - st.started_ms);
-  reply.set_partitions(st.cfg.partitions);
-  reply.set_sync(st.cfg.sync);
-  reply.set_epoch(st.actor);
-  for (auto& [name, ns] : st.cfg.namespaces) reply.add_namespaces(name);
+  reply.set_uptime_ms(cfg.now_ms() - info.started_ms);
+  reply.set_partitions(cfg.partitions);
+  reply.set_sync(cfg.sync);
+  reply.set_epoch(info.actor);
+  for (auto& [name, ns] : cfg.namespaces) reply.add_namespaces(name);
   auto* self_member = reply.add_members();
-  self_member->set_id(st.cfg.node_id);
-  self_member->set_address(st.address);
+  self_member->set_id(cfg.node_id);
+  self_member->set_address(to_string(cfg.listen));
   self_member->set_state(msg::MEMBER_UP);
-  self_member->set_rack(st.cfg.rack);
-  self_member->set_datacenter(st.cfg.datacenter);
-  self_member->set_weight(st.cfg.weight);
-  auto stats = st.db->stats();
+  self_member->set_rack(cfg.rack);
+  self_member->set_datacenter(cfg.datacenter);
+  self_member->set_weight(cfg.weight);
+  auto stats = info.db->stats();
   auto* storage = reply.mutable_storage();
   storage->set_writes(stats.writes);
   storage->set_commits(stats.commits);
   storage->set_synced_commits(stats.synced_commits);
   storage->set_wal_syncs(stats.wal_syncs);
   storage->set_bytes_written(stats.bytes_written);
-  storage->set_live_data_bytes(st.db->live_data_bytes());
-  storage->set_block_cache_bytes(st.db->block_cache_usage());
-  storage->set_estimated_keys(st.db->estimated_keys(storage::column::data));
+  storage->set_live_data_bytes(info.db->live_data_bytes());
+  storage->set_block_cache_bytes(info.db->block_cache_usage());
+  storage->set_estimated_keys(info.db->estimated_keys(storage::column::data));
   return reply;
 }
 
 caf::result<msg::StatusReply> status(node_pointer self) {
   auto promise = self->make_response_promise<msg::StatusReply>();
-  auto reply = describe_node(self->state);
-  self->request(self->state.sup, caf::infinite, msg::SupervisorStatusRequest{})
+  auto reply = describe_node(self->state.info);
+  self->request(self->state.info.sup, caf::infinite, msg::SupervisorStatusRequest{})
       .then(
           [promise, reply](msg::SupervisorStatusReply& tree) mutable {
             reply.mutable_actors()->Swap(tree.mutable_actors());
@@ -90,35 +75,73 @@ caf::result<msg::StatusReply> status(node_pointer self) {
 }
 
 caf::result<msg::FailActorReply> fail_actor(node_pointer self, const msg::FailActorRequest& req) {
-  auto& st = self->state;
-  auto target = st.reg->get(req.role());
+  auto& info = self->state.info;
+  auto target = info.reg->get(req.role());
   if (!target) {
     std::string known;
-    for (auto& role : st.reg->roles()) known += (known.empty() ? "" : ", ") + role;
-    return make_error(errc::invalid_argument,
-                      "no actor named '" + req.role() + "' on " + st.cfg.node_id + " (known: " + known + ")");
+    for (auto& role : info.reg->roles()) known += (known.empty() ? "" : ", ") + role;
+    return make_error(errc::invalid_argument, "no actor named '" + req.role() + "' on " +
+                                                  info.cfg.node_id + " (known: " + known + ")");
   }
   auto why = req.reason().empty() ? std::string{"admin request"} : req.reason();
   log::get("node")->warn("FailActor role={} reason=\"{}\"", req.role(), why);
   // Urgent: the actor fails now, like a crash, not after the work already in its mailbox.
   target->get()->eq_impl(caf::make_message_id(caf::message_priority::high), self->ctrl(),
                          self->context(),
-                         caf::exit_msg{self->address(), make_error(errc::internal, "failed on purpose: " + why)});
+                         caf::exit_msg{self->address(),
+                                       make_error(errc::internal, "failed on purpose: " + why)});
   msg::FailActorReply reply;
   reply.set_role(req.role());
   return reply;
 }
 
-node_actor::behavior_type node(node_pointer self, node_state init) {
-  self->state = std::move(init);
+admin_actor::behavior_type node(node_pointer self, node_info info) {
+  self->state.info = std::move(info);
   return {
-      [self](msg::PutRequest& req) { return forward<msg::PutReply>(self, req); },
-      [self](msg::GetRequest& req) { return forward<msg::GetReply>(self, req); },
-      [self](msg::DeleteRequest& req) { return forward<msg::DeleteReply>(self, req); },
       [self](const msg::StatusRequest&) { return status(self); },
       [self](const msg::FailActorRequest& req) { return fail_actor(self, req); },
   };
 }
+
+// -- the port's front --------------------------------------------------------------------------
+
+// Delegates `req` to the actor registered as `role`, which answers the client directly.
+template <class Reply, class Handle, class Request>
+caf::result<Reply> route(node_actor::pointer self, const registry& reg, const char* role,
+                         Request& req) {
+  auto target = reg.get_as<Handle>(role);
+  if (!target)
+    return make_error(errc::unavailable, std::string{"the "} + role + " actor is restarting");
+  return self->delegate(target, std::move(req));
+}
+
+node_actor::behavior_type front(node_actor::pointer self, std::shared_ptr<registry> reg) {
+  return {
+      [self, reg](msg::PutRequest& req) {
+        return route<msg::PutReply, coordinator_actor>(self, *reg, "coordinator", req);
+      },
+      [self, reg](msg::GetRequest& req) {
+        return route<msg::GetReply, coordinator_actor>(self, *reg, "coordinator", req);
+      },
+      [self, reg](msg::DeleteRequest& req) {
+        return route<msg::DeleteReply, coordinator_actor>(self, *reg, "coordinator", req);
+      },
+      [self, reg](msg::StatusRequest& req) {
+        return route<msg::StatusReply, admin_actor>(self, *reg, "node", req);
+      },
+      [self, reg](msg::FailActorRequest& req) {
+        return route<msg::FailActorReply, admin_actor>(self, *reg, "node", req);
+      },
+  };
+}
+
+}  // namespace
+
+admin_actor spawn_node(caf::local_actor* parent, node_info info) {
+  return parent->spawn(node, std::move(info));
+}
+
+namespace {
 
 // -- process lifecycle ------------------------------------------------------------------------
 
@@ -241,9 +264,8 @@ int run_node(node_config cfg) {
     caf::actor_system sys{sys_cfg};
     auto reg = std::make_shared<registry>();
     auto metrics = std::make_shared<node_metrics>();
-    auto sup = spawn_supervisor(sys, {cfg, db, reg, id->actor, metrics});
-    node_state init{cfg, to_string(cfg.listen), id->actor, cfg.now_ms(), db, reg, sup};
-    auto face = sys.spawn(node, std::move(init));
+    auto sup = spawn_supervisor(sys, {cfg, db, reg, id->actor, metrics, cfg.now_ms()});
+    auto face = sys.spawn(front, reg);
     port_guard_config guard_cfg{cfg.max_frame_bytes, cfg.handshake_timeout, cfg.frame_timeout};
     auto guard = port_guard::publish(sys, caf::actor_cast<caf::strong_actor_ptr>(face),
                                      sys.message_types(face), cfg.listen, guard_cfg);

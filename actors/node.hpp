@@ -1,19 +1,44 @@
 // actors/node.hpp
-// The node actor is the one actor a node publishes on its port: clients, kvctl and the chaos
-// tool talk to it. It hands client requests to the coordinator (found through the registry on
-// every request), answers status from what the supervisor and the storage engine report, and
-// makes a named actor fail on purpose when an admin asks (the supervisor then restarts it).
+// The node actor (role "node", the last child of the supervisor) answers status from what the
+// supervisor and the storage engine report, and makes a named actor fail on purpose when an
+// admin asks (its supervisor then restarts it).
+//
+// The port's front is the actor a node publishes: a stateless router that hands client
+// requests to the coordinator and status and admin requests to the node actor, both found
+// through the registry on every request. Clients hold one proxy to the front, so restarts
+// behind it are invisible to them beyond the requests in flight.
 //
 // run_node() is kvnode after its flags are parsed: it opens the storage, takes a new
-// incarnation, starts the supervisor's tree, publishes the node actor behind the port guard,
+// incarnation, starts the supervisor's tree, publishes the front behind the port guard,
 // prints `ready <id> <host:port>` on stdout, and runs until SIGTERM/SIGINT or until the tree
 // gives up. Exit codes: 0 clean stop, 1 could not start, 3 the node was sick (restart
 // intensity exceeded).
 #pragma once
 
+#include <memory>
+#include <string>
+
 #include "actors/config.hpp"
+#include "actors/interfaces.hpp"
+
+namespace kv::storage {
+class engine;
+}  // namespace kv::storage
 
 namespace kv::actors {
+
+class registry;
+
+struct node_info {
+  node_config cfg;
+  std::string actor;       // version-vector actor of this incarnation
+  int64_t started_ms = 0;  // when the process started
+  std::shared_ptr<storage::engine> db;
+  std::shared_ptr<registry> reg;
+  supervisor_actor sup;    // the node actor's parent, asked for its children's state
+};
+
+admin_actor spawn_node(caf::local_actor* parent, node_info info);
 
 constexpr int exit_ok = 0;
 constexpr int exit_start_failed = 1;

@@ -1,5 +1,5 @@
 // Children in start order; each may use only those above it:
-//   replica.0 .. replica.R-1  ->  coordinator
+//   replica.0 .. replica.R-1  ->  coordinator  ->  node
 // (Membership, hinted handoff, anti-entropy and compaction join this list as they arrive.)
 //
 // Restart strategy: one-for-one. Children hold no handles of one another; they meet through
@@ -21,6 +21,7 @@
 #include "actors/coordinator.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics.hpp"
+#include "actors/node.hpp"
 #include "actors/registry.hpp"
 #include "actors/replica.hpp"
 #include "caf/all.hpp"
@@ -66,6 +67,10 @@ std::vector<child> node_children(const supervisor_deps& deps) {
   result.emplace_back("coordinator", [cfg = deps.cfg, reg = deps.reg,
                                        metrics = deps.metrics](supervisor_pointer self) {
     return caf::actor_cast<caf::actor>(spawn_coordinator(self, cfg, reg, metrics));
+  });
+  result.emplace_back("node", [deps](supervisor_pointer self) {
+    node_info info{deps.cfg, deps.actor, deps.started_ms, deps.db, deps.reg, self};
+    return caf::actor_cast<caf::actor>(spawn_node(self, std::move(info)));
   });
   return result;
 }

@@ -25,6 +25,7 @@ struct supervisor_deps {
   std::shared_ptr<registry> reg;
   std::string actor;  // version-vector actor of this incarnation
   std::shared_ptr<node_metrics> metrics;
+  int64_t started_ms = 0;  // process start, for the node actor's uptime
 };
 
 // Starts the tree. The supervisor terminates with user_shutdown after a clean stop (send it an

@@ -79,7 +79,7 @@ std::string message_of(const caf::error& err) {
   if (err.category() == caf::atom("system")) {
     switch (static_cast<caf::sec>(err.code())) {
       case caf::sec::request_receiver_down:
-        return "the actor handling the request stopped before processing it (it restarts)";
+        return "the actor handling the request stopped before processing it";
       case caf::sec::request_timeout:
         return "the request timed out";
       case caf::sec::cannot_connect_to_node:

@@ -33,13 +33,14 @@ struct supervisor_fixture : test::actor_fixture {
   }
 
   void start() {
-    sup = spawn_supervisor(sys, {cfg, db, reg, "n1.e1", metrics});
+    sup = spawn_supervisor(sys, {cfg, db, reg, "n1.e1", metrics, 0});
     self->monitor(sup);
     sched.run();
   }
 
   msg::SupervisorStatusReply status() {
     auto a = call<msg::SupervisorStatusReply>(sup, msg::SupervisorStatusRequest{});
+    INFO(kv::describe(a.error));
     REQUIRE(a.reply);
     return *a.reply;
   }
@@ -73,16 +74,19 @@ struct supervisor_fixture : test::actor_fixture {
 TEST_CASE_METHOD(supervisor_fixture, "the supervisor starts and registers every child",
                  "[supervisor]") {
   start();
-  CHECK(reg->roles() == std::vector<std::string>{"coordinator", "replica.0", "replica.1"});
+  CHECK(reg->roles() == std::vector<std::string>{"coordinator", "node", "replica.0", "replica.1"});
   auto s = status();
-  REQUIRE(s.actors_size() == 3);
-  CHECK(s.actors(0).role() == "replica.0");  // start order: replicas before the coordinator
+  REQUIRE(s.actors_size() == 4);
+  CHECK(s.actors(0).role() == "replica.0");  // start order: replicas, coordinator, node
+  CHECK(s.actors(1).role() == "replica.1");
   CHECK(s.actors(2).role() == "coordinator");
+  CHECK(s.actors(3).role() == "node");
   for (auto& a : s.actors()) CHECK(a.running());
 }
 
 TEST_CASE_METHOD(supervisor_fixture, "a child that dies is restarted and found again by role",
                  "[supervisor]") {
+  cfg.max_restarts = 10;
   start();
   auto before = reg->get("replica.1");
   crash(before);
@@ -97,7 +101,12 @@ TEST_CASE_METHOD(supervisor_fixture, "a child that dies is restarted and found a
   sched.run();
   CHECK(reg->get("coordinator") != coordinator);
   CHECK(restarts_of("coordinator") == 1);
-  CHECK(metrics->actor_restarts.load() == 2);
+  auto node = reg->get("node");
+  crash(node);
+  sched.run();
+  CHECK(reg->get("node") != node);
+  CHECK(restarts_of("node") == 1);
+  CHECK(metrics->actor_restarts.load() == 3);
 }
 
 TEST_CASE_METHOD(supervisor_fixture, "too many restarts in the window end the supervisor with "

@@ -100,18 +100,21 @@ struct chaos_log {
 struct chaos_plan {
   milliseconds length;
   milliseconds min_pause, max_pause;  // between two failures
-  bool coordinator = true;            // every third failure hits the coordinator
+  bool coordinator = true;  // every third failure hits the coordinator, every sixth the node actor
 };
 
-// Makes a replica (or the coordinator) fail every min_pause..max_pause for the plan's length.
+// Makes a replica (or the coordinator, or the node actor) fail every min_pause..max_pause for
+// the plan's length.
 void chaos(const node& n, chaos_plan plan, chaos_log& out) {
   blocking_client admin{config_for(n)};
   std::mt19937 rng(7);
   auto end = steady::now() + plan.length;
   auto spread = static_cast<unsigned>((plan.max_pause - plan.min_pause).count() + 1);
   for (int i = 0; steady::now() < end; ++i) {
-    auto role = plan.coordinator && i % 3 == 2 ? std::string{"coordinator"}
-                                               : "replica." + std::to_string(rng() % 8);
+    auto role = !plan.coordinator ? "replica." + std::to_string(rng() % 8)
+                : i % 6 == 5      ? std::string{"node"}
+                : i % 3 == 2      ? std::string{"coordinator"}
+                                  : "replica." + std::to_string(rng() % 8);
     auto r = admin.fail_actor(role, "integration test chaos");
     if (r) {
       ++out.failed_on_purpose;
@@ -201,7 +204,8 @@ void check_error_codes(const stream_log& all) {
 }  // namespace
 
 TEST_CASE(
-    "requests streamed while replicas and the coordinator keep failing all complete in time, "
+    "requests streamed while replicas, the coordinator and the node actor keep failing all "
+    "complete in time, "
     "with UNAVAILABLE or TIMEOUT at worst, and lose no acknowledged write",
     "[integration][supervision]") {
   kv::test::temp_dir dir;
@@ -212,6 +216,7 @@ TEST_CASE(
   CHECK(all.violations.empty());
   CHECK(chaos_seen.failed_on_purpose >= 15);
   CHECK(chaos_seen.by_role.count("coordinator") == 1);
+  CHECK(chaos_seen.by_role.count("node") == 1);
   check_error_codes(all);
   CHECK(all.ok_puts > 100);
 

@@ -73,12 +73,10 @@ std::string to_string(const host_port& hp) {
   return hp.host + ":" + std::to_string(hp.port);
 }
 
-void add_default_namespace(node_config& cfg) {
-  if (cfg.namespaces.count("default") != 0) return;
-  cluster::namespace_config ns;
-  ns.name = "default";
-  ns.n = cfg.seeds.empty() ? 1 : 3;
-  cfg.namespaces.emplace(ns.name, ns);
+void apply_namespace_defaults(node_config& cfg) {
+  if (cfg.namespaces.count("default") == 0) cfg.namespaces["default"].name = "default";
+  for (auto& [name, ns] : cfg.namespaces)
+    if (ns.n == 0) ns.n = cfg.seeds.empty() ? 1 : 3;
 }
 
 caf::error validate(const node_config& cfg) {
@@ -100,8 +98,10 @@ caf::error validate(const node_config& cfg) {
   if (cfg.default_timeout.count() <= 0 || cfg.default_timeout > cfg.max_timeout)
     return invalid("the default timeout must be positive and at most the maximum timeout");
   if (cfg.scheduler_threads == 0) return invalid("--threads must be at least 1");
-  if (cfg.max_frame_bytes < cfg.max_value_bytes + cfg.max_key_bytes)
-    return invalid("the frame limit must leave room for the largest key and value");
+  constexpr size_t frame_overhead = size_t{64} << 10;  // options, context, CAF framing
+  if (cfg.max_frame_bytes < cfg.max_value_bytes + cfg.max_key_bytes + frame_overhead)
+    return invalid("max_frame_bytes (" + std::to_string(cfg.max_frame_bytes) +
+                   ") must exceed the key and value limits plus 64 KiB");
   if (cfg.namespaces.count("default") == 0) return invalid("the 'default' namespace is missing");
   for (auto& [name, ns] : cfg.namespaces)
     if (auto err = cluster::validate(ns)) return err;
@@ -148,6 +148,8 @@ caf::error load_toml(const std::string& path, node_config& cfg) {
   read(doc, "max_key_bytes", cfg.max_key_bytes);
   read(doc, "max_value_bytes", cfg.max_value_bytes);
   read(doc, "max_context_entries", cfg.max_context_entries);
+  read(doc, "max_frame_bytes", cfg.max_frame_bytes);
+  read(doc, "max_connections", cfg.max_connections);
   read_ms(doc, "default_timeout_ms", cfg.default_timeout);
   read_ms(doc, "max_timeout_ms", cfg.max_timeout);
   read(doc, "max_restarts", cfg.max_restarts);

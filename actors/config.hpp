@@ -68,7 +68,8 @@ struct node_config {
   // connection.
   milliseconds handshake_timeout{3000};  // a connection must finish its handshake in time
   milliseconds frame_timeout{3000};      // a frame, once started, must arrive whole in time
-  size_t max_frame_bytes = size_t{4} << 20;
+  size_t max_frame_bytes = size_t{4} << 20;  // must exceed the key and value limits (+64 KiB)
+  uint32_t max_connections = 1024;        // more are refused, so a flood cannot take every fd
   milliseconds heartbeat_interval{500};   // middleman heartbeats between processes
   milliseconds connection_timeout{5000};  // a peer silent this long is disconnected
 
@@ -79,9 +80,9 @@ struct node_config {
   wall_clock now_ms = system_wall_clock_ms;
 };
 
-// A node started without seeds is a cluster of one: its "default" namespace gets n=1 unless the
-// configuration says otherwise; with seeds it gets n=3.
-void add_default_namespace(node_config& cfg);
+// Adds the "default" namespace if missing, and gives every namespace whose n was not set the
+// cluster's default: 1 on a node started without seeds (a cluster of one), else 3.
+void apply_namespace_defaults(node_config& cfg);
 
 // Checks the whole configuration; the error names the offending setting.
 [[nodiscard]] caf::error validate(const node_config& cfg);

@@ -8,6 +8,7 @@
 #include "actors/fsm.hpp"
 #include "actors/registry.hpp"
 #include "actors/replica.hpp"
+#include "actors/shield.hpp"
 #include "caf/all.hpp"
 #include "cluster/partitioner.hpp"
 #include "messages/errc.hpp"
@@ -199,6 +200,7 @@ coordinator_actor::behavior_type coordinator(coordinator_pointer self, node_conf
   st.cfg = std::move(cfg);
   st.reg = std::move(reg);
   st.metrics = std::move(metrics);
+  shield(self, "coordinator");
   self->attach_functor([live = st.live] {
     for (auto& [id, fsm] : *live) caf::anon_send(fsm, orphan_atom::value);
   });

@@ -7,6 +7,7 @@
 // if the coordinator dies first, upon which the FSM keeps its own deadline.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -18,6 +19,7 @@
 #include "actors/interfaces.hpp"
 #include "actors/metrics.hpp"
 #include "caf/actor_clock.hpp"
+#include "caf/error.hpp"
 #include "cluster/consistency.hpp"
 
 namespace kv::actors {
@@ -45,13 +47,41 @@ struct fsm_args {
   std::shared_ptr<node_metrics> metrics;
 };
 
-// Counts the answer to the request `args` describes in the node's metrics.
-void count_answer(const fsm_args& args, op kind, errc code, caf::actor_clock::time_point now);
-
 put_fsm_actor spawn_put_fsm(caf::local_actor* parent, fsm_args args);
 get_fsm_actor spawn_get_fsm(caf::local_actor* parent, fsm_args args);
 
-// "w=2 needs 2 replicas, 1 acknowledged" style texts shared by both FSMs.
+// -- shared by both FSMs ------------------------------------------------------------------------
+
+// Why replicas failed, for the client's answer. An INTERNAL failure (a disk, a corrupt object,
+// a bug) is passed on as such; anything else means too few replicas could take part.
+class failures {
+ public:
+  void note(const std::string& replica, const caf::error& err);
+
+  // The answer when `required` can no longer be reached: "w=2 needs 2 replicas, 1
+  // acknowledged (n1/replica.3: ...)".
+  caf::error quorum_lost(char what, uint32_t required, uint32_t got, const char* verb) const;
+
+ private:
+  std::string text_;
+  bool internal_ = false;
+};
+
+// "w=2 needs 2 replicas, 1 acknowledged".
 std::string quorum_text(char what, uint32_t required, uint32_t got, const char* verb);
+
+// The TIMEOUT answer at the deadline.
+caf::error deadline_passed(const fsm_args& args, char what, uint32_t got, const char* verb);
+
+// Counts the answer to the request `args` describes in the node's metrics.
+void count_answer(const fsm_args& args, op kind, errc code, caf::actor_clock::time_point now);
+
+// The coordinator died: the FSM keeps its deadline itself (a rare path, so one timer per FSM
+// is fine here).
+template <class Self>
+void keep_own_deadline(Self* self, caf::actor_clock::time_point deadline) {
+  auto left = deadline - self->clock().now();
+  self->delayed_send(self, std::max(left, caf::timespan{0}), deadline_atom::value);
+}
 
 }  // namespace kv::actors

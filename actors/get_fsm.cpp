@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "actors/fsm.hpp"
+#include "actors/shield.hpp"
 #include "caf/all.hpp"
 #include "cluster/quorum.hpp"
 #include "messages/errc.hpp"
@@ -25,7 +26,7 @@ struct get_state {
   storage::object merged;
   bool answered = false;
   bool done = false;
-  std::string errors;
+  failures failed;
 
   static inline const char* name = "get_fsm";
 };
@@ -49,21 +50,26 @@ msg::GetReply make_reply(const storage::object& obj) {
   return reply;
 }
 
+void answer(get_pointer self, caf::expected<msg::GetReply> result) {
+  auto& st = self->state;
+  if (st.answered) return;
+  st.answered = true;
+  count_answer(st.args, op::get, result ? errc::none : code_of(result.error()),
+               self->clock().now());
+  if (result)
+    st.promise.deliver(std::move(*result));
+  else
+    st.promise.deliver(std::move(result.error()));
+}
+
 void on_vote(get_pointer self, cluster::quorum::state outcome) {
   auto& st = self->state;
-  if (!st.answered && outcome == cluster::quorum::state::succeeded) {
-    st.answered = true;
-    count_answer(st.args, op::get, errc::none, self->clock().now());
-    st.promise.deliver(make_reply(st.merged));
-  } else if (!st.answered && outcome == cluster::quorum::state::failed) {
-    st.answered = true;
-    count_answer(st.args, op::get, errc::unavailable, self->clock().now());
-    auto& v = *st.votes;
-    st.promise.deliver(make_error(
-        errc::unavailable,
-        quorum_text('r', v.required(), v.successes(), "replied") + " (" + st.errors + ")"));
-  }
-  if (st.answered && st.votes->all_answered()) finish(self);
+  auto& v = *st.votes;
+  if (outcome == cluster::quorum::state::succeeded)
+    answer(self, make_reply(st.merged));
+  else if (outcome == cluster::quorum::state::failed)
+    answer(self, st.failed.quorum_lost('r', v.required(), v.successes(), "replied"));
+  if (st.answered && v.all_answered()) finish(self);
 }
 
 void on_reply(get_pointer self, msg::ReplicaReadReply& reply) {
@@ -71,7 +77,8 @@ void on_reply(get_pointer self, msg::ReplicaReadReply& reply) {
   if (reply.has_object()) {
     auto obj = storage::from_proto(reply.object());
     if (!obj) {
-      st.errors += (st.errors.empty() ? "" : "; ") + reply.replica() + ": " + describe(obj.error());
+      st.failed.note(reply.replica(), make_error(errc::internal, "sent a malformed object: " +
+                                                                     message_of(obj.error())));
       return on_vote(self, st.votes->fail());
     }
     auto how = st.args.lww ? storage::resolution::lww : storage::resolution::causal;
@@ -92,8 +99,7 @@ caf::result<msg::GetReply> start(get_pointer self, const msg::GetRequest& req) {
     self->request(target.replica, caf::infinite, read)
         .then([self](msg::ReplicaReadReply& reply) { on_reply(self, reply); },
               [self, name = target.name](caf::error& err) {
-                auto& errors = self->state.errors;
-                errors += (errors.empty() ? "" : "; ") + name + ": " + describe(err);
+                self->state.failed.note(name, err);
                 on_vote(self, self->state.votes->fail());
               });
   }
@@ -102,26 +108,17 @@ caf::result<msg::GetReply> start(get_pointer self, const msg::GetRequest& req) {
 
 void on_deadline(get_pointer self) {
   auto& st = self->state;
-  if (!st.answered) {
-    st.answered = true;
-    count_answer(st.args, op::get, errc::timeout, self->clock().now());
-    st.promise.deliver(make_error(
-        errc::timeout, "deadline of " + std::to_string(st.args.timeout.count()) + " ms passed; " +
-                           quorum_text('r', st.args.plan.required,
-                                       st.votes ? st.votes->successes() : 0, "replied")));
-  }
+  answer(self, deadline_passed(st.args, 'r', st.votes ? st.votes->successes() : 0, "replied"));
   finish(self);
 }
 
 get_fsm_actor::behavior_type get_fsm(get_pointer self, fsm_args args) {
+  shield(self, "get_fsm");
   self->state.args = std::move(args);
   return {
       [self](const msg::GetRequest& req) { return start(self, req); },
       [self](deadline_atom) { on_deadline(self); },
-      [self](orphan_atom) {
-        auto left = self->state.args.deadline - self->clock().now();
-        self->delayed_send(self, std::max(left, caf::timespan{0}), deadline_atom::value);
-      },
+      [self](orphan_atom) { keep_own_deadline(self, self->state.args.deadline); },
   };
 }
 

@@ -33,6 +33,27 @@ struct port_guard::state {
   std::atomic<uint64_t> accepted{0};
   std::atomic<uint64_t> rejected{0};
   std::shared_ptr<spdlog::logger> log = log::get("port");
+  // Log budget: `logged` lines in the current second, `suppressed` beyond the budget.
+  steady::time_point second;
+  uint32_t logged = 0;
+  uint64_t suppressed = 0;
+
+  // Logs one rejected or lost connection, at most max_lines_per_second a second.
+  template <class... Ts>
+  void warn(const char* fmt, const Ts&... xs) {
+    constexpr uint32_t max_lines_per_second = 10;
+    auto now = steady::now();
+    if (now - second >= std::chrono::seconds{1}) {
+      if (suppressed > 0) log->warn("ConnectionLogsSuppressed count={}", suppressed);
+      second = now;
+      logged = 0;
+      suppressed = 0;
+    }
+    if (logged++ < max_lines_per_second)
+      log->warn(fmt, xs...);
+    else
+      ++suppressed;
+  }
 };
 
 // One accepted connection. Tracks BASP framing (a header, then a payload of the length it
@@ -58,8 +79,8 @@ class guarded_scribe : public network::scribe_impl {
       // BASP closed the connection while handling this frame: it refused it.
       closed_ = true;
       guard_->rejected.fetch_add(1, std::memory_order_relaxed);
-      guard_->log->warn("ConnectionRejected peer={} reason=\"the protocol layer refused {}\"",
-                        peer_, in_handshake_ ? "the handshake" : "a frame");
+      guard_->warn("ConnectionRejected peer={} reason=\"the protocol layer refused {}\"", peer_,
+                   in_handshake_ ? "the handshake" : "a frame");
     } else if (payload && in_handshake_) {
       handshaken_ = true;  // BASP accepted the handshake
       in_handshake_ = false;
@@ -78,13 +99,20 @@ class guarded_scribe : public network::scribe_impl {
 
   // True once the connection is closed. Logs a connection that BASP (or the peer) closed
   // before its handshake or in the middle of a frame: that is the trace of a truncated frame.
+  // Refuses a connection BASP has not seen yet.
+  void refuse(const std::string& reason) {
+    closed_ = true;
+    guard_->rejected.fetch_add(1, std::memory_order_relaxed);
+    guard_->warn("ConnectionRejected peer={} reason=\"{}\"", peer_, reason);
+  }
+
   bool gone() {
     if (closed_) return true;
     if (!detached()) return false;
     closed_ = true;
     if (!handshaken_ || awaiting_payload_)
-      guard_->log->warn("ConnectionLost peer={} reason=\"closed {}\"", peer_,
-                        handshaken_ ? "in the middle of a frame" : "before completing a handshake");
+      guard_->warn("ConnectionLost peer={} reason=\"closed {}\"", peer_,
+                   handshaken_ ? "in the middle of a frame" : "before completing a handshake");
     return true;
   }
 
@@ -117,7 +145,7 @@ class guarded_scribe : public network::scribe_impl {
   bool reject(const char* reason) {
     closed_ = true;
     guard_->rejected.fetch_add(1, std::memory_order_relaxed);
-    guard_->log->warn("ConnectionRejected peer={} reason=\"{}\"", peer_, reason);
+    guard_->warn("ConnectionRejected peer={} reason=\"{}\"", peer_, reason);
     ::shutdown(stream_.fd(), SHUT_RDWR);  // the peer sees the close now, not at the next sweep
     io_failure(&stream_.backend(), network::operation::read);
     return false;
@@ -145,7 +173,15 @@ class guarded_doorman : public network::doorman_impl {
     auto& mpx = acceptor_.backend();
     auto conn = caf::make_counted<guarded_scribe>(mpx, acceptor_.accepted_socket(), guard_);
     guard_->accepted.fetch_add(1, std::memory_order_relaxed);
-    guard_->live.push_back(conn);
+    auto& live = guard_->live;
+    live.erase(std::remove_if(live.begin(), live.end(), [](auto& c) { return c->gone(); }),
+               live.end());
+    if (live.size() >= guard_->cfg.max_connections) {
+      conn->refuse("too many connections (limit " +
+                   std::to_string(guard_->cfg.max_connections) + ")");
+      return true;  // the socket closes with `conn`; BASP never sees it
+    }
+    live.push_back(conn);
     auto hdl = conn->hdl();
     parent()->add_scribe(std::move(conn));
     return doorman::new_connection(&mpx, hdl);

@@ -4,8 +4,10 @@
 // on a truncated frame, and allocates whatever payload length a header claims (up to 4 GiB).
 // The guard sits between each accepted socket and BASP: it checks every frame header before
 // BASP sees it, caps the frame size, closes connections that do not finish their handshake or
-// a started frame in time, and logs each of these with the peer's address. Connections that
-// pass are plain BASP, so other nodes and clients talk to a guarded port unchanged.
+// a started frame in time, caps the number of open connections, and logs each of these with
+// the peer's address (at most a few lines a second: a flood does not become a log flood).
+// Connections that pass are plain BASP, so other nodes and clients talk to a guarded port
+// unchanged.
 #pragma once
 
 #include <atomic>
@@ -23,8 +25,9 @@ namespace kv::actors {
 
 struct port_guard_config {
   size_t max_frame_bytes = size_t{4} << 20;
-  std::chrono::milliseconds handshake_timeout{5000};
-  std::chrono::milliseconds frame_timeout{10000};
+  std::chrono::milliseconds handshake_timeout{3000};
+  std::chrono::milliseconds frame_timeout{3000};
+  uint32_t max_connections = 1024;  // open at once; more are closed as they come
 };
 
 struct port_guard_stats {

@@ -27,6 +27,10 @@ caf::expected<std::unique_ptr<http_endpoint>> http_endpoint::start(const host_po
   if (!st->server.bind_to_port(at.host.c_str(), at.port))
     return make_error(errc::unavailable, "cannot listen for HTTP on " + to_string(at));
   st->thread = std::thread{[server = &st->server] { server->listen_after_bind(); }};
+  // httplib's stop() is a no-op until the listening thread runs: wait for it, so that an
+  // endpoint destroyed right away still stops.
+  for (int i = 0; i < 1000 && !st->server.is_running(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
   return std::unique_ptr<http_endpoint>{new http_endpoint(std::move(st))};
 }
 

@@ -93,7 +93,7 @@ caf::error apply(const flags& f, node_config& cfg) {
     if (!ns) return ns.error();
     cfg.namespaces[ns->name] = *ns;
   }
-  kv::actors::add_default_namespace(cfg);
+  kv::actors::apply_namespace_defaults(cfg);
   return kv::actors::validate(cfg);
 }
 

@@ -16,7 +16,7 @@ namespace kv::actors {
 
 enum class op : uint8_t { put, get, del };
 constexpr size_t op_count = 3;
-constexpr size_t code_count = 8;  // errc values
+constexpr size_t code_count = static_cast<size_t>(errc::internal) + 1;  // errc values
 
 struct latency_histogram {
   // Upper bounds in microseconds; the last bucket is +Inf.

@@ -10,6 +10,7 @@
 #include "actors/interfaces.hpp"
 #include "actors/log.hpp"
 #include "actors/registry.hpp"
+#include "actors/shield.hpp"
 #include "actors/supervisor.hpp"
 #include "caf/all.hpp"
 #include "caf/io/all.hpp"
@@ -96,6 +97,7 @@ caf::result<msg::FailActorReply> fail_actor(node_pointer self, const msg::FailAc
 }
 
 admin_actor::behavior_type node(node_pointer self, node_info info) {
+  shield(self, "node");
   self->state.info = std::move(info);
   return {
       [self](const msg::StatusRequest&) { return status(self); },
@@ -116,6 +118,7 @@ caf::result<Reply> route(node_actor::pointer self, const registry& reg, const ch
 }
 
 node_actor::behavior_type front(node_actor::pointer self, std::shared_ptr<registry> reg) {
+  shield(self, "port");
   return {
       [self, reg](msg::PutRequest& req) {
         return route<msg::PutReply, coordinator_actor>(self, *reg, "coordinator", req);
@@ -164,10 +167,15 @@ class signal_watch {
     sigaddset(&set_, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set_, nullptr);
   }
-  ~signal_watch() {
+  ~signal_watch() { stop(); }
+
+  // Stops watching; the thread holds an actor handle, so this runs before the actor system
+  // goes away.
+  void stop() {
     done_ = true;
     if (thread_.joinable()) thread_.join();
   }
+
   void start(supervisor_actor sup) {
     thread_ = std::thread{[this, sup] {
       timespec tick{0, 200 * 1000 * 1000};
@@ -220,90 +228,118 @@ std::string render_metrics(const node_metrics& metrics, const storage::engine& d
   return out;
 }
 
-// Blocks until the supervisor terminates; sweeps the port guard twice a second meanwhile.
-caf::error await_supervisor(caf::actor_system& sys, const supervisor_actor& sup,
-                            port_guard& guard) {
+// Runs until the supervisor terminates, sweeping the port guard twice a second. A dead front
+// means the node no longer serves: it stops the tree, so the process exits and is restarted.
+caf::error serve(caf::actor_system& sys, const supervisor_actor& sup, const node_actor& face,
+                 port_guard& guard) {
   caf::scoped_actor self{sys};
   self->monitor(sup);
+  self->monitor(face);
   caf::error reason;
   bool running = true;
   while (running) {
-    self->receive([&](caf::down_msg& dm) {
-                    reason = std::move(dm.reason);
-                    running = false;
-                  },
-                  caf::after(std::chrono::milliseconds(500)) >> [&] { guard.sweep(); });
+    self->receive(
+        [&](caf::down_msg& dm) {
+          if (dm.source == face.address()) {
+            log::get("node")->error("PortFrontDied reason=\"{}\"", describe(dm.reason));
+            caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+            reason = make_error(errc::internal, "the port's front actor died");
+          } else {
+            if (!reason) reason = std::move(dm.reason);
+            running = false;
+          }
+        },
+        caf::after(std::chrono::milliseconds(500)) >> [&] { guard.sweep(); });
   }
   return reason;
+}
+
+// The HTTP endpoint, when configured.
+caf::expected<std::unique_ptr<http_endpoint>> start_http(const node_config& cfg,
+                                                         std::shared_ptr<node_metrics> metrics,
+                                                         std::shared_ptr<storage::engine> db,
+                                                         std::shared_ptr<port_guard> guard) {
+  if (cfg.http.empty()) return std::unique_ptr<http_endpoint>{};
+  auto at = parse_host_port(cfg.http);
+  if (!at) return at.error();
+  auto started = cfg.now_ms();
+  return http_endpoint::start(*at, [metrics, db, guard, started, now_ms = cfg.now_ms] {
+    return render_metrics(*metrics, *db, *guard, started, now_ms);
+  });
+}
+
+struct opened_storage {
+  std::shared_ptr<storage::engine> db;
+  storage::identity id;
+};
+
+caf::expected<opened_storage> open_storage(const node_config& cfg) {
+  storage::engine_options opts;
+  opts.path = cfg.data_dir;
+  opts.block_cache_bytes = cfg.block_cache_bytes;
+  auto opened = storage::engine::open(opts);
+  if (!opened) return opened.error();
+  std::shared_ptr<storage::engine> db{std::move(*opened)};
+  auto id = storage::start_incarnation(*db, cfg.node_id, cfg.partitions, cfg.now_ms());
+  if (!id) return id.error();
+  return opened_storage{std::move(db), std::move(*id)};
+}
+
+// The node's actors, port and HTTP endpoint; returns the exit code.
+int run_actors(const node_config& cfg, const opened_storage& storage, signal_watch& signals) {
+  auto logger = log::get("node");
+  caf::actor_system_config sys_cfg;
+  configure_system(sys_cfg, cfg);
+  caf::actor_system sys{sys_cfg};
+  auto reg = std::make_shared<registry>();
+  auto metrics = std::make_shared<node_metrics>();
+  auto sup = spawn_supervisor(sys, {cfg, storage.db, reg, storage.id.actor, metrics, cfg.now_ms()});
+  auto face = sys.spawn(front, reg);
+  auto stop = [&](int code) {
+    signals.stop();
+    caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(face, caf::exit_reason::user_shutdown);
+    return code;
+  };
+  port_guard_config guard_cfg{cfg.max_frame_bytes, cfg.handshake_timeout, cfg.frame_timeout,
+                              cfg.max_connections};
+  auto guard = port_guard::publish(sys, caf::actor_cast<caf::strong_actor_ptr>(face),
+                                   sys.message_types(face), cfg.listen, guard_cfg);
+  if (!guard) {
+    logger->error("StartFailed what=listen err=\"{}\"", describe(guard.error()));
+    return stop(exit_start_failed);
+  }
+  auto http = start_http(cfg, metrics, storage.db, *guard);
+  if (!http) {
+    logger->error("StartFailed what=http err=\"{}\"", describe(http.error()));
+    return stop(exit_start_failed);
+  }
+  logger->info("NodeReady id={} listen={} actor={} data_dir={} sync={} new_data={}", cfg.node_id,
+               to_string(cfg.listen), storage.id.actor, cfg.data_dir,
+               cfg.sync ? "always" : "none", storage.id.created);
+  std::cout << "ready " << cfg.node_id << " " << to_string(cfg.listen) << std::endl;
+  signals.start(sup);
+  auto reason = serve(sys, sup, face, **guard);
+  int code = exit_ok;
+  if (reason != caf::exit_reason::user_shutdown) {
+    logger->error("NodeStopping reason=\"{}\"", describe(reason));
+    code = exit_sick;
+  }
+  return stop(code);
 }
 
 }  // namespace
 
 int run_node(node_config cfg) {
   log::init(cfg.log_level);
-  auto logger = log::get("node");
-  signal_watch signals;
-  storage::engine_options opts;
-  opts.path = cfg.data_dir;
-  opts.block_cache_bytes = cfg.block_cache_bytes;
-  auto opened = storage::engine::open(opts);
-  if (!opened) {
-    logger->error("StartFailed what=storage err=\"{}\"", describe(opened.error()));
+  signal_watch signals;  // before any thread starts, so that all of them block the signals
+  auto storage = open_storage(cfg);
+  if (!storage) {
+    log::get("node")->error("StartFailed what=storage err=\"{}\"", describe(storage.error()));
     return exit_start_failed;
   }
-  std::shared_ptr<storage::engine> db{std::move(*opened)};
-  auto id = storage::start_incarnation(*db, cfg.node_id, cfg.partitions, cfg.now_ms());
-  if (!id) {
-    logger->error("StartFailed what=identity err=\"{}\"", describe(id.error()));
-    return exit_start_failed;
-  }
-  int code = exit_ok;
-  {
-    caf::actor_system_config sys_cfg;
-    configure_system(sys_cfg, cfg);
-    caf::actor_system sys{sys_cfg};
-    auto reg = std::make_shared<registry>();
-    auto metrics = std::make_shared<node_metrics>();
-    auto sup = spawn_supervisor(sys, {cfg, db, reg, id->actor, metrics, cfg.now_ms()});
-    auto face = sys.spawn(front, reg);
-    port_guard_config guard_cfg{cfg.max_frame_bytes, cfg.handshake_timeout, cfg.frame_timeout};
-    auto guard = port_guard::publish(sys, caf::actor_cast<caf::strong_actor_ptr>(face),
-                                     sys.message_types(face), cfg.listen, guard_cfg);
-    if (!guard) {
-      logger->error("StartFailed what=listen err=\"{}\"", describe(guard.error()));
-      caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
-      caf::anon_send_exit(face, caf::exit_reason::user_shutdown);
-      return exit_start_failed;
-    }
-    std::unique_ptr<http_endpoint> http;
-    if (!cfg.http.empty()) {
-      auto at = parse_host_port(cfg.http);
-      auto started = cfg.now_ms();
-      auto served = at ? http_endpoint::start(*at, [metrics, db, g = *guard, started, cfg] {
-                           return render_metrics(*metrics, *db, *g, started, cfg.now_ms);
-                         })
-                       : caf::expected<std::unique_ptr<http_endpoint>>{at.error()};
-      if (!served) {
-        logger->error("StartFailed what=http err=\"{}\"", describe(served.error()));
-        caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
-        caf::anon_send_exit(face, caf::exit_reason::user_shutdown);
-        return exit_start_failed;
-      }
-      http = std::move(*served);
-    }
-    logger->info("NodeReady id={} listen={} actor={} data_dir={} sync={} new_data={}",
-                 cfg.node_id, to_string(cfg.listen), id->actor, cfg.data_dir,
-                 cfg.sync ? "always" : "none", id->created);
-    std::cout << "ready " << cfg.node_id << " " << to_string(cfg.listen) << std::endl;
-    signals.start(sup);
-    auto reason = await_supervisor(sys, sup, **guard);
-    if (reason != caf::exit_reason::user_shutdown) {
-      logger->error("NodeStopping reason=\"{}\"", describe(reason));
-      code = exit_sick;
-    }
-    caf::anon_send_exit(face, caf::exit_reason::user_shutdown);
-  }
-  logger->info("NodeStopped id={} code={}", cfg.node_id, code);
+  auto code = run_actors(cfg, *storage, signals);
+  log::get("node")->info("NodeStopped id={} code={}", cfg.node_id, code);
   return code;
 }
 

@@ -1,11 +1,13 @@
 #include "actors/replica.hpp"
 
+#include <optional>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "actors/log.hpp"
 #include "actors/registry.hpp"
+#include "actors/shield.hpp"
 #include "caf/all.hpp"
 #include "messages/errc.hpp"
 #include "storage/codec.hpp"
@@ -53,13 +55,30 @@ caf::error check_key(const replica_config& cfg, uint32_t partition, const std::s
   return caf::none;
 }
 
+// A stored object that does not decode is damage on this node's disk, not bad input.
+caf::expected<storage::object> decode_stored(const std::string& bytes) {
+  auto obj = storage::decode_object(bytes);
+  if (!obj) return make_error(errc::internal, "corrupt stored object: " + message_of(obj.error()));
+  return obj;
+}
+
+// The committed object of `key`, or nullopt.
+caf::expected<std::optional<storage::object>> read_committed(const replica_state& st,
+                                                             const std::string& key) {
+  auto stored = st.db->get(storage::column::data, key);
+  if (!stored) return stored.error();
+  if (!*stored) return std::optional<storage::object>{};
+  auto obj = decode_stored(**stored);
+  if (!obj) return obj.error();
+  return std::optional<storage::object>{std::move(*obj)};
+}
+
 // The current object of `key`: staged in this round, else committed, else empty.
 caf::expected<storage::object> load(replica_state& st, const std::string& key) {
   if (auto i = st.pending->objects.find(key); i != st.pending->objects.end()) return i->second;
-  auto stored = st.db->get(storage::column::data, key);
-  if (!stored) return stored.error();
-  if (!*stored) return storage::object{};
-  return storage::decode_object(**stored);
+  auto committed = read_committed(st, key);
+  if (!committed) return committed.error();
+  return committed->value_or(storage::object{});
 }
 
 struct applied {
@@ -122,37 +141,37 @@ caf::result<msg::ReplicaWriteReply> on_write(replica_pointer self, msg::ReplicaW
   return r.waiting.back().first;
 }
 
-// Commits the round. A failed commit leaves the staged objects in doubt: the writes get the
-// error (INTERNAL: they may or may not be on disk) and the replica fails; the supervisor
-// restarts it from what the disk holds.
-void commit(replica_pointer self) {
+// Commits the round. A failed commit leaves the staged writes in doubt: they are answered
+// with the error (INTERNAL: on disk or not, nobody knows), and the caller fails the replica.
+// The engine refuses writes from then on, so the supervisor takes the node down and its
+// restart recovers from what the WAL holds.
+[[nodiscard]] caf::error commit(replica_pointer self) {
   auto& st = self->state;
   auto& r = *st.pending;
-  if (r.waiting.empty()) return r.reset();
-  if (auto err = st.db->write(r.batch, st.cfg.sync)) {
+  if (r.waiting.empty()) {
+    r.reset();
+    return caf::none;
+  }
+  auto err = st.db->write(r.batch, st.cfg.sync);
+  if (err) {
     st.log->error("CommitFailed replica={} writes={} err=\"{}\"", st.cfg.index, r.waiting.size(),
                   describe(err));
-    for (auto& entry : r.waiting) entry.first.deliver(err);  // outcome unknown: INTERNAL
-    r.reset();
-    self->quit(err);
-    return;
+    for (auto& entry : r.waiting) entry.first.deliver(err);
+  } else {
+    for (auto& [promise, reply] : r.waiting) promise.deliver(std::move(reply));
   }
-  for (auto& [promise, reply] : r.waiting) promise.deliver(std::move(reply));
   r.reset();
+  return err;
 }
 
 caf::result<msg::ReplicaReadReply> on_read(replica_pointer self, const msg::ReplicaReadRequest& req) {
   auto& st = self->state;
   if (auto err = check_key(st.cfg, req.partition(), req.ns())) return err;
-  auto stored = st.db->get(storage::column::data, storage::data_key(req.partition(), req.ns(), req.key()));
-  if (!stored) return stored.error();
+  auto committed = read_committed(st, storage::data_key(req.partition(), req.ns(), req.key()));
+  if (!committed) return committed.error();
   msg::ReplicaReadReply reply;
   reply.set_replica(st.cfg.node_id);
-  if (*stored) {
-    auto obj = storage::decode_object(**stored);
-    if (!obj) return obj.error();
-    storage::to_proto(*obj, *reply.mutable_object());
-  }
+  if (*committed) storage::to_proto(**committed, *reply.mutable_object());
   return reply;
 }
 
@@ -170,14 +189,17 @@ replica_actor::behavior_type replica(replica_pointer self, replica_config cfg,
     for (auto& entry : pending->waiting) entry.first.deliver(err);
     pending->reset();
   });
-  self->set_exit_handler([self](caf::exit_msg& msg) {
-    if (msg.reason == caf::exit_reason::user_shutdown) commit(self);
-    self->quit(std::move(msg.reason));
+  shield(self, "replica", [self](caf::scheduled_actor*, caf::exit_msg& msg) {
+    caf::error failed;
+    if (msg.reason == caf::exit_reason::user_shutdown) failed = commit(self);
+    self->quit(failed ? std::move(failed) : std::move(msg.reason));
   });
   return {
       [self](msg::ReplicaWriteRequest& req) { return on_write(self, req); },
       [self](const msg::ReplicaReadRequest& req) { return on_read(self, req); },
-      [self](commit_atom) { commit(self); },
+      [self](commit_atom) {
+        if (auto err = commit(self)) self->quit(std::move(err));
+      },
   };
 }
 

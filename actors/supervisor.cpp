@@ -8,7 +8,9 @@
 //
 // Restart intensity: more than cfg.max_restarts restarts within cfg.restart_window means the
 // node is sick. The supervisor stops every child and terminates with an error; kvnode exits
-// non-zero and the process manager or container runtime restarts the whole node.
+// non-zero and the process manager or container runtime restarts the whole node. A failed
+// disk write is fatal at once: the storage engine refuses writes from then on, so restarting
+// children would change nothing, while a new process recovers from what the WAL holds.
 //
 // Shutdown: an exit message stops the children in reverse start order, each one only after the
 // child started after it has terminated; then the supervisor terminates.
@@ -24,8 +26,10 @@
 #include "actors/node.hpp"
 #include "actors/registry.hpp"
 #include "actors/replica.hpp"
+#include "actors/shield.hpp"
 #include "caf/all.hpp"
 #include "messages/errc.hpp"
+#include "storage/engine.hpp"
 
 namespace kv::actors {
 namespace {
@@ -126,6 +130,12 @@ void on_down(supervisor_pointer self, const caf::down_msg& dm) {
   }
   auto reason = describe(dm.reason);
   st.log->warn("ActorDied role={} reason=\"{}\"", i->role, reason);
+  if (!st.deps.db->healthy()) {
+    st.deps.reg->erase(i->role, dead);
+    auto text = "storage failed (" + reason + "); stopping so that a restart recovers from the WAL";
+    st.log->error("NodeSick {}", text);
+    return begin_stop(self, make_error(errc::internal, std::move(text)));
+  }
   if (!allow_restart(st, self->clock().now())) {
     st.deps.reg->erase(i->role, dead);
     auto text = "restart intensity exceeded: more than " + std::to_string(st.deps.cfg.max_restarts) +
@@ -155,8 +165,10 @@ supervisor_actor::behavior_type supervisor(supervisor_pointer self, supervisor_d
   auto& st = self->state;
   st.children = node_children(deps);
   st.deps = std::move(deps);
+  shield(self, "supervisor", [self](caf::scheduled_actor*, caf::exit_msg& em) {
+    begin_stop(self, std::move(em.reason));
+  });
   self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
-  self->set_exit_handler([self](caf::exit_msg& em) { begin_stop(self, std::move(em.reason)); });
   for (auto& c : st.children) start(self, c);
   st.log->info("SupervisorStarted children={}", st.children.size());
   return {

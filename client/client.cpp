@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "actors/config.hpp"
+#include "actors/shield.hpp"
 #include "caf/all.hpp"
 #include "caf/io/all.hpp"
 #include "storage/codec.hpp"
@@ -36,6 +37,7 @@ struct client_state {
   bool connecting = false;
   size_t refusals = 0;              // connection attempts refused in a row
   std::string last_connect_error;  // why the last attempt failed, for requests never sent
+  time_point retry_at;             // no new attempt before this (after a failed one)
   uint64_t next_id = 1;
   std::unordered_map<uint64_t, pending> in_flight;
   std::priority_queue<std::pair<time_point, uint64_t>, std::vector<std::pair<time_point, uint64_t>>,
@@ -78,8 +80,9 @@ bool has_unsent(const client_state& st) {
 }
 
 // A refused connection (nothing listens, or not a ringkv node) fails fast once every node
-// refused. A timed-out one is tried again while requests wait: CAF gives up on a handshake at
-// its first heartbeat tick, so a slow node gets more than one chance before the deadline.
+// refused. Any other failure is tried again 100 ms later while requests wait: CAF gives up on
+// a handshake at its first heartbeat tick, so a slow node gets more than one chance before the
+// deadline, without hammering a port that accepts and closes.
 void on_connect_failed(client_pointer self, const std::string& target, const caf::error& err,
                        bool refused) {
   auto& st = self->state;
@@ -91,7 +94,8 @@ void on_connect_failed(client_pointer self, const std::string& target, const caf
     st.refusals = 0;
     return fail_all(self, false, make_error(errc::unavailable, st.last_connect_error));
   }
-  if (has_unsent(st)) connect(self);
+  if (refused) return connect(self);  // the next node, at once
+  st.retry_at = self->clock().now() + std::chrono::milliseconds{100};  // the tick retries
 }
 
 void connect(client_pointer self) {
@@ -136,6 +140,7 @@ void on_tick(client_pointer self) {
   auto& st = self->state;
   st.tick_queued = false;
   auto now = self->clock().now();
+  if (!st.node && !st.connecting && now >= st.retry_at && has_unsent(st)) connect(self);
   while (!st.deadlines.empty() && st.deadlines.top().first <= now) {
     auto id = st.deadlines.top().second;
     st.deadlines.pop();
@@ -163,6 +168,10 @@ std::chrono::milliseconds effective_timeout(const client_state& st, uint32_t tim
 template <class Reply, class Request>
 caf::result<Reply> submit(client_pointer self, Request req, std::chrono::milliseconds timeout) {
   auto& st = self->state;
+  if (auto size = req.ByteSizeLong(); size > st.cfg.max_request_bytes)
+    return make_error(errc::too_large, "the request is " + std::to_string(size) +
+                                           " bytes; one message carries at most " +
+                                           std::to_string(st.cfg.max_request_bytes));
   auto promise = self->make_response_promise<Reply>();
   auto id = st.next_id++;
   pending p;
@@ -199,6 +208,7 @@ Request with_timeout(const client_state& st, Request req) {
 }
 
 client_impl::behavior_type client(client_pointer self, client_config cfg) {
+  actors::shield(self, "client");
   self->state.cfg = std::move(cfg);
   if (self->state.cfg.nodes.empty()) self->state.cfg.nodes.push_back("127.0.0.1:7101");
   self->set_down_handler([self](caf::down_msg& dm) {
@@ -206,8 +216,8 @@ client_impl::behavior_type client(client_pointer self, client_config cfg) {
     if (!st.node || dm.source != st.node.address()) return;
     st.node = nullptr;
     fail_all(self, true,
-             make_error(errc::unavailable, "connection to the node was lost; a write may or "
-                                           "may not have been applied"));
+             make_error(errc::timeout, "the connection to the node was lost; the outcome is "
+                                       "unknown (a write may or may not have been applied)"));
   });
   return {
       [self](msg::PutRequest& req) {
@@ -278,14 +288,6 @@ void set_options(const request_options& opts, msg::RequestOptions& out) {
       out.set_level(msg::LEVEL_LOCAL_QUORUM);
       break;
   }
-}
-
-std::optional<level> parse_level(std::string_view name) {
-  if (name == "one") return level::one;
-  if (name == "quorum") return level::quorum;
-  if (name == "all") return level::all;
-  if (name == "local_quorum") return level::local_quorum;
-  return std::nullopt;
 }
 
 msg::PutRequest make_put(std::string_view key, std::string_view value,

@@ -12,10 +12,10 @@
 //       .then([](kv::msg::PutReply& r) { ... }, [](caf::error& e) { ... kv::code_of(e) ... });
 //
 // Every request gets an answer: the reply, or a caf::error with an errc code. The client
-// connects lazily (trying the configured nodes in order), fails requests at once with
-// UNAVAILABLE when the connection drops, and gives up on a request with TIMEOUT when the node
-// has not answered by the request's deadline plus a grace period. Requests may therefore use
-// caf::infinite safely.
+// connects lazily (trying the configured nodes in order). A request that never left because no
+// node could be reached fails UNAVAILABLE. One in flight when the connection drops, or still
+// unanswered at its deadline plus a grace period, fails TIMEOUT: its outcome is unknown.
+// Requests may therefore use caf::infinite safely.
 #pragma once
 
 #include <string>

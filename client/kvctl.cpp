@@ -195,6 +195,9 @@ int cmd_del(const common& g, const consistency& c, const std::string& key) {
   blocking_client db{config_of(g)};
   auto written = db.del(key, options_of(g, c, true), *ctx);
   if (!written) return fail(written.error());
+  if (c.context.empty() && !g.json)
+    std::cerr << "note: deleted without --context: values written before stay as siblings of the "
+                 "tombstone; pass the context of a get to delete them\n";
   return print_context_written(g, *written);
 }
 
@@ -226,14 +229,15 @@ int cmd_get(const common& g, const consistency& c, const std::string& key, bool 
   blocking_client db{config_of(g)};
   auto got = db.get(key, options_of(g, c, false));
   if (!got) return fail(got.error());
+  auto missing = "key '" + printable(key) + "' in namespace '" +
+                 (c.ns.empty() ? "default" : c.ns) + "'";
   if (g.json) {
     print_get_json(*got);
-    return got->found() ? ok : not_found;
+    return got->found() ? ok : fail(kv::errc::not_found, missing);
   }
   if (!got->found()) {
     if (!got->context.empty()) std::cout << "context: " << encode_token(got->context) << "\n";
-    return fail(kv::errc::not_found, "key '" + printable(key) + "' in namespace '" +
-                                         (c.ns.empty() ? "default" : c.ns) + "'");
+    return fail(kv::errc::not_found, missing);
   }
   if (raw) {
     if (got->siblings.size() != 1)

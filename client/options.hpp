@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "cluster/level.hpp"
 #include "messages/errc.hpp"
 
 namespace kv::client {
@@ -22,14 +23,15 @@ struct client_config {
   // How long past a request's own deadline the client waits for the node's answer before it
   // gives up itself (a frozen or unreachable node never answers).
   std::chrono::milliseconds grace{1000};
+  // Largest request sent; bigger ones fail TOO_LARGE here rather than being cut off by the
+  // node's port (whose frame limit, 4 MiB by default, leaves 64 KiB above this for framing).
+  size_t max_request_bytes = (size_t{4} << 20) - (size_t{64} << 10);
   uint32_t scheduler_threads = 2;  // blocking_client's own actor system
 };
 
 // Named consistency levels, instead of r/w numbers.
-enum class level : uint8_t { unset, one, quorum, all, local_quorum };
-
-// "one", "quorum", "all", "local_quorum"; nullopt for anything else.
-std::optional<level> parse_level(std::string_view name);
+using cluster::level;
+using cluster::parse_level;
 
 // Per-request options. Zeros mean "the namespace default".
 struct request_options {

@@ -43,30 +43,6 @@ caf::expected<quorum_plan> plan(const namespace_config& ns, const requested& req
 
 }  // namespace
 
-std::optional<level> parse_level(std::string_view name) {
-  if (name == "one") return level::one;
-  if (name == "quorum") return level::quorum;
-  if (name == "all") return level::all;
-  if (name == "local_quorum") return level::local_quorum;
-  return std::nullopt;
-}
-
-std::string_view to_string(level lvl) {
-  switch (lvl) {
-    case level::one:
-      return "one";
-    case level::quorum:
-      return "quorum";
-    case level::all:
-      return "all";
-    case level::local_quorum:
-      return "local_quorum";
-    case level::unset:
-      break;
-  }
-  return "unset";
-}
-
 caf::expected<quorum_plan> plan_read(const namespace_config& ns, const requested& req) {
   return plan(ns, req, 'r', req.r, ns.r);
 }

@@ -11,21 +11,17 @@
 #include <string_view>
 
 #include "caf/expected.hpp"
+#include "cluster/level.hpp"
 
 namespace kv::cluster {
 
 struct namespace_config {
   std::string name;
-  uint32_t n = 3;    // replicas of every key
+  uint32_t n = 0;    // replicas of every key; 0 = the cluster's default (see node_config)
   uint32_t r = 0;    // default read quorum; 0 = majority of n
   uint32_t w = 0;    // default write quorum; 0 = majority of n
   bool lww = false;  // last write wins instead of siblings
 };
-
-enum class level : uint8_t { unset, one, quorum, all, local_quorum };
-
-std::optional<level> parse_level(std::string_view name);  // "one", "quorum", "all", "local_quorum"
-std::string_view to_string(level lvl);
 
 // What a request asked for; zeros mean "not given".
 struct requested {

@@ -63,7 +63,8 @@ caf::error make_error(errc code, std::string message) {
 
 errc code_of(const caf::error& err) {
   if (!err) return errc::none;
-  if (err.category() == category) return static_cast<errc>(err.code());
+  if (err.category() == category)  // from the wire: a code this build does not know is internal
+    return err.code() < names.size() ? static_cast<errc>(err.code()) : errc::internal;
   if (err.category() == caf::atom("system")) return from_sec(static_cast<caf::sec>(err.code()));
   if (err.category() == caf::atom("exit")) return errc::unavailable;  // the receiver exited
   return errc::internal;

@@ -19,11 +19,14 @@ enum class errc : uint8_t {
   none = 0,
   invalid_argument = 1,  // the request can never succeed as written
   too_large = 2,         // key or value over the configured limit
-  unavailable = 3,       // fewer than r/w replicas could take part; safe to retry
-  timeout = 4,           // the deadline passed; a write may or may not have been applied
+  unavailable = 3,       // fewer than r/w replicas took part; retrying loses nothing (a write
+                         // may be kept by the replicas that did, so a blind retry can add a
+                         // duplicate sibling)
+  timeout = 4,           // no answer in time: the outcome is unknown
   not_found = 5,
   unauthenticated = 6,
-  internal = 7,          // a bug or an environment failure (disk); the context says which
+  internal = 7,          // a bug or an environment failure (a disk); for a write the outcome
+                         // is unknown; the context says what failed
 };
 
 // "INVALID_ARGUMENT", "TIMEOUT", ...: the names kvctl prints and scripts match on.

@@ -274,6 +274,10 @@ caf::error engine::sync_wal() {
   return caf::none;
 }
 
+bool engine::healthy() const {
+  return !impl_->stopped;
+}
+
 engine_stats engine::stats() const {
   return {impl_->writes.load(), impl_->commits.load(), impl_->synced_commits.load(),
           impl_->statistics->getTickerCount(rocksdb::WAL_FILE_SYNCED),

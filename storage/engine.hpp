@@ -101,6 +101,9 @@ class engine {
   // Fsyncs the WAL (used on shutdown and by tests).
   [[nodiscard]] caf::error sync_wal();
 
+  // False once a write or sync failed: the engine refuses writes until it is reopened.
+  bool healthy() const;
+
   engine_stats stats() const;
   uint64_t estimated_keys(column cf) const;
   uint64_t live_data_bytes() const;

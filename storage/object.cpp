@@ -57,6 +57,14 @@ void append_survivors(const object& from, const object& other, std::vector<sibli
     if (holds(other, s.id) || !other.context().covers(s.id)) out.push_back(s);
 }
 
+// The client's context, with entry stamps no later than now: a token cannot make its entries
+// look newer than they are and so push real ones out when the context is pruned.
+version_vector capped(const version_vector& seen, int64_t now_ms) {
+  auto entries = seen.entries();
+  for (auto& e : entries) e.updated_ms = std::min(e.updated_ms, now_ms);
+  return version_vector::from_entries(std::move(entries));
+}
+
 }  // namespace
 
 object object::from_parts(std::vector<sibling> siblings, version_vector context) {
@@ -99,8 +107,15 @@ object merge(const object& a, const object& b, resolution how) {
 write_result apply_write(const object& current, const version_vector& seen, sibling version,
                          const write_rules& rules) {
   assert(version.id == next_dot(current, version.id.actor));
+  if (rules.how == resolution::lww) {
+    // Stamped after everything this replica holds, so that a write made after reading a
+    // version wins over it even if the wall clock went backwards in between.
+    for (const auto& s : current.siblings_)
+      version.timestamp_ms = std::max(version.timestamp_ms, s.timestamp_ms + 1);
+  }
+  const std::string writer = version.id.actor;
   write_result result;
-  result.seen = seen;
+  result.seen = capped(seen, rules.now_ms);
   result.seen.add(version.id, rules.now_ms);
 
   object& stored = result.stored;
@@ -112,11 +127,13 @@ write_result apply_write(const object& current, const version_vector& seen, sibl
   stored.context_ = current.context_;
   stored.context_.merge(result.seen);
 
-  auto has_sibling = [&stored](std::string_view actor) {
-    return std::any_of(stored.siblings_.begin(), stored.siblings_.end(),
+  // Keep the actors that hold a sibling, and the writer: its next dot counts from its entry.
+  auto keep = [&stored, &writer](std::string_view actor) {
+    return actor == writer ||
+           std::any_of(stored.siblings_.begin(), stored.siblings_.end(),
                        [actor](const sibling& s) { return s.id.actor == actor; });
   };
-  result.pruned = stored.context_.prune(rules.max_context_entries, has_sibling);
+  result.pruned = stored.context_.prune(rules.max_context_entries, keep);
   return result;
 }
 

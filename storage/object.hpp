@@ -9,7 +9,9 @@
 //    replaces a concurrent value;
 //  - a delete is a tombstone sibling and obeys the same rules.
 // Under `resolution::lww` only the newest sibling survives (timestamp, then dot), for
-// namespaces whose users accept losing concurrent writes.
+// namespaces whose users accept losing concurrent writes. A write is stamped after every
+// version its coordinating replica holds, so it wins over those even when the wall clock went
+// backwards; among writes made concurrently on different replicas, the later clock wins.
 #pragma once
 
 #include <cstdint>
@@ -96,8 +98,10 @@ struct write_result {
 
 // A client write applied at the coordinating replica. `seen` is the client's context (empty
 // for a blind write); `version.id` must be next_dot(current, <this replica's actor>).
-// Siblings covered by `seen` are superseded; every other sibling stays beside the new one.
-// The stored context becomes current ∪ seen ∪ {version.id}.
+// Siblings covered by `seen` are superseded; every other sibling stays beside the new one
+// (under lww: the new version alone stays, its timestamp raised above every one held).
+// The stored context becomes current ∪ seen ∪ {version.id}, with the client's entry stamps
+// capped at now; pruning never drops the writer's entry or one that has a sibling.
 write_result apply_write(const object& current, const version_vector& seen, sibling version,
                          const write_rules& rules);
 

@@ -30,28 +30,43 @@ TEST_CASE("namespaces parse from the command line", "[config]") {
   CHECK(ns->n == 3);
   CHECK(ns->w == 2);
   CHECK(ns->lww);
-  CHECK(parse_namespace("plain")->n == 3);
+  CHECK(parse_namespace("plain")->n == 0);  // the cluster's default, applied later
   CHECK_FALSE(parse_namespace("bad:n=x"));
   CHECK_FALSE(parse_namespace("bad:q=1"));
   CHECK_FALSE(parse_namespace(":n=1"));
 }
 
+TEST_CASE("namespaces without n get one replica on a node without seeds, three with seeds",
+          "[config]") {
+  node_config single;
+  single.namespaces["users"] = *parse_namespace("users:lww=true");
+  single.namespaces["pinned"] = *parse_namespace("pinned:n=2");
+  apply_namespace_defaults(single);
+  CHECK(single.namespaces.at("users").n == 1);
+  CHECK(single.namespaces.at("pinned").n == 2);
+  node_config clustered = single;
+  clustered.seeds.push_back({"127.0.0.1", 7102});
+  clustered.namespaces["users"].n = 0;
+  apply_namespace_defaults(clustered);
+  CHECK(clustered.namespaces.at("users").n == 3);
+}
+
 TEST_CASE("a node without seeds serves a default namespace with one replica", "[config]") {
   node_config cfg;
   cfg.data_dir = "/tmp/x";
-  add_default_namespace(cfg);
+  apply_namespace_defaults(cfg);
   CHECK(cfg.namespaces.at("default").n == 1);
   CHECK_FALSE(validate(cfg));
   node_config clustered;
   clustered.seeds.push_back({"127.0.0.1", 7102});
-  add_default_namespace(clustered);
+  apply_namespace_defaults(clustered);
   CHECK(clustered.namespaces.at("default").n == 3);
 }
 
 TEST_CASE("bad settings are rejected with the setting's name", "[config]") {
   node_config cfg;
   cfg.data_dir = "/tmp/x";
-  add_default_namespace(cfg);
+  apply_namespace_defaults(cfg);
   auto bad = cfg;
   bad.partitions = 100;
   CHECK(kv::message_of(validate(bad)).find("partitions") != std::string::npos);

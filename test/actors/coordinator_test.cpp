@@ -36,7 +36,7 @@ struct coordinator_fixture : test::actor_fixture {
     cfg.partitions = 16;
     cfg.replica_actors = 2;
     cfg.now_ms = [this] { return ++wall; };
-    add_default_namespace(cfg);
+    apply_namespace_defaults(cfg);
     cfg.namespaces["cache"] = *parse_namespace("cache:n=1,lww=true");
     for (uint32_t i = 0; i < cfg.replica_actors; ++i) start_replica(i);
     coordinator = own(spawn_coordinator(sys, cfg, reg, metrics));

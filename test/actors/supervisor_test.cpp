@@ -5,6 +5,7 @@
 #include "actors/supervisor.hpp"
 #include "storage/engine.hpp"
 #include "test/support/actor_fixture.hpp"
+#include "test/support/fault_env.hpp"
 #include "test/support/temp_dir.hpp"
 
 using namespace kv;
@@ -16,6 +17,7 @@ struct supervisor_fixture : test::actor_fixture {
   supervisor_fixture() {
     storage::engine_options opts;
     opts.path = dir.str();
+    opts.env = faults.env();
     db = std::shared_ptr<storage::engine>{std::move(*storage::engine::open(opts))};
     cfg.data_dir = dir.str();
     cfg.partitions = 16;
@@ -23,13 +25,14 @@ struct supervisor_fixture : test::actor_fixture {
     cfg.detached_replicas = false;
     cfg.max_restarts = 2;
     cfg.restart_window = std::chrono::milliseconds{10000};
-    add_default_namespace(cfg);
+    apply_namespace_defaults(cfg);
   }
 
   ~supervisor_fixture() {
     if (sup) caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
     sched.run();
     reg->clear();
+    db.reset();  // before `faults`, which the engine uses
   }
 
   void start() {
@@ -62,6 +65,7 @@ struct supervisor_fixture : test::actor_fixture {
   }
 
   test::temp_dir dir;
+  test::fault_env faults;
   std::shared_ptr<storage::engine> db;
   node_config cfg;
   std::shared_ptr<registry> reg = std::make_shared<registry>();
@@ -122,6 +126,24 @@ TEST_CASE_METHOD(supervisor_fixture, "too many restarts in the window end the su
   CHECK(code_of(*reason) == errc::internal);
   CHECK(message_of(*reason).find("restart intensity exceeded") != std::string::npos);
   CHECK(reg->roles().empty());
+  sup = nullptr;
+}
+
+TEST_CASE_METHOD(supervisor_fixture, "a failed disk write stops the node at once", "[supervisor]") {
+  cfg.max_restarts = 100;
+  start();
+  faults.fail_after_writes(1);
+  msg::ReplicaWriteRequest req;
+  req.set_partition(0);
+  req.set_ns("default");
+  req.set_key("k");
+  req.mutable_create()->set_value("v");
+  auto a = call<msg::ReplicaWriteReply>(reg->get_as<replica_actor>("replica.0"), req);
+  CHECK(a.code() == errc::internal);  // on disk or not, nobody knows
+  sched.run();
+  auto reason = ended();
+  REQUIRE(reason);
+  CHECK(message_of(*reason).find("storage failed") != std::string::npos);
   sup = nullptr;
 }
 

@@ -46,7 +46,8 @@ void write_file(const std::string& path, size_t bytes) {
 // `accepting`, a thread also accepts the connections and holds them open, silent.
 class mute_listener {
  public:
-  explicit mute_listener(bool accepting) {
+  // With `hang_up`, accepted connections are closed at once instead of held.
+  explicit mute_listener(bool accepting, bool hang_up = false) : hang_up_(hang_up) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     REQUIRE(fd_ >= 0);
     sockaddr_in addr{};
@@ -76,14 +77,18 @@ class mute_listener {
       if (::poll(&pfd, 1, 20) <= 0) continue;
       int conn = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (conn >= 0) {
-        accepted_.push_back(conn);
         ++accepted_count_;
+        if (hang_up_)
+          ::close(conn);
+        else
+          accepted_.push_back(conn);
       }
     }
   }
 
   int fd_ = -1;
   uint16_t port_ = 0;
+  bool hang_up_ = false;
   std::atomic<bool> stop_{false};
   std::atomic<size_t> accepted_count_{0};
   std::vector<int> accepted_;  // touched by the acceptor thread only, until it is joined
@@ -200,6 +205,31 @@ TEST_CASE("kvctl gives up with UNAVAILABLE within about 2 s on an address that n
              Catch::StartsWith("UNAVAILABLE ") && Catch::Contains("cannot reach"));
   CHECK(r.elapsed < 2500ms);
   if (accepting) CHECK(mute.accepted() >= 1);
+}
+
+TEST_CASE("kvctl retries a port that accepts and hangs up with a pause, not in a tight loop",
+          "[integration][kvctl]") {
+  mute_listener rude{true, true};
+  auto r = run_kvctl({"--node", rude.address(), "--timeout", "1000", "get", "k"}, 10000ms);
+  INFO(describe(r));
+  std::cout << "kvctl against a port that hangs up: exit " << r.exit_code << " after "
+            << r.elapsed.count() << " ms, " << rude.accepted() << " connection attempts\n";
+  CHECK(r.exit_code == 3);
+  CHECK(rude.accepted() >= 1);
+  CHECK(rude.accepted() <= 20);  // one attempt per 100 ms at most
+}
+
+TEST_CASE("a value too large for one message is TOO_LARGE at the client, exit 2",
+          "[integration][kvctl]") {
+  kv::test::temp_dir dir;
+  node n{dir.str()};
+  auto big = dir.sub("five-megabytes");
+  write_file(big, 5 << 20);
+  auto r = run_kvctl(with_node(n, {"put", "big", "--file", big}));
+  INFO(describe(r));
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.first_err_line(), Catch::StartsWith("TOO_LARGE "));
+  CHECK(run_kvctl(with_node(n, {"put", "small", "v"})).exit_code == 0);
 }
 
 TEST_CASE(

@@ -371,6 +371,18 @@ TEST_CASE("in a last-write-wins namespace two blind puts leave only the later va
   CHECK(run_kvctl(with_node(n, {"get", "k"})).exit_code == 1);
 }
 
+TEST_CASE("a namespace declared without n serves on a node of one", "[integration][node]") {
+  kv::test::temp_dir dir;
+  node n{dir.str(), {"--namespace", "users", "--namespace", "cache:lww=true"}};
+  for (const char* ns : {"users", "cache", "default"}) {
+    INFO("namespace " << ns);
+    auto put = run_kvctl({"--node", n.address(), "put", "k", "v", "--ns", ns});
+    CHECK(put.exit_code == 0);
+    auto get = run_kvctl({"--node", n.address(), "get", "k", "--raw", "--ns", ns});
+    CHECK(get.out == "v");
+  }
+}
+
 TEST_CASE("a second kvnode on a data directory in use exits 1 saying so", "[integration][node]") {
   kv::test::temp_dir dir;
   node n{dir.str()};

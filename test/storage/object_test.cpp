@@ -144,6 +144,7 @@ class history {
                                    : value({}, "v" + std::to_string(written_.size()), rules.now_ms);
     auto result = r.write(seen.context, version, rules);
     version.id = next_dot(before, r.actor);
+    if (rules_.how == resolution::lww) version.timestamp_ms = stamped(before, version);
 
     REQUIRE(result.seen.covers(version.id));
     REQUIRE(result.seen.descends(seen.context));
@@ -178,11 +179,16 @@ class history {
     for (const auto& d : seen.shown) REQUIRE_FALSE(holds(after, d));
   }
 
-  void require_lww_write(const object& before, const sibling& version, const object& after) {
-    auto newest = version;
-    for (const auto& s : before.siblings())
-      if (newer(s, newest)) newest = s;
-    REQUIRE(after.siblings() == std::vector<sibling>{newest});
+  // Under lww the coordinating replica stamps a write after everything it holds, so the new
+  // version is what it keeps, whatever its own clock said.
+  static int64_t stamped(const object& before, const sibling& version) {
+    auto ts = version.timestamp_ms;
+    for (const auto& s : before.siblings()) ts = std::max(ts, s.timestamp_ms + 1);
+    return ts;
+  }
+
+  void require_lww_write(const object&, const sibling& version, const object& after) {
+    REQUIRE(after.siblings() == std::vector<sibling>{version});
   }
 
   void require_pruning(const object& before, const version_vector& seen, const sibling& version,
@@ -331,8 +337,21 @@ TEST_CASE("under last-write-wins only the newest sibling survives", "[object]") 
   b.write({}, value({}, "tie", 20), lww);  // same timestamp: the larger dot wins
   CHECK(values(b.state) == std::vector<std::string>{"tie"});
   CHECK(values(merge(a.state, b.state, resolution::lww)) == std::vector<std::string>{"tie"});
-  a.write(a.state.context(), value({}, "stale clock", 5), lww);
-  CHECK(values(a.state) == std::vector<std::string>{"late"});
+}
+
+TEST_CASE("under last-write-wins a write wins over what its replica held, whatever its clock",
+          "[object]") {
+  // The reviewer's case: v1 at 1000, the clock steps back to 900, a client reads v1 and writes
+  // v2. v2 must stay: it was not concurrent with v1, it came after it.
+  write_rules lww{resolution::lww, 0, 0};
+  replica a{"a.1", {}}, b{"b.1", {}};
+  a.write({}, value({}, "v1", 1000), lww);
+  a.write(a.state.context(), value({}, "v2", 900), lww);
+  CHECK(values(a.state) == std::vector<std::string>{"v2"});
+  CHECK(a.state.siblings().front().timestamp_ms == 1001);
+  b.state = merge(b.state, a.state, resolution::lww);
+  a.write({}, value({}, "v3", 800), lww);  // a blind write that arrives later wins as well
+  CHECK(values(merge(a.state, b.state, resolution::lww)) == std::vector<std::string>{"v3"});
 }
 
 TEST_CASE("the next dot is one above the actor's counter in the context", "[object]") {

@@ -10,7 +10,9 @@
 namespace kv::actors {
 namespace {
 
-caf::error invalid(std::string text) { return make_error(errc::invalid_argument, std::move(text)); }
+caf::error invalid(std::string text) {
+  return make_error(errc::invalid_argument, std::move(text));
+}
 
 template <class T>
 bool parse_number(std::string_view text, T& out) {
@@ -27,12 +29,17 @@ bool parse_bool(std::string_view text, bool& out) {
 caf::error apply_namespace_setting(cluster::namespace_config& ns, std::string_view key,
                                    std::string_view value) {
   bool ok = false;
-  if (key == "n") ok = parse_number(value, ns.n);
-  else if (key == "r") ok = parse_number(value, ns.r);
-  else if (key == "w") ok = parse_number(value, ns.w);
-  else if (key == "lww") ok = parse_bool(value, ns.lww);
-  else return invalid("namespace '" + ns.name + "': unknown setting '" + std::string{key} +
-                      "' (known: n, r, w, lww)");
+  if (key == "n")
+    ok = parse_number(value, ns.n);
+  else if (key == "r")
+    ok = parse_number(value, ns.r);
+  else if (key == "w")
+    ok = parse_number(value, ns.w);
+  else if (key == "lww")
+    ok = parse_bool(value, ns.lww);
+  else
+    return invalid("namespace '" + ns.name + "': unknown setting '" + std::string{key} +
+                   "' (known: n, r, w, lww)");
   if (!ok)
     return invalid("namespace '" + ns.name + "': bad value '" + std::string{value} + "' for " +
                    std::string{key});
@@ -183,10 +190,9 @@ caf::expected<cluster::namespace_config> parse_namespace(const std::string& text
     auto item = rest.substr(0, comma);
     auto eq = item.find('=');
     if (eq == std::string_view::npos)
-      return invalid("namespace '" + ns.name + "': expected key=value, got '" +
-                     std::string{item} + "'");
-    if (auto err = apply_namespace_setting(ns, item.substr(0, eq), item.substr(eq + 1)))
-      return err;
+      return invalid("namespace '" + ns.name + "': expected key=value, got '" + std::string{item} +
+                     "'");
+    if (auto err = apply_namespace_setting(ns, item.substr(0, eq), item.substr(eq + 1))) return err;
     rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
   }
   return ns;

@@ -66,12 +66,12 @@ struct node_config {
   // The node's port (actors/guarded_port.hpp). The guard's timeouts stay below the
   // middleman's connection timeout, so the guard is the one that closes (and logs) a stuck
   // connection.
-  milliseconds handshake_timeout{3000};  // a connection must finish its handshake in time
-  milliseconds frame_timeout{3000};      // a frame, once started, must arrive whole in time
+  milliseconds handshake_timeout{3000};      // a connection must finish its handshake in time
+  milliseconds frame_timeout{3000};          // a frame, once started, must arrive whole in time
   size_t max_frame_bytes = size_t{4} << 20;  // must exceed the key and value limits (+64 KiB)
-  uint32_t max_connections = 1024;        // more are refused, so a flood cannot take every fd
-  milliseconds heartbeat_interval{500};   // middleman heartbeats between processes
-  milliseconds connection_timeout{5000};  // a peer silent this long is disconnected
+  uint32_t max_connections = 1024;           // more are refused, so a flood cannot take every fd
+  milliseconds heartbeat_interval{500};      // middleman heartbeats between processes
+  milliseconds connection_timeout{5000};     // a peer silent this long is disconnected
 
   // Runtime.
   uint32_t scheduler_threads = 2;

@@ -39,7 +39,9 @@ struct coordinator_state {
 
 using coordinator_pointer = coordinator_actor::stateful_pointer<coordinator_state>;
 
-caf::error invalid(std::string text) { return make_error(errc::invalid_argument, std::move(text)); }
+caf::error invalid(std::string text) {
+  return make_error(errc::invalid_argument, std::move(text));
+}
 
 caf::expected<cluster::level> to_level(msg::Level lvl) {
   switch (lvl) {
@@ -207,11 +209,11 @@ coordinator_actor::behavior_type coordinator(coordinator_pointer self, node_conf
   return {
       [self](msg::PutRequest& req) -> caf::result<msg::PutReply> {
         if (req.value().size() > self->state.cfg.max_value_bytes)
-          return rejected(self, op::put,
-                          make_error(errc::too_large,
-                                     "value is " + std::to_string(req.value().size()) +
-                                         " bytes; the limit is " +
-                                         std::to_string(self->state.cfg.max_value_bytes)));
+          return rejected(
+              self, op::put,
+              make_error(errc::too_large, "value is " + std::to_string(req.value().size()) +
+                                              " bytes; the limit is " +
+                                              std::to_string(self->state.cfg.max_value_bytes)));
         return start_write<msg::PutReply>(self, req, op::put);
       },
       [self](msg::DeleteRequest& req) -> caf::result<msg::DeleteReply> {

@@ -31,8 +31,8 @@ caf::error deadline_passed(const fsm_args& args, char what, uint32_t got, const 
 
 void count_answer(const fsm_args& args, op kind, errc code, caf::actor_clock::time_point now) {
   if (args.metrics)
-    args.metrics->answered(kind, code,
-                           std::chrono::duration_cast<std::chrono::microseconds>(now - args.started));
+    args.metrics->answered(
+        kind, code, std::chrono::duration_cast<std::chrono::microseconds>(now - args.started));
 }
 
 }  // namespace kv::actors

@@ -177,8 +177,8 @@ class guarded_doorman : public network::doorman_impl {
     live.erase(std::remove_if(live.begin(), live.end(), [](auto& c) { return c->gone(); }),
                live.end());
     if (live.size() >= guard_->cfg.max_connections) {
-      conn->refuse("too many connections (limit " +
-                   std::to_string(guard_->cfg.max_connections) + ")");
+      conn->refuse("too many connections (limit " + std::to_string(guard_->cfg.max_connections) +
+                   ")");
       return true;  // the socket closes with `conn`; BASP never sees it
     }
     live.push_back(conn);
@@ -194,10 +194,10 @@ class guarded_doorman : public network::doorman_impl {
 }  // namespace
 
 caf::expected<std::shared_ptr<port_guard>> port_guard::publish(caf::actor_system& sys,
-                                                                caf::strong_actor_ptr whom,
-                                                                std::set<std::string> interface,
-                                                                const host_port& at,
-                                                                port_guard_config cfg) {
+                                                               caf::strong_actor_ptr whom,
+                                                               std::set<std::string> interface,
+                                                               const host_port& at,
+                                                               port_guard_config cfg) {
   auto& mm = sys.middleman();
   auto* mpx = dynamic_cast<network::default_multiplexer*>(&mm.backend());
   if (mpx == nullptr) return make_error(errc::internal, "the middleman backend is not the default");

@@ -23,7 +23,8 @@ struct flags {
 void add_options(CLI::App& app, flags& f) {
   app.add_option("--config", f.config, "TOML configuration file (flags override it)");
   app.add_option("--id", f.id, "node id, unique in the cluster (default n1)");
-  app.add_option("--listen", f.listen, "HOST:PORT to serve clients and peers (default 127.0.0.1:7101)");
+  app.add_option("--listen", f.listen,
+                 "HOST:PORT to serve clients and peers (default 127.0.0.1:7101)");
   app.add_option("--data-dir", f.data_dir, "data directory; created if missing (required)");
   app.add_option("--seeds", f.seeds, "HOST:PORT,... of nodes to join; none = a cluster of one");
   app.add_option("--rack", f.rack, "rack of this node (default rack1)");
@@ -37,16 +38,22 @@ void add_options(CLI::App& app, flags& f) {
       ->check(CLI::IsMember({"always", "none"}));
   app.add_option("--namespace", f.namespaces,
                  "namespace NAME[:n=3,r=2,w=2,lww=true]; repeatable ('default' always exists)");
-  app.add_option("--partitions", f.partitions, "partitions Q, a power of two, fixed for the life of the data (default 256)");
+  app.add_option("--partitions", f.partitions,
+                 "partitions Q, a power of two, fixed for the life of the data (default 256)");
   app.add_option("--replicas", f.replicas, "replica actors per node, a power of two (default 8)");
   app.add_option("--block-cache-mb", f.block_cache_mb, "RocksDB block cache in MiB (default 128)");
   app.add_option("--max-key-bytes", f.max_key_bytes, "largest key accepted (default 1024)");
-  app.add_option("--max-value-bytes", f.max_value_bytes, "largest value accepted (default 1048576)");
-  app.add_option("--default-timeout-ms", f.default_timeout_ms, "deadline of requests that set none (default 5000)");
-  app.add_option("--max-restarts", f.max_restarts, "actor restarts tolerated per window before the node exits (default 20)");
-  app.add_option("--restart-window-ms", f.restart_window_ms, "window of --max-restarts (default 10000)");
+  app.add_option("--max-value-bytes", f.max_value_bytes,
+                 "largest value accepted (default 1048576)");
+  app.add_option("--default-timeout-ms", f.default_timeout_ms,
+                 "deadline of requests that set none (default 5000)");
+  app.add_option("--max-restarts", f.max_restarts,
+                 "actor restarts tolerated per window before the node exits (default 20)");
+  app.add_option("--restart-window-ms", f.restart_window_ms,
+                 "window of --max-restarts (default 10000)");
   app.add_option("--threads", f.threads, "scheduler threads (default 2)");
-  app.add_option("--log-level", f.log_level, "trace, debug, info, warn, error or off (default info)")
+  app.add_option("--log-level", f.log_level,
+                 "trace, debug, info, warn, error or off (default info)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 }
 
@@ -100,10 +107,11 @@ caf::error apply(const flags& f, node_config& cfg) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"kvnode: one node of a ringkv cluster. Prints 'ready <id> <host:port>' on stdout\n"
-               "once it serves requests; logs go to stderr. Stop it with SIGTERM or SIGINT.\n"
-               "Exit codes: 0 clean stop, 1 could not start, 2 bad usage, 3 node sick\n"
-               "(too many actor restarts)."};
+  CLI::App app{
+      "kvnode: one node of a ringkv cluster. Prints 'ready <id> <host:port>' on stdout\n"
+      "once it serves requests; logs go to stderr. Stop it with SIGTERM or SIGINT.\n"
+      "Exit codes: 0 clean stop, 1 could not start, 2 bad usage, 3 node sick\n"
+      "(too many actor restarts)."};
   flags f;
   add_options(app, f);
   try {

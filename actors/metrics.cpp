@@ -26,16 +26,18 @@ void latency_histogram::record(std::chrono::microseconds elapsed) {
 }
 
 void node_metrics::render(std::string& out) const {
-  out += "# HELP ringkv_requests_total Client requests answered, by operation and outcome.\n"
-         "# TYPE ringkv_requests_total counter\n";
+  out +=
+      "# HELP ringkv_requests_total Client requests answered, by operation and outcome.\n"
+      "# TYPE ringkv_requests_total counter\n";
   for (size_t o = 0; o < op_count; ++o)
     for (size_t c = 0; c < code_count; ++c)
       if (auto n = requests[o][c].load(std::memory_order_relaxed); n > 0 || c == 0)
         append(out, "ringkv_requests_total{op=\"%s\",code=\"%s\"} %llu\n", op_names[o],
                std::string{to_string(static_cast<errc>(c))}.c_str(),
                static_cast<unsigned long long>(n));
-  out += "# HELP ringkv_request_seconds Time from request to answer, as the node saw it.\n"
-         "# TYPE ringkv_request_seconds histogram\n";
+  out +=
+      "# HELP ringkv_request_seconds Time from request to answer, as the node saw it.\n"
+      "# TYPE ringkv_request_seconds histogram\n";
   for (size_t o = 0; o < op_count; ++o) {
     auto& h = latency[o];
     uint64_t cumulative = 0;
@@ -52,8 +54,8 @@ void node_metrics::render(std::string& out) const {
     append(out, "ringkv_request_seconds_count{op=\"%s\"} %llu\n", op_names[o],
            static_cast<unsigned long long>(h.count.load()));
   }
-  render_value(out, "ringkv_actor_restarts_total", "counter",
-               "Actors restarted by the supervisor.", static_cast<double>(actor_restarts.load()));
+  render_value(out, "ringkv_actor_restarts_total", "counter", "Actors restarted by the supervisor.",
+               static_cast<double>(actor_restarts.load()));
 }
 
 void render_value(std::string& out, const char* name, const char* type, const char* help,

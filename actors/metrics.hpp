@@ -20,9 +20,9 @@ constexpr size_t code_count = static_cast<size_t>(errc::internal) + 1;  // errc 
 
 struct latency_histogram {
   // Upper bounds in microseconds; the last bucket is +Inf.
-  static constexpr std::array<uint64_t, 15> bounds_us = {
-      100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000,
-      2500000, 5000000};
+  static constexpr std::array<uint64_t, 15> bounds_us = {100,    250,    500,     1000,    2500,
+                                                         5000,   10000,  25000,   50000,   100000,
+                                                         250000, 500000, 1000000, 2500000, 5000000};
   std::array<std::atomic<uint64_t>, bounds_us.size() + 1> buckets{};
   std::atomic<uint64_t> sum_us{0};
   std::atomic<uint64_t> count{0};

@@ -6,9 +6,9 @@
 
 #include "actors/guarded_port.hpp"
 #include "actors/http.hpp"
-#include "actors/metrics.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/log.hpp"
+#include "actors/metrics.hpp"
 #include "actors/registry.hpp"
 #include "actors/shield.hpp"
 #include "actors/supervisor.hpp"
@@ -87,10 +87,9 @@ caf::result<msg::FailActorReply> fail_actor(node_pointer self, const msg::FailAc
   auto why = req.reason().empty() ? std::string{"admin request"} : req.reason();
   log::get("node")->warn("FailActor role={} reason=\"{}\"", req.role(), why);
   // Urgent: the actor fails now, like a crash, not after the work already in its mailbox.
-  target->get()->eq_impl(caf::make_message_id(caf::message_priority::high), self->ctrl(),
-                         self->context(),
-                         caf::exit_msg{self->address(),
-                                       make_error(errc::internal, "failed on purpose: " + why)});
+  target->get()->eq_impl(
+      caf::make_message_id(caf::message_priority::high), self->ctrl(), self->context(),
+      caf::exit_msg{self->address(), make_error(errc::internal, "failed on purpose: " + why)});
   msg::FailActorReply reply;
   reply.set_role(req.role());
   return reply;
@@ -315,8 +314,8 @@ int run_actors(const node_config& cfg, const opened_storage& storage, signal_wat
     return stop(exit_start_failed);
   }
   logger->info("NodeReady id={} listen={} actor={} data_dir={} sync={} new_data={}", cfg.node_id,
-               to_string(cfg.listen), storage.id.actor, cfg.data_dir,
-               cfg.sync ? "always" : "none", storage.id.created);
+               to_string(cfg.listen), storage.id.actor, cfg.data_dir, cfg.sync ? "always" : "none",
+               storage.id.created);
   std::cout << "ready " << cfg.node_id << " " << to_string(cfg.listen) << std::endl;
   signals.start(sup);
   auto reason = serve(sys, sup, face, **guard);

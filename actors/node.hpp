@@ -35,7 +35,7 @@ struct node_info {
   int64_t started_ms = 0;  // when the process started
   std::shared_ptr<storage::engine> db;
   std::shared_ptr<registry> reg;
-  supervisor_actor sup;    // the node actor's parent, asked for its children's state
+  supervisor_actor sup;  // the node actor's parent, asked for its children's state
 };
 
 admin_actor spawn_node(caf::local_actor* parent, node_info info);

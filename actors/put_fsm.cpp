@@ -125,8 +125,7 @@ caf::response_promise start(put_pointer self, Request& req, msg::NewVersion vers
 
 void on_deadline(put_pointer self) {
   auto& st = self->state;
-  answer(self, deadline_passed(st.args, 'w', st.votes ? st.votes->successes() : 0,
-                               "acknowledged"));
+  answer(self, deadline_passed(st.args, 'w', st.votes ? st.votes->successes() : 0, "acknowledged"));
   finish(self);
 }
 

@@ -36,6 +36,8 @@ std::vector<std::string> registry::roles() const {
   return result;
 }
 
-std::string replica_role(uint32_t index) { return "replica." + std::to_string(index); }
+std::string replica_role(uint32_t index) {
+  return "replica." + std::to_string(index);
+}
 
 }  // namespace kv::actors

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "caf/actor_cast.hpp"
-#include "caf/fwd.hpp"
 #include "caf/actor_control_block.hpp"
+#include "caf/fwd.hpp"
 
 namespace kv::actors {
 

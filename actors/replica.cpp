@@ -98,7 +98,8 @@ caf::expected<applied> apply(const replica_config& cfg, const msg::ReplicaWriteR
     if (!seen) return seen.error();
     auto id = storage::next_dot(current, cfg.actor);
     storage::to_proto(id, *result.reply.mutable_dot());
-    storage::sibling version{std::move(id), create.value(), create.deleted(), create.timestamp_ms()};
+    storage::sibling version{std::move(id), create.value(), create.deleted(),
+                             create.timestamp_ms()};
     storage::write_rules rules{how, cfg.now_ms(), cfg.max_context_entries};
     auto written = storage::apply_write(current, *seen, std::move(version), rules);
     storage::to_proto(written.seen, *result.reply.mutable_seen());
@@ -164,7 +165,8 @@ caf::result<msg::ReplicaWriteReply> on_write(replica_pointer self, msg::ReplicaW
   return err;
 }
 
-caf::result<msg::ReplicaReadReply> on_read(replica_pointer self, const msg::ReplicaReadRequest& req) {
+caf::result<msg::ReplicaReadReply> on_read(replica_pointer self,
+                                           const msg::ReplicaReadRequest& req) {
   auto& st = self->state;
   if (auto err = check_key(st.cfg, req.partition(), req.ns())) return err;
   auto committed = read_committed(st, storage::data_key(req.partition(), req.ns(), req.key()));
@@ -181,14 +183,15 @@ replica_actor::behavior_type replica(replica_pointer self, replica_config cfg,
   self->state.db = std::move(db);
   auto pending = self->state.pending;
   // Writes still staged when the replica dies were never committed: not applied, safe to retry.
-  self->attach_functor([pending, role = replica_role(self->state.cfg.index)](const caf::error& why) {
-    if (pending->waiting.empty()) return;
-    auto err = make_error(errc::unavailable, role + " stopped before committing the write (" +
-                                                 (why ? describe(why) : "stopped") +
-                                                 "); it was not applied");
-    for (auto& entry : pending->waiting) entry.first.deliver(err);
-    pending->reset();
-  });
+  self->attach_functor(
+      [pending, role = replica_role(self->state.cfg.index)](const caf::error& why) {
+        if (pending->waiting.empty()) return;
+        auto err = make_error(errc::unavailable, role + " stopped before committing the write (" +
+                                                     (why ? describe(why) : "stopped") +
+                                                     "); it was not applied");
+        for (auto& entry : pending->waiting) entry.first.deliver(err);
+        pending->reset();
+      });
   shield(self, "replica", [self](caf::scheduled_actor*, caf::exit_msg& msg) {
     caf::error failed;
     if (msg.reason == caf::exit_reason::user_shutdown) failed = commit(self);

@@ -23,8 +23,8 @@ void shield(caf::scheduled_actor* self, const char* role, exit_reaction on_exit)
   auto logger = log::get(role);
   self->set_exit_handler([logger, on_exit](caf::scheduled_actor* ptr, caf::exit_msg& msg) {
     auto* element = ptr->current_mailbox_element();
-    bool remote_sender = element != nullptr && element->sender != nullptr &&
-                         element->sender->node() != ptr->node();
+    bool remote_sender =
+        element != nullptr && element->sender != nullptr && element->sender->node() != ptr->node();
     if (remote_sender || (msg.source && msg.source.node() != ptr->node())) {
       logger->warn("RemoteExitIgnored from={} reason=\"{}\"", caf::to_string(msg.source.node()),
                    describe(msg.reason));

@@ -65,11 +65,11 @@ std::vector<child> node_children(const supervisor_deps& deps) {
     auto cfg = make_replica_config(deps.cfg, i, deps.actor);
     auto detached = deps.cfg.detached_replicas;
     result.emplace_back(replica_role(i), [cfg, db = deps.db, detached](supervisor_pointer self) {
-                        return caf::actor_cast<caf::actor>(spawn_replica(self, cfg, db, detached));
-                      });
+      return caf::actor_cast<caf::actor>(spawn_replica(self, cfg, db, detached));
+    });
   }
   result.emplace_back("coordinator", [cfg = deps.cfg, reg = deps.reg,
-                                       metrics = deps.metrics](supervisor_pointer self) {
+                                      metrics = deps.metrics](supervisor_pointer self) {
     return caf::actor_cast<caf::actor>(spawn_coordinator(self, cfg, reg, metrics));
   });
   result.emplace_back("node", [deps](supervisor_pointer self) {
@@ -110,15 +110,17 @@ void begin_stop(supervisor_pointer self, caf::error reason) {
 // True when one more restart now stays within the intensity limit.
 bool allow_restart(supervisor_state& st, caf::actor_clock::time_point now) {
   st.recent_restarts.push_back(now);
-  while (!st.recent_restarts.empty() && st.recent_restarts.front() + st.deps.cfg.restart_window < now)
+  while (!st.recent_restarts.empty() &&
+         st.recent_restarts.front() + st.deps.cfg.restart_window < now)
     st.recent_restarts.pop_front();
   return st.recent_restarts.size() <= st.deps.cfg.max_restarts;
 }
 
 void on_down(supervisor_pointer self, const caf::down_msg& dm) {
   auto& st = self->state;
-  auto i = std::find_if(st.children.begin(), st.children.end(),
-                        [&](const child& c) { return c.current && c.current.address() == dm.source; });
+  auto i = std::find_if(st.children.begin(), st.children.end(), [&](const child& c) {
+    return c.current && c.current.address() == dm.source;
+  });
   if (i == st.children.end()) return;
   // While restarting, the registry keeps naming the dead child until start() replaces it, so a
   // lookup never finds the role missing; callers of the dead one get an error and retry.
@@ -138,9 +140,10 @@ void on_down(supervisor_pointer self, const caf::down_msg& dm) {
   }
   if (!allow_restart(st, self->clock().now())) {
     st.deps.reg->erase(i->role, dead);
-    auto text = "restart intensity exceeded: more than " + std::to_string(st.deps.cfg.max_restarts) +
-                " restarts within " + std::to_string(st.deps.cfg.restart_window.count()) +
-                " ms; last: " + i->role + " (" + reason + ")";
+    auto text = "restart intensity exceeded: more than " +
+                std::to_string(st.deps.cfg.max_restarts) + " restarts within " +
+                std::to_string(st.deps.cfg.restart_window.count()) + " ms; last: " + i->role +
+                " (" + reason + ")";
     st.log->error("NodeSick {}", text);
     return begin_stop(self, make_error(errc::internal, std::move(text)));
   }

@@ -7,11 +7,13 @@
 namespace kv::client {
 
 struct blocking_client::impl {
-  explicit impl(client_config cfg) : sys(init(sys_cfg, cfg)), db(spawn_client(sys, std::move(cfg))) {}
+  explicit impl(client_config cfg)
+      : sys(init(sys_cfg, cfg)), db(spawn_client(sys, std::move(cfg))) {}
 
   ~impl() { caf::anon_send_exit(db, caf::exit_reason::user_shutdown); }
 
-  static caf::actor_system_config& init(caf::actor_system_config& sys_cfg, const client_config& cfg) {
+  static caf::actor_system_config& init(caf::actor_system_config& sys_cfg,
+                                        const client_config& cfg) {
     configure(sys_cfg);
     sys_cfg.set("scheduler.max-threads", static_cast<size_t>(cfg.scheduler_threads));
     return sys_cfg;
@@ -24,7 +26,9 @@ struct blocking_client::impl {
     std::optional<result<Reply>> out;
     self->request(db, caf::infinite, std::move(req))
         .receive([&](Reply& reply) { out.emplace(std::move(reply)); },
-                 [&](caf::error& err) { out.emplace(error_info{code_of(err), message_of(err)}); });
+                 [&](caf::error& err) {
+                   out.emplace(error_info{code_of(err), message_of(err)});
+                 });
     return std::move(*out);
   }
 
@@ -33,7 +37,8 @@ struct blocking_client::impl {
   client_actor db;
 };
 
-blocking_client::blocking_client(client_config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {}
+blocking_client::blocking_client(client_config cfg)
+    : impl_(std::make_unique<impl>(std::move(cfg))) {}
 
 blocking_client::~blocking_client() = default;
 

@@ -35,7 +35,7 @@ struct client_state {
   client_actor node;  // null while not connected
   size_t next_node = 0;
   bool connecting = false;
-  size_t refusals = 0;              // connection attempts refused in a row
+  size_t refusals = 0;             // connection attempts refused in a row
   std::string last_connect_error;  // why the last attempt failed, for requests never sent
   time_point retry_at;             // no new attempt before this (after a failed one)
   uint64_t next_id = 1;
@@ -94,7 +94,7 @@ void on_connect_failed(client_pointer self, const std::string& target, const caf
     st.refusals = 0;
     return fail_all(self, false, make_error(errc::unavailable, st.last_connect_error));
   }
-  if (refused) return connect(self);  // the next node, at once
+  if (refused) return connect(self);                                   // the next node, at once
   st.retry_at = self->clock().now() + std::chrono::milliseconds{100};  // the tick retries
 }
 
@@ -112,8 +112,8 @@ void connect(client_pointer self) {
                          const std::set<std::string>& interface) {
             auto& st = self->state;
             if (!ptr)
-              return on_connect_failed(
-                  self, target, make_error(errc::unavailable, "no ringkv node there"), true);
+              return on_connect_failed(self, target,
+                                       make_error(errc::unavailable, "no ringkv node there"), true);
             if (interface != self->system().message_types<client_actor>())
               return on_connect_failed(
                   self, target, make_error(errc::unavailable, "it speaks another ringkv version"),
@@ -149,8 +149,9 @@ void on_tick(client_pointer self) {
       auto sent = i->second.sent;
       st.in_flight.erase(i);
       if (sent)
-        fail(make_error(errc::timeout,
-                        "no answer from the node in time; a write may or may not have been applied"));
+        fail(make_error(
+            errc::timeout,
+            "no answer from the node in time; a write may or may not have been applied"));
       else
         fail(make_error(errc::unavailable, st.last_connect_error.empty()
                                                ? std::string{"could not reach a node in time"}
@@ -180,12 +181,13 @@ caf::result<Reply> submit(client_pointer self, Request req, std::chrono::millise
   p.send = [self, promise, req = std::move(req)](const client_actor& node, uint64_t id) {
     auto done = [self, id] { return self->state.in_flight.erase(id) == 1; };
     self->request(node, caf::infinite, req)
-        .then([promise, done](Reply& reply) mutable {
-                if (done()) promise.deliver(std::move(reply));
-              },
-              [promise, done](caf::error& err) mutable {
-                if (done()) promise.deliver(std::move(err));
-              });
+        .then(
+            [promise, done](Reply& reply) mutable {
+              if (done()) promise.deliver(std::move(reply));
+            },
+            [promise, done](caf::error& err) mutable {
+              if (done()) promise.deliver(std::move(err));
+            });
   };
   st.deadlines.emplace(p.deadline, id);
   auto& entry = st.in_flight.emplace(id, std::move(p)).first->second;
@@ -216,8 +218,9 @@ client_impl::behavior_type client(client_pointer self, client_config cfg) {
     if (!st.node || dm.source != st.node.address()) return;
     st.node = nullptr;
     fail_all(self, true,
-             make_error(errc::timeout, "the connection to the node was lost; the outcome is "
-                                       "unknown (a write may or may not have been applied)"));
+             make_error(errc::timeout,
+                        "the connection to the node was lost; the outcome is "
+                        "unknown (a write may or may not have been applied)"));
   });
   return {
       [self](msg::PutRequest& req) {
@@ -290,8 +293,8 @@ void set_options(const request_options& opts, msg::RequestOptions& out) {
   }
 }
 
-msg::PutRequest make_put(std::string_view key, std::string_view value,
-                         const request_options& opts, std::string_view context) {
+msg::PutRequest make_put(std::string_view key, std::string_view value, const request_options& opts,
+                         std::string_view context) {
   msg::PutRequest req;
   set_options(opts, *req.mutable_options());
   req.set_key(std::string{key});

@@ -19,7 +19,14 @@ namespace {
 
 using namespace kv::client;
 
-enum exit_code : int { ok = 0, not_found = 1, usage = 2, unavailable = 3, timed_out = 4, other = 5 };
+enum exit_code : int {
+  ok = 0,
+  not_found = 1,
+  usage = 2,
+  unavailable = 3,
+  timed_out = 4,
+  other = 5
+};
 
 int exit_for(kv::errc code) {
   switch (code) {
@@ -44,7 +51,9 @@ int fail(kv::errc code, const std::string& message) {
   return exit_for(code);
 }
 
-int fail(const error_info& err) { return fail(err.code, err.message); }
+int fail(const error_info& err) {
+  return fail(err.code, err.message);
+}
 
 // -- output helpers ---------------------------------------------------------------------------
 
@@ -52,7 +61,11 @@ bool valid_utf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     auto c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xE  ? 3
+                 : (c >> 3) == 0x1E ? 4
+                                    : 0;
     if (len == 0 || i + len > s.size()) return false;
     for (size_t k = 1; k < len; ++k)
       if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
@@ -70,10 +83,14 @@ std::string printable(std::string_view s) {
   std::string out;
   char buf[8];
   for (unsigned char c : s) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (c >= 0x20 && c < 0x7F) out += static_cast<char>(c);
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c >= 0x20 && c < 0x7F)
+      out += static_cast<char>(c);
     else {
       std::snprintf(buf, sizeof(buf), "\\x%02x", c);
       out += buf;
@@ -87,11 +104,21 @@ std::string json_string(std::string_view s) {
   char buf[8];
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           std::snprintf(buf, sizeof(buf), "\\u%04x", c);
@@ -169,7 +196,8 @@ int print_context_written(const common& g, const std::string& context) {
 int cmd_put(const common& g, const consistency& c, const std::string& key,
             const std::optional<std::string>& value, const std::string& file) {
   std::string data;
-  if (value && !file.empty()) return fail(kv::errc::invalid_argument, "give VALUE or --file, not both");
+  if (value && !file.empty())
+    return fail(kv::errc::invalid_argument, "give VALUE or --file, not both");
   if (value && *value == "-") {
     data.assign(std::istreambuf_iterator<char>(std::cin), {});
   } else if (value) {
@@ -219,7 +247,8 @@ void print_get_text(const get_result& got) {
   } else {
     for (size_t i = 0; i < got.siblings.size(); ++i) {
       auto& s = got.siblings[i];
-      std::cout << "sibling " << i + 1 << ": " << (s.deleted ? "(deleted)" : printable(s.value)) << "\n";
+      std::cout << "sibling " << i + 1 << ": " << (s.deleted ? "(deleted)" : printable(s.value))
+                << "\n";
     }
   }
   std::cout << "context: " << encode_token(got.context) << "\n";
@@ -229,8 +258,8 @@ int cmd_get(const common& g, const consistency& c, const std::string& key, bool 
   blocking_client db{config_of(g)};
   auto got = db.get(key, options_of(g, c, false));
   if (!got) return fail(got.error());
-  auto missing = "key '" + printable(key) + "' in namespace '" +
-                 (c.ns.empty() ? "default" : c.ns) + "'";
+  auto missing =
+      "key '" + printable(key) + "' in namespace '" + (c.ns.empty() ? "default" : c.ns) + "'";
   if (g.json) {
     print_get_json(*got);
     return got->found() ? ok : fail(kv::errc::not_found, missing);
@@ -262,12 +291,18 @@ std::string duration_text(int64_t ms) {
 
 const char* state_word(kv::msg::MemberState s) {
   switch (s) {
-    case kv::msg::MEMBER_UP: return "up";
-    case kv::msg::MEMBER_DOWN: return "down";
-    case kv::msg::MEMBER_JOINING: return "joining";
-    case kv::msg::MEMBER_LEAVING: return "leaving";
-    case kv::msg::MEMBER_REMOVED: return "removed";
-    default: return "unknown";
+    case kv::msg::MEMBER_UP:
+      return "up";
+    case kv::msg::MEMBER_DOWN:
+      return "down";
+    case kv::msg::MEMBER_JOINING:
+      return "joining";
+    case kv::msg::MEMBER_LEAVING:
+      return "leaving";
+    case kv::msg::MEMBER_REMOVED:
+      return "removed";
+    default:
+      return "unknown";
   }
 }
 
@@ -286,12 +321,13 @@ void print_status_text(const kv::msg::StatusReply& s) {
               namespaces.c_str());
   auto& st = s.storage();
   auto per_sync = st.wal_syncs() > 0 ? static_cast<double>(st.writes()) / st.wal_syncs() : 0.0;
-  std::printf("storage: %llu writes in %llu commits, %llu fsyncs (%.1f writes per fsync), ~%llu keys, "
-              "%.1f MiB live, %.1f MiB cached\n",
-              static_cast<unsigned long long>(st.writes()), static_cast<unsigned long long>(st.commits()),
-              static_cast<unsigned long long>(st.wal_syncs()), per_sync,
-              static_cast<unsigned long long>(st.estimated_keys()), st.live_data_bytes() / 1048576.0,
-              st.block_cache_bytes() / 1048576.0);
+  std::printf(
+      "storage: %llu writes in %llu commits, %llu fsyncs (%.1f writes per fsync), ~%llu keys, "
+      "%.1f MiB live, %.1f MiB cached\n",
+      static_cast<unsigned long long>(st.writes()), static_cast<unsigned long long>(st.commits()),
+      static_cast<unsigned long long>(st.wal_syncs()), per_sync,
+      static_cast<unsigned long long>(st.estimated_keys()), st.live_data_bytes() / 1048576.0,
+      st.block_cache_bytes() / 1048576.0);
   std::string actors;
   uint64_t restarts = 0;
   for (auto& a : s.actors()) {
@@ -301,32 +337,36 @@ void print_status_text(const kv::msg::StatusReply& s) {
                 std::to_string(a.restarts()) + "x;";
   }
   std::printf("actors: %d, %llu restarts%s\n", s.actors_size(),
-              static_cast<unsigned long long>(restarts), actors.empty() ? "" : (":" + actors).c_str());
+              static_cast<unsigned long long>(restarts),
+              actors.empty() ? "" : (":" + actors).c_str());
 }
 
 void print_status_json(const kv::msg::StatusReply& s) {
-  std::cout << "{\"node_id\":" << json_string(s.node_id()) << ",\"address\":" << json_string(s.address())
+  std::cout << "{\"node_id\":" << json_string(s.node_id())
+            << ",\"address\":" << json_string(s.address())
             << ",\"version\":" << json_string(s.version()) << ",\"uptime_ms\":" << s.uptime_ms()
             << ",\"epoch\":" << json_string(s.epoch()) << ",\"partitions\":" << s.partitions()
             << ",\"sync\":" << (s.sync() ? "true" : "false") << ",\"members\":[";
   for (int i = 0; i < s.members_size(); ++i) {
     auto& m = s.members(i);
-    std::cout << (i ? "," : "") << "{\"id\":" << json_string(m.id()) << ",\"address\":"
-              << json_string(m.address()) << ",\"state\":\"" << state_word(m.state())
-              << "\",\"rack\":" << json_string(m.rack()) << ",\"datacenter\":"
-              << json_string(m.datacenter()) << ",\"weight\":" << m.weight() << "}";
+    std::cout << (i ? "," : "") << "{\"id\":" << json_string(m.id())
+              << ",\"address\":" << json_string(m.address()) << ",\"state\":\""
+              << state_word(m.state()) << "\",\"rack\":" << json_string(m.rack())
+              << ",\"datacenter\":" << json_string(m.datacenter()) << ",\"weight\":" << m.weight()
+              << "}";
   }
   auto& st = s.storage();
   std::cout << "],\"storage\":{\"writes\":" << st.writes() << ",\"commits\":" << st.commits()
-            << ",\"synced_commits\":" << st.synced_commits()
-            << ",\"wal_syncs\":" << st.wal_syncs() << ",\"bytes_written\":" << st.bytes_written()
-            << ",\"estimated_keys\":" << st.estimated_keys() << ",\"live_data_bytes\":"
-            << st.live_data_bytes() << ",\"block_cache_bytes\":" << st.block_cache_bytes()
-            << "},\"actors\":[";
+            << ",\"synced_commits\":" << st.synced_commits() << ",\"wal_syncs\":" << st.wal_syncs()
+            << ",\"bytes_written\":" << st.bytes_written()
+            << ",\"estimated_keys\":" << st.estimated_keys()
+            << ",\"live_data_bytes\":" << st.live_data_bytes()
+            << ",\"block_cache_bytes\":" << st.block_cache_bytes() << "},\"actors\":[";
   for (int i = 0; i < s.actors_size(); ++i) {
     auto& a = s.actors(i);
-    std::cout << (i ? "," : "") << "{\"role\":" << json_string(a.role()) << ",\"restarts\":"
-              << a.restarts() << ",\"running\":" << (a.running() ? "true" : "false") << "}";
+    std::cout << (i ? "," : "") << "{\"role\":" << json_string(a.role())
+              << ",\"restarts\":" << a.restarts()
+              << ",\"running\":" << (a.running() ? "true" : "false") << "}";
   }
   std::cout << "]}\n";
 }
@@ -335,8 +375,10 @@ int cmd_status(const common& g) {
   blocking_client db{config_of(g)};
   auto s = db.status();
   if (!s) return fail(s.error());
-  if (g.json) print_status_json(*s);
-  else print_status_text(*s);
+  if (g.json)
+    print_status_json(*s);
+  else
+    print_status_text(*s);
   return ok;
 }
 
@@ -344,18 +386,21 @@ int cmd_fail_actor(const common& g, const std::string& role, const std::string& 
   blocking_client db{config_of(g)};
   auto r = db.fail_actor(role, reason);
   if (!r) return fail(r.error());
-  if (g.json) std::cout << "{\"ok\":true,\"role\":" << json_string(*r) << "}\n";
-  else std::cout << *r << " failed on purpose; its supervisor restarts it\n";
+  if (g.json)
+    std::cout << "{\"ok\":true,\"role\":" << json_string(*r) << "}\n";
+  else
+    std::cout << *r << " failed on purpose; its supervisor restarts it\n";
   return ok;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"kvctl: talk to a ringkv node.\n"
-               "Exit codes: 0 ok, 1 not found, 2 bad input, 3 unavailable, 4 timeout (a write\n"
-               "may or may not have been applied), 5 other error. Errors go to stderr as one\n"
-               "line starting with the error code name."};
+  CLI::App app{
+      "kvctl: talk to a ringkv node.\n"
+      "Exit codes: 0 ok, 1 not found, 2 bad input, 3 unavailable, 4 timeout (a write\n"
+      "may or may not have been applied), 5 other error. Errors go to stderr as one\n"
+      "line starting with the error code name."};
   app.require_subcommand(1);
   app.fallthrough();
   common g;
@@ -371,7 +416,8 @@ int main(int argc, char** argv) {
   std::optional<std::string> value;
   bool raw = false;
 
-  auto* put = app.add_subcommand("put", "store a value; with --context it supersedes what that get returned");
+  auto* put = app.add_subcommand(
+      "put", "store a value; with --context it supersedes what that get returned");
   put->add_option("KEY", key, "key")->required();
   put->add_option("VALUE", value, "value, or - to read it from stdin");
   put->add_option("--file", file, "read the value from a file");
@@ -383,14 +429,16 @@ int main(int argc, char** argv) {
   add_consistency(get, get_c, "--r", "replies to wait for (default: quorum)");
   get->add_flag("--raw", raw, "write the value's exact bytes (one sibling only)");
 
-  auto* del = app.add_subcommand("del", "delete a key (a tombstone, with the same context rules as put)");
+  auto* del =
+      app.add_subcommand("del", "delete a key (a tombstone, with the same context rules as put)");
   del->add_option("KEY", key, "key")->required();
   add_consistency(del, del_c, "--w", "acknowledgements to wait for (default: quorum)");
   del->add_option("--context", del_c.context, "context token from a get");
 
   auto* status = app.add_subcommand("status", "describe the node and the members it knows");
 
-  auto* fail_actor = app.add_subcommand("fail-actor", "make a named actor fail on purpose (chaos, tests)");
+  auto* fail_actor =
+      app.add_subcommand("fail-actor", "make a named actor fail on purpose (chaos, tests)");
   fail_actor->add_option("ROLE", role, "registry name: coordinator, replica.0, ...")->required();
   fail_actor->add_option("--reason", reason, "why, for the node's log");
 

@@ -35,10 +35,10 @@ using cluster::parse_level;
 
 // Per-request options. Zeros mean "the namespace default".
 struct request_options {
-  std::string ns;   // namespace; empty = "default"
-  uint32_t n = 0;   // replicas to involve
-  uint32_t r = 0;   // replies a read waits for
-  uint32_t w = 0;   // acknowledgements a write waits for
+  std::string ns;  // namespace; empty = "default"
+  uint32_t n = 0;  // replicas to involve
+  uint32_t r = 0;  // replies a read waits for
+  uint32_t w = 0;  // acknowledgements a write waits for
   level lvl = level::unset;
   std::chrono::milliseconds timeout{0};
 };
@@ -47,7 +47,7 @@ struct sibling {
   std::string value;
   bool deleted = false;  // a tombstone: a delete concurrent with the other siblings
   int64_t timestamp_ms = 0;
-  std::string version;   // the version's dot, "n1.kq3x9a1:7"
+  std::string version;  // the version's dot, "n1.kq3x9a1:7"
 };
 
 struct get_result {

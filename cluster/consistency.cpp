@@ -5,7 +5,9 @@
 namespace kv::cluster {
 namespace {
 
-caf::error invalid(std::string text) { return make_error(errc::invalid_argument, std::move(text)); }
+caf::error invalid(std::string text) {
+  return make_error(errc::invalid_argument, std::move(text));
+}
 
 // `what` is "r" or "w"; `configured` the namespace default for it.
 caf::expected<quorum_plan> plan(const namespace_config& ns, const requested& req, char what,
@@ -56,8 +58,8 @@ caf::error validate(const namespace_config& ns) {
     return invalid("a namespace name must be 1 to 255 bytes");
   if (ns.n == 0) return invalid("namespace '" + ns.name + "': n must be at least 1");
   if (ns.r > ns.n || ns.w > ns.n)
-    return invalid("namespace '" + ns.name + "': r and w must not exceed n=" +
-                   std::to_string(ns.n));
+    return invalid("namespace '" + ns.name +
+                   "': r and w must not exceed n=" + std::to_string(ns.n));
   return caf::none;
 }
 

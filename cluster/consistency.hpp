@@ -38,10 +38,14 @@ struct quorum_plan {
   bool local = false;     // count only replicas in the coordinator's datacenter
 };
 
-inline uint32_t majority(uint32_t n) { return n / 2 + 1; }
+inline uint32_t majority(uint32_t n) {
+  return n / 2 + 1;
+}
 
-[[nodiscard]] caf::expected<quorum_plan> plan_read(const namespace_config& ns, const requested& req);
-[[nodiscard]] caf::expected<quorum_plan> plan_write(const namespace_config& ns, const requested& req);
+[[nodiscard]] caf::expected<quorum_plan> plan_read(const namespace_config& ns,
+                                                   const requested& req);
+[[nodiscard]] caf::expected<quorum_plan> plan_write(const namespace_config& ns,
+                                                    const requested& req);
 
 // Checks a namespace definition (from the config file or flags).
 [[nodiscard]] caf::error validate(const namespace_config& ns);

@@ -29,8 +29,7 @@ inspect(Inspector& f, T& x) {
     x.SerializeToString(&buf);
     return f(caf::meta::type_name("protobuf"), buf);
   } else {
-    return f(caf::meta::type_name("protobuf"), buf,
-             caf::meta::load_callback([&]() -> caf::error {
+    return f(caf::meta::type_name("protobuf"), buf, caf::meta::load_callback([&]() -> caf::error {
                if (!x.ParseFromString(buf))
                  return caf::make_error(caf::sec::invalid_argument, "malformed protobuf");
                return caf::none;

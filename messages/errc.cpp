@@ -4,8 +4,8 @@
 
 #include "caf/atom.hpp"
 #include "caf/error.hpp"
-#include "caf/message.hpp"
 #include "caf/exit_reason.hpp"
+#include "caf/message.hpp"
 #include "caf/sec.hpp"
 #include "messages/common.pb.h"
 
@@ -15,8 +15,8 @@ namespace {
 constexpr caf::atom_value category = caf::atom("kv");
 
 constexpr std::array<std::string_view, 8> names = {
-    "OK",        "INVALID_ARGUMENT", "TOO_LARGE",       "UNAVAILABLE",
-    "TIMEOUT",   "NOT_FOUND",        "UNAUTHENTICATED", "INTERNAL",
+    "OK",      "INVALID_ARGUMENT", "TOO_LARGE",       "UNAVAILABLE",
+    "TIMEOUT", "NOT_FOUND",        "UNAUTHENTICATED", "INTERNAL",
 };
 
 static_assert(static_cast<int>(errc::invalid_argument) == msg::ERR_INVALID_ARGUMENT);

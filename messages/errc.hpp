@@ -25,8 +25,8 @@ enum class errc : uint8_t {
   timeout = 4,           // no answer in time: the outcome is unknown
   not_found = 5,
   unauthenticated = 6,
-  internal = 7,          // a bug or an environment failure (a disk); for a write the outcome
-                         // is unknown; the context says what failed
+  internal = 7,  // a bug or an environment failure (a disk); for a write the outcome
+                 // is unknown; the context says what failed
 };
 
 // "INVALID_ARGUMENT", "TIMEOUT", ...: the names kvctl prints and scripts match on.

@@ -218,9 +218,8 @@ caf::expected<std::unique_ptr<engine>> engine::open(const engine_options& option
       {rocksdb::kDefaultColumnFamilyName, family}};
   for (const auto& name : column_names) families.emplace_back(name, family);
   rocksdb::DB* db = nullptr;
-  auto status =
-      rocksdb::DB::Open(db_options(options, state->statistics), options.path, families,
-                        &state->handles, &db);
+  auto status = rocksdb::DB::Open(db_options(options, state->statistics), options.path, families,
+                                  &state->handles, &db);
   if (auto err = state->check(status, "open")) return err;
   state->db.reset(db);
   return std::unique_ptr<engine>{new engine(std::move(state))};
@@ -280,8 +279,7 @@ bool engine::healthy() const {
 
 engine_stats engine::stats() const {
   return {impl_->writes.load(), impl_->commits.load(), impl_->synced_commits.load(),
-          impl_->statistics->getTickerCount(rocksdb::WAL_FILE_SYNCED),
-          impl_->bytes_written.load()};
+          impl_->statistics->getTickerCount(rocksdb::WAL_FILE_SYNCED), impl_->bytes_written.load()};
 }
 
 uint64_t engine::estimated_keys(column cf) const {

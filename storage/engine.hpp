@@ -28,12 +28,12 @@ namespace kv::storage {
 enum class column : uint8_t { data, hints, meta };
 
 struct engine_options {
-  std::string path;                           // data directory; created if missing
+  std::string path;  // data directory; created if missing
   size_t block_cache_bytes = size_t{128} << 20;
-  int bloom_bits_per_key = 10;                // ~1% false positives for point reads
+  int bloom_bits_per_key = 10;  // ~1% false positives for point reads
   size_t write_buffer_bytes = size_t{64} << 20;
-  bool compression = true;                    // LZ4 upper levels, ZSTD bottommost
-  rocksdb::Env* env = nullptr;                // tests inject faults here; null = default
+  bool compression = true;      // LZ4 upper levels, ZSTD bottommost
+  rocksdb::Env* env = nullptr;  // tests inject faults here; null = default
 };
 
 // Counters since open. A commit is one write() call; a synced commit asked for an fsync.
@@ -41,11 +41,11 @@ struct engine_options {
 // (the fsyncs that really happened) is at most synced_commits, and writes / wal_syncs is how
 // many writes shared each fsync.
 struct engine_stats {
-  uint64_t writes = 0;          // operations in committed batches
+  uint64_t writes = 0;  // operations in committed batches
   uint64_t commits = 0;
   uint64_t synced_commits = 0;
   uint64_t wal_syncs = 0;
-  uint64_t bytes_written = 0;   // key + value bytes in committed batches
+  uint64_t bytes_written = 0;  // key + value bytes in committed batches
 };
 
 // Operations committed atomically by engine::write. Move-only; reusable after clear().

@@ -22,7 +22,7 @@ struct identity {
   std::string node_id;
   uint32_t partitions = 0;
   uint64_t epoch = 0;
-  std::string actor;   // node_id + "." + base36(epoch)
+  std::string actor;     // node_id + "." + base36(epoch)
   bool created = false;  // the directory was new
 };
 

@@ -101,8 +101,9 @@ TEST_CASE_METHOD(coordinator_fixture, "a value put is read back", "[coordinator]
   CHECK_FALSE(got.reply->context().empty());
 }
 
-TEST_CASE_METHOD(coordinator_fixture, "blind writes become siblings; a write with their context "
-                                      "replaces them",
+TEST_CASE_METHOD(coordinator_fixture,
+                 "blind writes become siblings; a write with their context "
+                 "replaces them",
                  "[coordinator]") {
   REQUIRE(put("k", "a").reply);
   REQUIRE(put("k", "b").reply);
@@ -122,7 +123,8 @@ TEST_CASE_METHOD(coordinator_fixture, "a write with a stale context keeps the co
   CHECK(live_values(*get("k").reply) == strings{"b", "c"});
 }
 
-TEST_CASE_METHOD(coordinator_fixture, "the context a put returns supersedes that put", "[coordinator]") {
+TEST_CASE_METHOD(coordinator_fixture, "the context a put returns supersedes that put",
+                 "[coordinator]") {
   auto first = put("k", "a");
   REQUIRE(first.reply);
   REQUIRE(put("k", "b", first.reply->context()).reply);
@@ -210,8 +212,9 @@ TEST_CASE_METHOD(coordinator_fixture, "a key whose replica is not running is una
   CHECK(kv::message_of(a.error).find("w=1 needs 1 replica, 0 reachable") != std::string::npos);
 }
 
-TEST_CASE_METHOD(coordinator_fixture, "a request whose replica never answers times out at its "
-                                      "deadline",
+TEST_CASE_METHOD(coordinator_fixture,
+                 "a request whose replica never answers times out at its "
+                 "deadline",
                  "[coordinator]") {
   replace_all_replicas_with_black_holes();
   msg::PutRequest req;
@@ -230,8 +233,9 @@ TEST_CASE_METHOD(coordinator_fixture, "a request whose replica never answers tim
   CHECK(kv::message_of(a.error).find("may or may not have been applied") != std::string::npos);
 }
 
-TEST_CASE_METHOD(coordinator_fixture, "requests in flight keep their deadline when the "
-                                      "coordinator dies",
+TEST_CASE_METHOD(coordinator_fixture,
+                 "requests in flight keep their deadline when the "
+                 "coordinator dies",
                  "[coordinator]") {
   replace_all_replicas_with_black_holes();
   msg::GetRequest req;
@@ -258,7 +262,8 @@ TEST_CASE_METHOD(coordinator_fixture, "a request is answered whenever its replic
     req.set_value("v");
     auto h = send_request<msg::PutReply>(coordinator, req);
     for (int i = 0; i < steps; ++i) sched.try_run_once();
-    for (uint32_t i = 0; i < cfg.replica_actors; ++i) crash(reg->get_as<replica_actor>(replica_role(i)));
+    for (uint32_t i = 0; i < cfg.replica_actors; ++i)
+      crash(reg->get_as<replica_actor>(replica_role(i)));
     sched.run();
     auto a = collect<msg::PutReply>(h);
     CHECK(a.arrived);

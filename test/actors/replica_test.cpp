@@ -61,7 +61,8 @@ TEST_CASE_METHOD(replica_fixture, "writes queued before a commit share one batch
   auto before = db->stats();
   std::vector<decltype(send_request<msg::ReplicaWriteReply>(replica, put("", "")))> handles;
   for (int i = 0; i < 10; ++i)
-    handles.push_back(send_request<msg::ReplicaWriteReply>(replica, put("k" + std::to_string(i), "v")));
+    handles.push_back(
+        send_request<msg::ReplicaWriteReply>(replica, put("k" + std::to_string(i), "v")));
   sched.run();
   for (auto& h : handles) {
     auto a = collect<msg::ReplicaWriteReply>(h);

@@ -113,8 +113,9 @@ TEST_CASE_METHOD(supervisor_fixture, "a child that dies is restarted and found a
   CHECK(metrics->actor_restarts.load() == 3);
 }
 
-TEST_CASE_METHOD(supervisor_fixture, "too many restarts in the window end the supervisor with "
-                                     "an error",
+TEST_CASE_METHOD(supervisor_fixture,
+                 "too many restarts in the window end the supervisor with "
+                 "an error",
                  "[supervisor]") {
   start();
   for (int i = 0; i < 3; ++i) {
@@ -147,7 +148,8 @@ TEST_CASE_METHOD(supervisor_fixture, "a failed disk write stops the node at once
   sup = nullptr;
 }
 
-TEST_CASE_METHOD(supervisor_fixture, "restarts spread out over time are tolerated", "[supervisor]") {
+TEST_CASE_METHOD(supervisor_fixture, "restarts spread out over time are tolerated",
+                 "[supervisor]") {
   start();
   for (int i = 0; i < 6; ++i) {
     crash(reg->get("replica.0"));

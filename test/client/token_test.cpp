@@ -13,7 +13,8 @@ TEST_CASE("context tokens round-trip any bytes", "[token]") {
     std::string bytes(len, '\0');
     for (auto& c : bytes) c = static_cast<char>(rng());
     auto token = encode_token(bytes);
-    CHECK(token.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+    CHECK(token.find_first_not_of(
+              "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
           std::string::npos);
     CHECK(decode_token(token) == bytes);
   }
@@ -25,8 +26,8 @@ TEST_CASE("the empty context is the empty token", "[token]") {
 }
 
 TEST_CASE("malformed tokens are rejected", "[token]") {
-  CHECK_FALSE(decode_token("ab+c"));   // '+' is not base64url
-  CHECK_FALSE(decode_token("abc="));   // no padding
-  CHECK_FALSE(decode_token("a"));      // impossible length
-  CHECK_FALSE(decode_token("QR"));     // trailing bits set: not a canonical encoding
+  CHECK_FALSE(decode_token("ab+c"));  // '+' is not base64url
+  CHECK_FALSE(decode_token("abc="));  // no padding
+  CHECK_FALSE(decode_token("a"));     // impossible length
+  CHECK_FALSE(decode_token("QR"));    // trailing bits set: not a canonical encoding
 }

@@ -15,7 +15,9 @@ namespace_config ns3() {
   return ns;
 }
 
-kv::errc code(const caf::expected<quorum_plan>& x) { return x ? kv::errc::none : kv::code_of(x.error()); }
+kv::errc code(const caf::expected<quorum_plan>& x) {
+  return x ? kv::errc::none : kv::code_of(x.error());
+}
 
 }  // namespace
 

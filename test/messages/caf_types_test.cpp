@@ -50,8 +50,9 @@ TEST_CASE_METHOD(system_fixture, "protobuf messages cross CAF's serializer intac
 
 TEST_CASE_METHOD(system_fixture, "every message type is registered under its protobuf name",
                  "[messages]") {
-  auto types = sys.message_types(caf::detail::type_list<
-      caf::typed_actor<caf::replies_to<kv::msg::PutRequest>::with<kv::msg::PutReply>>>{});
+  auto types = sys.message_types(
+      caf::detail::type_list<
+          caf::typed_actor<caf::replies_to<kv::msg::PutRequest>::with<kv::msg::PutReply>>>{});
   REQUIRE(types.size() == 1);
   CHECK(types.begin()->find("kv.msg.PutRequest") != std::string::npos);
   CHECK(types.begin()->find("kv.msg.PutReply") != std::string::npos);

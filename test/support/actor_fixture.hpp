@@ -30,7 +30,8 @@ class actor_fixture {
  public:
   using sched_t = caf::scheduler::test_coordinator;
 
-  actor_fixture() : sys(init(cfg)), self(sys, true), sched(dynamic_cast<sched_t&>(sys.scheduler())) {}
+  actor_fixture()
+      : sys(init(cfg)), self(sys, true), sched(dynamic_cast<sched_t&>(sys.scheduler())) {}
 
   ~actor_fixture() {
     for (auto& a : owned) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);

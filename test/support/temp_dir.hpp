@@ -4,8 +4,8 @@
 #pragma once
 
 #include <cstdlib>
-#include <stdexcept>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 
 namespace kv::test {

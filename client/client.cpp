@@ -21,8 +21,8 @@ using time_point = caf::actor_clock::time_point;
 // The client's own interface: the node's, plus its deadline tick.
 using client_impl = client_actor::extend<caf::reacts_to<tick_atom>>;
 
-// A request waiting for its answer. `send` (re)sends it to the connected node and routes the
-// answer to `answer`; `fail` answers it with an error.
+// A request waiting for its answer. `send` sends it to the connected node and delivers what
+// comes back to the requester; `fail` answers the requester with an error instead.
 struct pending {
   std::function<void(const client_actor& node, uint64_t id)> send;
   std::function<void(caf::error)> fail;

@@ -316,6 +316,10 @@ int run_actors(const node_config& cfg, const opened_storage& storage, signal_wat
   logger->info("NodeReady id={} listen={} actor={} data_dir={} sync={} new_data={}", cfg.node_id,
                to_string(cfg.listen), storage.id.actor, cfg.data_dir, cfg.sync ? "always" : "none",
                storage.id.created);
+  if (!cfg.seeds.empty())
+    logger->warn("SeedsNotJoined seeds={} reason=\"this version serves one node; until ring "
+                 "placement arrives, requests needing more replicas than 1 are UNAVAILABLE\"",
+                 cfg.seeds.size());
   std::cout << "ready " << cfg.node_id << " " << to_string(cfg.listen) << std::endl;
   signals.start(sup);
   auto reason = serve(sys, sup, face, **guard);

@@ -26,7 +26,8 @@ void add_options(CLI::App& app, flags& f) {
   app.add_option("--listen", f.listen,
                  "HOST:PORT to serve clients and peers (default 127.0.0.1:7101)");
   app.add_option("--data-dir", f.data_dir, "data directory; created if missing (required)");
-  app.add_option("--seeds", f.seeds, "HOST:PORT,... of nodes to join; none = a cluster of one (this version\n"
+  app.add_option("--seeds", f.seeds,
+                 "HOST:PORT,... of nodes to join; none = a cluster of one (this version\n"
                  "serves one node: seeds only make namespaces default to n=3)");
   app.add_option("--rack", f.rack, "rack of this node (default rack1)");
   app.add_option("--dc", f.dc, "datacenter of this node (default dc1)");

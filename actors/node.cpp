@@ -24,14 +24,15 @@ namespace {
 // -- the node actor ---------------------------------------------------------------------------
 
 struct node_state {
-  node_info info;
+  supervisor_deps deps;
+  supervisor_actor sup;
 
   static inline const char* name = "node";
 };
 
 using node_pointer = admin_actor::stateful_pointer<node_state>;
 
-msg::StatusReply describe_node(const node_info& info) {
+msg::StatusReply describe_node(const supervisor_deps& info) {
   auto& cfg = info.cfg;
   msg::StatusReply reply;
   reply.set_node_id(cfg.node_id);
@@ -64,8 +65,8 @@ msg::StatusReply describe_node(const node_info& info) {
 
 caf::result<msg::StatusReply> status(node_pointer self) {
   auto promise = self->make_response_promise<msg::StatusReply>();
-  auto reply = describe_node(self->state.info);
-  self->request(self->state.info.sup, caf::infinite, msg::SupervisorStatusRequest{})
+  auto reply = describe_node(self->state.deps);
+  self->request(self->state.sup, caf::infinite, msg::SupervisorStatusRequest{})
       .then(
           [promise, reply](msg::SupervisorStatusReply& tree) mutable {
             reply.mutable_actors()->Swap(tree.mutable_actors());
@@ -76,7 +77,7 @@ caf::result<msg::StatusReply> status(node_pointer self) {
 }
 
 caf::result<msg::FailActorReply> fail_actor(node_pointer self, const msg::FailActorRequest& req) {
-  auto& info = self->state.info;
+  auto& info = self->state.deps;
   auto target = info.reg->get(req.role());
   if (!target) {
     std::string known;
@@ -95,9 +96,10 @@ caf::result<msg::FailActorReply> fail_actor(node_pointer self, const msg::FailAc
   return reply;
 }
 
-admin_actor::behavior_type node(node_pointer self, node_info info) {
+admin_actor::behavior_type node(node_pointer self, supervisor_deps deps, supervisor_actor sup) {
   shield(self, "node");
-  self->state.info = std::move(info);
+  self->state.deps = std::move(deps);
+  self->state.sup = std::move(sup);
   return {
       [self](const msg::StatusRequest&) { return status(self); },
       [self](const msg::FailActorRequest& req) { return fail_actor(self, req); },
@@ -139,8 +141,8 @@ node_actor::behavior_type front(node_actor::pointer self, std::shared_ptr<regist
 
 }  // namespace
 
-admin_actor spawn_node(caf::local_actor* parent, node_info info) {
-  return parent->spawn(node, std::move(info));
+admin_actor spawn_node(caf::local_actor* parent, supervisor_deps deps, supervisor_actor sup) {
+  return parent->spawn(node, std::move(deps), std::move(sup));
 }
 
 namespace {
@@ -317,9 +319,10 @@ int run_actors(const node_config& cfg, const opened_storage& storage, signal_wat
                to_string(cfg.listen), storage.id.actor, cfg.data_dir, cfg.sync ? "always" : "none",
                storage.id.created);
   if (!cfg.seeds.empty())
-    logger->warn("SeedsNotJoined seeds={} reason=\"this version serves one node; until ring "
-                 "placement arrives, requests needing more replicas than 1 are UNAVAILABLE\"",
-                 cfg.seeds.size());
+    logger->warn(
+        "SeedsNotJoined seeds={} reason=\"this version serves one node; until ring "
+        "placement arrives, requests needing more replicas than 1 are UNAVAILABLE\"",
+        cfg.seeds.size());
   std::cout << "ready " << cfg.node_id << " " << to_string(cfg.listen) << std::endl;
   signals.start(sup);
   auto reason = serve(sys, sup, face, **guard);

@@ -20,25 +20,13 @@
 
 #include "actors/config.hpp"
 #include "actors/interfaces.hpp"
-
-namespace kv::storage {
-class engine;
-}  // namespace kv::storage
+#include "actors/supervisor.hpp"
 
 namespace kv::actors {
 
-class registry;
-
-struct node_info {
-  node_config cfg;
-  std::string actor;       // version-vector actor of this incarnation
-  int64_t started_ms = 0;  // when the process started
-  std::shared_ptr<storage::engine> db;
-  std::shared_ptr<registry> reg;
-  supervisor_actor sup;  // the node actor's parent, asked for its children's state
-};
-
-admin_actor spawn_node(caf::local_actor* parent, node_info info);
+// The node actor sees what the supervisor's children see, and asks `sup` (its parent) for
+// their state.
+admin_actor spawn_node(caf::local_actor* parent, supervisor_deps deps, supervisor_actor sup);
 
 constexpr int exit_ok = 0;
 constexpr int exit_start_failed = 1;

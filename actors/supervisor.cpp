@@ -73,8 +73,7 @@ std::vector<child> node_children(const supervisor_deps& deps) {
     return caf::actor_cast<caf::actor>(spawn_coordinator(self, cfg, reg, metrics));
   });
   result.emplace_back("node", [deps](supervisor_pointer self) {
-    node_info info{deps.cfg, deps.actor, deps.started_ms, deps.db, deps.reg, self};
-    return caf::actor_cast<caf::actor>(spawn_node(self, std::move(info)));
+    return caf::actor_cast<caf::actor>(spawn_node(self, deps, self));
   });
   return result;
 }

@@ -35,15 +35,6 @@ constexpr int hot_keys_per_thread = 3;
 constexpr size_t acked_before_kill = 6000;  // then SIGKILL, with the writers still going
 constexpr auto workload_bound = 15s;        // SIGKILL earlier if the disk is slow
 
-kv::client::client_config config_for(const node& n) {
-  kv::client::client_config cfg;
-  cfg.nodes = {n.address()};
-  cfg.connect_timeout = 2000ms;
-  cfg.default_timeout = 3000ms;
-  cfg.scheduler_threads = 1;
-  return cfg;
-}
-
 struct write {
   std::string value;
   bool acked = false;
@@ -64,7 +55,7 @@ struct counts {
 // "h-<t>-<j>" with the context of that key's previous acknowledged put.
 void writer(int t, const node& n, const std::atomic<bool>& stop, std::atomic<size_t>& acked,
             std::map<std::string, history>& out) {
-  blocking_client db{config_for(n)};
+  blocking_client db{kv::test::client_config_for(n)};
   std::map<std::string, std::string> context;
   kv::client::request_options opts;
   opts.timeout = 3000ms;
@@ -117,7 +108,7 @@ std::vector<std::string> verify(const node& n, const std::map<std::string, histo
                                 counts& c) {
   std::vector<std::pair<std::string, const history*>> keys;
   for (auto& [key, h] : all) keys.emplace_back(key, &h);
-  blocking_client db{config_for(n)};
+  blocking_client db{kv::test::client_config_for(n)};
   std::mutex mtx;
   std::vector<std::string> violations;
   std::vector<std::thread> readers;
@@ -138,7 +129,7 @@ std::vector<std::string> verify(const node& n, const std::map<std::string, histo
 // that was applied stays, as a sibling). Returns the violations.
 std::vector<std::string> write_on_old_contexts(const node& n,
                                                const std::map<std::string, history>& all) {
-  blocking_client db{config_for(n)};
+  blocking_client db{kv::test::client_config_for(n)};
   std::vector<std::string> violations;
   for (auto& [key, h] : all) {
     if (key[0] != 'h') continue;

@@ -23,15 +23,6 @@ using kv::test::node;
 using std::chrono::milliseconds;
 using steady = std::chrono::steady_clock;
 
-kv::client::client_config config_for(const node& n) {
-  kv::client::client_config cfg;
-  cfg.nodes = {n.address()};
-  cfg.connect_timeout = 2000ms;
-  cfg.default_timeout = 3000ms;
-  cfg.scheduler_threads = 1;
-  return cfg;
-}
-
 milliseconds since(steady::time_point start) {
   return std::chrono::duration_cast<milliseconds>(steady::now() - start);
 }
@@ -55,7 +46,7 @@ constexpr auto call_bound = request_timeout + client_grace + 500ms;
 
 // Puts fresh keys and reads back keys it wrote, until `stop`.
 void stream(int t, const node& n, const std::atomic<bool>& stop, stream_log& out) {
-  blocking_client db{config_for(n)};
+  blocking_client db{kv::test::client_config_for(n)};
   kv::client::request_options opts;
   opts.timeout = request_timeout;
   std::mt19937 rng(static_cast<unsigned>(t));
@@ -106,7 +97,7 @@ struct chaos_plan {
 // Makes a replica (or the coordinator, or the node actor) fail every min_pause..max_pause for
 // the plan's length.
 void chaos(const node& n, chaos_plan plan, chaos_log& out) {
-  blocking_client admin{config_for(n)};
+  blocking_client admin{kv::test::client_config_for(n)};
   std::mt19937 rng(7);
   auto end = steady::now() + plan.length;
   auto spread = static_cast<unsigned>((plan.max_pause - plan.min_pause).count() + 1);
@@ -220,7 +211,7 @@ TEST_CASE(
   check_error_codes(all);
   CHECK(all.ok_puts > 100);
 
-  blocking_client db{config_for(n)};
+  blocking_client db{kv::test::client_config_for(n)};
   REQUIRE(db.put("after-chaos", "still-serving"));
   CHECK(read_back(db, "after-chaos", "still-serving", true).empty());
   size_t lost = 0, bad_unknown = 0;
@@ -275,7 +266,7 @@ TEST_CASE(
   kv::test::temp_dir dir;
   node n{dir.str(), {"--max-restarts", "3", "--restart-window-ms", "10000"}};
   {
-    blocking_client db{config_for(n)};
+    blocking_client db{kv::test::client_config_for(n)};
     store_keys(db, "kept-", 50);
     // Three restarts are within the limit; the fourth failure makes the node sick. Its reply
     // may be lost with the node, so it is not checked.
@@ -291,6 +282,6 @@ TEST_CASE(
   CHECK_THAT(n.log(), Catch::Contains("restart intensity exceeded"));
 
   n.restart();
-  blocking_client db{config_for(n)};
+  blocking_client db{kv::test::client_config_for(n)};
   check_keys(db, "kept-", 50);
 }

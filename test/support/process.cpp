@@ -364,4 +364,13 @@ cli_result run_kvctl(const std::vector<std::string>& args, milliseconds timeout,
   return result;
 }
 
+kv::client::client_config client_config_for(const node& n) {
+  kv::client::client_config cfg;
+  cfg.nodes = {n.address()};
+  cfg.connect_timeout = std::chrono::milliseconds{2000};
+  cfg.default_timeout = std::chrono::milliseconds{3000};
+  cfg.scheduler_threads = 1;
+  return cfg;
+}
+
 }  // namespace kv::test

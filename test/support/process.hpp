@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include "client/options.hpp"
+
 namespace kv::test {
 
 using std::chrono::milliseconds;
@@ -135,6 +137,10 @@ struct cli_result {
   // The first line of stderr.
   std::string first_err_line() const;
 };
+
+// A client configuration for talking to `n` from a test: its address, a 2 s connect timeout,
+// a 3 s default deadline, one scheduler thread.
+kv::client::client_config client_config_for(const node& n);
 
 // Runs kvctl with `args`, capturing stdout and stderr; SIGKILLs it once `timeout` passes.
 // `stdin_data`, when given, is written to its stdin (else stdin is /dev/null).

@@ -1,0 +1,71 @@
+// cluster/ring.hpp
+// Placement: which nodes hold each of the Q partitions. Pure logic, a deterministic function of
+// the member list (ids, racks, datacenters, weights) and the options: every node that knows the
+// same members computes the same placement, so only membership has to converge.
+//
+// Each member gets weight x tokens_per_weight tokens on a 64-bit ring, at hash(member id, token
+// index). Partition p sits at the evenly spaced point p * 2^64 / Q. The walk of p goes clockwise
+// from that point and meets each member at its first token. The preference order of p is that
+// walk made diverse: repeatedly take the first member not yet taken that adds a datacenter not
+// yet used, else a rack not yet used, else any. The first n of the order are the preference
+// list for replication factor n; the members after them are the fallbacks, in order.
+//
+// Consequences, checked by test/cluster/ring_test.cpp with printed figures:
+//  - removing a member changes only the preference lists it was in, by replacing it;
+//  - adding a member moves about its fair share of replicas to it, and nothing else;
+//  - a member's share follows its weight;
+//  - balance is as good as the number of partitions per member allows (partitions are whole
+//    units: with fewer than ~100 partitions per member, Q should be raised).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kv::cluster {
+
+struct member_spec {
+  std::string id;
+  std::string rack;
+  std::string datacenter;
+  uint32_t weight = 1;
+};
+
+struct ring_options {
+  uint32_t partitions = 256;          // Q, a power of two
+  uint32_t tokens_per_weight = 1024;  // tokens of a weight-1 member
+  uint32_t depth = 16;                // members kept per partition's preference order
+};
+
+class ring {
+ public:
+  // Preconditions: ids unique and non-empty, weights >= 1, valid_partition_count(Q).
+  // Members may come in any order; the ring keeps them sorted by id.
+  ring(std::vector<member_spec> members, ring_options opts = {});
+
+  const std::vector<member_spec>& members() const { return members_; }
+  uint32_t partitions() const { return opts_.partitions; }
+  const ring_options& options() const { return opts_; }
+
+  // Index into members() of the member with this id.
+  std::optional<uint32_t> index_of(std::string_view id) const;
+
+  // The preference order of `partition`: min(depth, members) member indexes, the preference
+  // list first and the fallbacks after it.
+  const std::vector<uint32_t>& order(uint32_t partition) const { return orders_[partition]; }
+
+  // The first n of order(partition) (fewer if the ring has fewer members).
+  std::vector<uint32_t> preference_list(uint32_t partition, uint32_t n) const;
+
+  // For each member, in how many preference lists of length n it appears.
+  std::vector<uint32_t> replica_counts(uint32_t n) const;
+
+ private:
+  std::vector<member_spec> members_;
+  ring_options opts_;
+  std::vector<std::vector<uint32_t>> orders_;  // per partition
+};
+
+}  // namespace kv::cluster

@@ -43,9 +43,10 @@ struct node_config {
   std::string http;  // "host:port" for /metrics and /health; empty = off
 
   // Data.
-  bool sync = true;             // fsync the WAL before acknowledging a write
-  uint32_t partitions = 256;    // Q, fixed for the life of the data
-  uint32_t replica_actors = 8;  // replicas (vnodes) per node, each owning Q/replica_actors
+  bool sync = true;                   // fsync the WAL before acknowledging a write
+  uint32_t partitions = 256;          // Q, fixed for the life of the data
+  uint32_t replica_actors = 8;        // replicas (vnodes) per node, each owning Q/replica_actors
+  uint32_t tokens_per_weight = 1024;  // ring tokens of a weight-1 node (cluster/ring.hpp)
   size_t block_cache_bytes = size_t{128} << 20;
   size_t max_context_entries = 64;  // version-vector entries kept per key
   std::map<std::string, cluster::namespace_config> namespaces;
@@ -55,9 +56,10 @@ struct node_config {
   size_t max_value_bytes = size_t{1} << 20;
 
   // Time.
-  milliseconds default_timeout{5000};  // a request without timeout_ms gets this
-  milliseconds max_timeout{60000};     // a request asking for more is rejected
-  milliseconds deadline_tick{10};      // resolution of request deadlines
+  milliseconds default_timeout{5000};     // a request without timeout_ms gets this
+  milliseconds max_timeout{60000};        // a request asking for more is rejected
+  milliseconds deadline_tick{10};         // resolution of request deadlines
+  milliseconds membership_interval{500};  // how often unreachable peers are retried
 
   // Supervision: more than max_restarts within restart_window ends the process non-zero.
   uint32_t max_restarts = 20;

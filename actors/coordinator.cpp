@@ -5,7 +5,9 @@
 #include <utility>
 #include <vector>
 
+#include "actors/cluster_view.hpp"
 #include "actors/fsm.hpp"
+#include "actors/metrics.hpp"
 #include "actors/registry.hpp"
 #include "actors/replica.hpp"
 #include "actors/shield.hpp"
@@ -25,9 +27,8 @@ using deadline_entry = std::pair<time_point, uint64_t>;
 using live_fsms = std::unordered_map<uint64_t, caf::actor>;
 
 struct coordinator_state {
-  node_config cfg;
-  std::shared_ptr<registry> reg;
-  std::shared_ptr<node_metrics> metrics;
+  supervisor_deps deps;
+  const node_config& cfg() const { return deps.cfg; }
   cluster::partitioner partitions{1};
   uint64_t next_id = 1;
   std::shared_ptr<live_fsms> live = std::make_shared<live_fsms>();
@@ -93,14 +94,31 @@ caf::expected<std::chrono::milliseconds> request_timeout(const node_config& cfg,
   return result;
 }
 
-// The replicas of `partition`, coordinating replica first. A node of one holds every
-// partition; placement over a ring of nodes comes with membership.
-std::vector<fsm_target> locate(const coordinator_state& st, uint32_t partition) {
-  std::vector<fsm_target> result;
-  auto index = replica_index(partition, st.cfg.partitions, st.cfg.replica_actors);
-  auto role = replica_role(index);
-  if (auto replica = st.reg->get_as<replica_actor>(role))
-    result.push_back({st.cfg.node_id + "/" + role, std::move(replica)});
+struct located {
+  std::vector<fsm_target> targets;  // the reachable replicas, this node's own first
+  std::string unreachable;          // the others, for the error message
+};
+
+// The first n members of the partition's preference list that can be reached now. This node's
+// replica, when it is one of them, comes first: it coordinates the write without a hop.
+located locate(const coordinator_state& st, const cluster_snapshot& snap, uint32_t partition,
+               uint32_t n) {
+  located result;
+  for (auto m : snap.ring->preference_list(partition, n)) {
+    const auto& id = snap.member(m).id;
+    if (m == snap.self) {
+      auto role =
+          replica_role(replica_index(partition, st.cfg().partitions, st.cfg().replica_actors));
+      if (auto replica = st.deps.reg->get_as<replica_actor>(role)) {
+        result.targets.insert(result.targets.begin(), {id, id + "/" + role, std::move(replica)});
+        continue;
+      }
+    } else if (snap.peers[m].up) {
+      result.targets.push_back({id, id, snap.peers[m].front});
+      continue;
+    }
+    result.unreachable += (result.unreachable.empty() ? "" : ", ") + id;
+  }
   return result;
 }
 
@@ -108,16 +126,20 @@ std::vector<fsm_target> locate(const coordinator_state& st, uint32_t partition) 
 caf::expected<fsm_args> prepare(coordinator_pointer self, const msg::RequestOptions& opts,
                                 const std::string& key, bool write) {
   auto& st = self->state;
-  auto ns = find_namespace(st.cfg, opts.ns());
+  auto ns = find_namespace(st.cfg(), opts.ns());
   if (!ns) return ns.error();
-  if (auto err = check_key(st.cfg, key)) return err;
+  if (auto err = check_key(st.cfg(), key)) return err;
   auto lvl = to_level(opts.level());
   if (!lvl) return lvl.error();
   cluster::requested asked{opts.n(), opts.r(), opts.w(), *lvl};
   auto plan = write ? cluster::plan_write(**ns, asked) : cluster::plan_read(**ns, asked);
   if (!plan) return plan.error();
-  auto timeout = request_timeout(st.cfg, opts);
+  auto timeout = request_timeout(st.cfg(), opts);
   if (!timeout) return timeout.error();
+  auto snap = st.deps.view->current();
+  if (!snap->complete)
+    return make_error(errc::unavailable,
+                      st.cfg().node_id + " is still learning its cluster's members (seeds)");
   fsm_args args;
   args.id = st.next_id++;
   args.coordinator = self;
@@ -126,18 +148,20 @@ caf::expected<fsm_args> prepare(coordinator_pointer self, const msg::RequestOpti
   args.lww = (*ns)->lww;
   args.plan = *plan;
   args.partition = st.partitions.of(args.ns, key);
-  args.targets = locate(st, args.partition);
-  if (args.targets.size() > plan->n) args.targets.resize(plan->n);
+  auto found = locate(st, *snap, args.partition, plan->n);
+  args.targets = std::move(found.targets);
   if (args.targets.size() < plan->required)
     return make_error(errc::unavailable,
                       quorum_text(write ? 'w' : 'r', plan->required,
                                   static_cast<uint32_t>(args.targets.size()), "reachable") +
-                          " (partition " + std::to_string(args.partition) + ")");
+                          " (partition " + std::to_string(args.partition) +
+                          (found.unreachable.empty() ? "" : "; unreachable: " + found.unreachable) +
+                          ")");
   args.timeout = *timeout;
   args.started = self->clock().now();
   args.deadline = args.started + *timeout;
-  args.now_ms = st.cfg.now_ms;
-  args.metrics = st.metrics;
+  args.now_ms = st.cfg().now_ms;
+  args.metrics = st.deps.metrics;
   return args;
 }
 
@@ -152,7 +176,7 @@ void schedule_tick(coordinator_pointer self) {
   auto& st = self->state;
   if (st.tick_queued || st.deadlines.empty()) return;
   st.tick_queued = true;
-  self->delayed_send(self, st.cfg.deadline_tick, tick_atom::value);
+  self->delayed_send(self, st.cfg().deadline_tick, tick_atom::value);
 }
 
 template <class Handle>
@@ -180,7 +204,8 @@ void on_tick(coordinator_pointer self) {
 
 // A request answered at once, without an FSM: bad input, or too few replicas.
 caf::error rejected(coordinator_pointer self, op kind, caf::error err) {
-  if (auto& m = self->state.metrics) m->answered(kind, code_of(err), std::chrono::microseconds{0});
+  if (auto& m = self->state.deps.metrics)
+    m->answered(kind, code_of(err), std::chrono::microseconds{0});
   return err;
 }
 
@@ -194,26 +219,22 @@ caf::result<Reply> start_write(coordinator_pointer self, Request& req, op kind) 
   return self->delegate(fsm, std::move(req));
 }
 
-coordinator_actor::behavior_type coordinator(coordinator_pointer self, node_config cfg,
-                                             std::shared_ptr<registry> reg,
-                                             std::shared_ptr<node_metrics> metrics) {
+coordinator_actor::behavior_type coordinator(coordinator_pointer self, supervisor_deps deps) {
   auto& st = self->state;
-  st.partitions = cluster::partitioner{cfg.partitions};
-  st.cfg = std::move(cfg);
-  st.reg = std::move(reg);
-  st.metrics = std::move(metrics);
+  st.partitions = cluster::partitioner{deps.cfg.partitions};
+  st.deps = std::move(deps);
   shield(self, "coordinator");
   self->attach_functor([live = st.live] {
     for (auto& [id, fsm] : *live) caf::anon_send(fsm, orphan_atom::value);
   });
   return {
       [self](msg::PutRequest& req) -> caf::result<msg::PutReply> {
-        if (req.value().size() > self->state.cfg.max_value_bytes)
+        auto limit = self->state.cfg().max_value_bytes;
+        if (req.value().size() > limit)
           return rejected(
               self, op::put,
               make_error(errc::too_large, "value is " + std::to_string(req.value().size()) +
-                                              " bytes; the limit is " +
-                                              std::to_string(self->state.cfg.max_value_bytes)));
+                                              " bytes; the limit is " + std::to_string(limit)));
         return start_write<msg::PutReply>(self, req, op::put);
       },
       [self](msg::DeleteRequest& req) -> caf::result<msg::DeleteReply> {
@@ -228,21 +249,20 @@ coordinator_actor::behavior_type coordinator(coordinator_pointer self, node_conf
       },
       [self](fsm_done_atom, uint64_t id) { self->state.live->erase(id); },
       [self](tick_atom) { on_tick(self); },
+      [self](peer_down_atom, const std::string& node) {
+        for (auto& [id, fsm] : *self->state.live) caf::anon_send(fsm, peer_down_atom::value, node);
+      },
   };
 }
 
 }  // namespace
 
-coordinator_actor spawn_coordinator(caf::local_actor* parent, node_config cfg,
-                                    std::shared_ptr<registry> reg,
-                                    std::shared_ptr<node_metrics> metrics) {
-  return parent->spawn(coordinator, std::move(cfg), std::move(reg), std::move(metrics));
+coordinator_actor spawn_coordinator(caf::local_actor* parent, supervisor_deps deps) {
+  return parent->spawn(coordinator, std::move(deps));
 }
 
-coordinator_actor spawn_coordinator(caf::actor_system& sys, node_config cfg,
-                                    std::shared_ptr<registry> reg,
-                                    std::shared_ptr<node_metrics> metrics) {
-  return sys.spawn(coordinator, std::move(cfg), std::move(reg), std::move(metrics));
+coordinator_actor spawn_coordinator(caf::actor_system& sys, supervisor_deps deps) {
+  return sys.spawn(coordinator, std::move(deps));
 }
 
 }  // namespace kv::actors

@@ -4,24 +4,18 @@
 // FSM for it and delegates the request there; the FSM answers the client. Bad input is
 // answered at once with a typed error and never reaches a replica.
 // It also keeps every request's deadline: one queue, one tick, no timer per request.
-// It finds replicas through the registry on each request, so restarted replicas are found.
+// Replicas come from the cluster view on each request: local ones through the registry (so a
+// restarted replica is found), remote ones through their node's front. When a peer node goes,
+// the coordinator tells every live FSM, which fails its requests to that node at once.
 #pragma once
 
-#include <memory>
-
-#include "actors/config.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/supervisor.hpp"
 
 namespace kv::actors {
 
-class registry;
-struct node_metrics;
-
-coordinator_actor spawn_coordinator(caf::local_actor* parent, node_config cfg,
-                                    std::shared_ptr<registry> reg,
-                                    std::shared_ptr<node_metrics> metrics);
-coordinator_actor spawn_coordinator(caf::actor_system& sys, node_config cfg,
-                                    std::shared_ptr<registry> reg,
-                                    std::shared_ptr<node_metrics> metrics);
+// Uses deps.cfg, deps.reg, deps.metrics and deps.view.
+coordinator_actor spawn_coordinator(caf::local_actor* parent, supervisor_deps deps);
+coordinator_actor spawn_coordinator(caf::actor_system& sys, supervisor_deps deps);
 
 }  // namespace kv::actors

@@ -4,7 +4,9 @@
 // the key, answers the client directly, tells the coordinator it is done, and quits. It never
 // waits on a timer of its own: the coordinator sends `deadline` when the request's time is up
 // (one timer for all requests, instead of one pinned clock entry per request), and `orphan`
-// if the coordinator dies first, upon which the FSM keeps its own deadline.
+// if the coordinator dies first, upon which the FSM keeps its own deadline. `peer_down` says a
+// node is unreachable: requests to it will never be answered (CAF does not fail them), so the
+// FSM counts them as failed at once.
 #pragma once
 
 #include <algorithm>
@@ -24,11 +26,15 @@
 
 namespace kv::actors {
 
-// One replica of the key's preference list.
+// One replica of the key's preference list: this node's replica actor, or a peer's front.
 struct fsm_target {
-  std::string name;  // "n1/replica.3", for messages and logs
-  replica_actor replica;
+  std::string node;  // member id
+  std::string name;  // "n1/replica.3" or "n2", for messages and logs
+  replica_api replica;
 };
+
+// Where an FSM stands with each of its targets.
+enum class target_state : uint8_t { idle, pending, answered, failed };
 
 struct fsm_args {
   uint64_t id = 0;

@@ -1,15 +1,17 @@
-// The get FSM: one client read, answered once r replicas replied.
+// The get FSM: one client read, answered once r replicas replied, then read repair.
 //
-//   request ──► read all n replicas ──(r replies)──► answered ──(all replied, or deadline)──► done
-//                      │                               ▲
+//   request ──► read all n replicas ──(r replies)──► answered ──(all replied, or deadline)──►
+//                      │                               ▲          repair the stale ──► done
 //                      └── too many fail / deadline ───┘
 //
 // Replies merge into one object by version vector, so the client sees every sibling any of
-// the r replicas holds and one context covering them all. Replies after the answer are
-// consumed quietly.
+// the r replicas holds and one context covering them all. Once every replica has answered (or
+// the deadline passed), each replica whose answer differs from the merged object receives it,
+// so replicas that were behind catch up on reads. Replies after the answer are consumed quietly.
 #include <optional>
 
 #include "actors/fsm.hpp"
+#include "actors/log.hpp"
 #include "actors/shield.hpp"
 #include "caf/all.hpp"
 #include "cluster/quorum.hpp"
@@ -22,6 +24,8 @@ namespace {
 struct get_state {
   fsm_args args;
   std::optional<cluster::quorum> votes;
+  std::vector<target_state> targets;                 // like args.targets
+  std::vector<std::optional<storage::object>> held;  // what each answering replica holds
   caf::typed_response_promise<msg::GetReply> promise;
   storage::object merged;
   bool answered = false;
@@ -33,10 +37,37 @@ struct get_state {
 
 using get_pointer = get_fsm_actor::stateful_pointer<get_state>;
 
+storage::resolution how(const fsm_args& args) {
+  return args.lww ? storage::resolution::lww : storage::resolution::causal;
+}
+
+// Sends the merged object to every replica that answered with something else. Fire and
+// forget: the FSM is gone before their acks, and a replica that misses this catches up later.
+void repair(get_pointer self) {
+  auto& st = self->state;
+  if (st.merged.empty()) return;
+  msg::ReplicaWriteRequest req;
+  req.set_partition(st.args.partition);
+  req.set_ns(st.args.ns);
+  req.set_key(st.args.key);
+  req.set_lww(st.args.lww);
+  storage::to_proto(st.merged, *req.mutable_merge());
+  size_t repaired = 0;
+  for (size_t i = 0; i < st.targets.size(); ++i) {
+    if (st.targets[i] != target_state::answered) continue;
+    if (st.held[i] && *st.held[i] == st.merged) continue;
+    caf::anon_send(st.args.targets[i].replica, req);
+    ++repaired;
+  }
+  if (repaired > 0)
+    log::get("get_fsm")->debug("ReadRepair partition={} replicas={}", st.args.partition, repaired);
+}
+
 void finish(get_pointer self) {
   auto& st = self->state;
   if (st.done) return;
   st.done = true;
+  repair(self);
   self->send(st.args.coordinator, fsm_done_atom::value, st.args.id);
   self->quit();
 }
@@ -72,18 +103,27 @@ void on_vote(get_pointer self, cluster::quorum::state outcome) {
   if (st.answered && v.all_answered()) finish(self);
 }
 
-void on_reply(get_pointer self, msg::ReplicaReadReply& reply) {
+void replica_failed(get_pointer self, size_t i, const caf::error& err) {
   auto& st = self->state;
+  if (st.targets[i] != target_state::pending) return;
+  st.targets[i] = target_state::failed;
+  st.failed.note(st.args.targets[i].name, err);
+  on_vote(self, st.votes->fail());
+}
+
+void on_reply(get_pointer self, size_t i, msg::ReplicaReadReply& reply) {
+  auto& st = self->state;
+  if (st.targets[i] != target_state::pending) return;
   if (reply.has_object()) {
     auto obj = storage::from_proto(reply.object());
-    if (!obj) {
-      st.failed.note(reply.replica(), make_error(errc::internal, "sent a malformed object: " +
-                                                                     message_of(obj.error())));
-      return on_vote(self, st.votes->fail());
-    }
-    auto how = st.args.lww ? storage::resolution::lww : storage::resolution::causal;
-    st.merged = storage::merge(st.merged, *obj, how);
+    if (!obj)
+      return replica_failed(
+          self, i,
+          make_error(errc::internal, "sent a malformed object: " + message_of(obj.error())));
+    st.merged = storage::merge(st.merged, *obj, how(st.args));
+    st.held[i] = std::move(*obj);
   }
+  st.targets[i] = target_state::answered;
   on_vote(self, st.votes->succeed());
 }
 
@@ -91,19 +131,25 @@ caf::result<msg::GetReply> start(get_pointer self, const msg::GetRequest& req) {
   auto& st = self->state;
   st.promise = self->make_response_promise<msg::GetReply>();
   st.votes.emplace(static_cast<uint32_t>(st.args.targets.size()), st.args.plan.required);
+  st.targets.assign(st.args.targets.size(), target_state::pending);
+  st.held.resize(st.args.targets.size());
   msg::ReplicaReadRequest read;
   read.set_partition(st.args.partition);
   read.set_ns(st.args.ns);
   read.set_key(req.key());
-  for (auto& target : st.args.targets) {
-    self->request(target.replica, caf::infinite, read)
-        .then([self](msg::ReplicaReadReply& reply) { on_reply(self, reply); },
-              [self, name = target.name](caf::error& err) {
-                self->state.failed.note(name, err);
-                on_vote(self, self->state.votes->fail());
-              });
+  for (size_t i = 0; i < st.args.targets.size(); ++i) {
+    self->request(st.args.targets[i].replica, caf::infinite, read)
+        .then([self, i](msg::ReplicaReadReply& reply) { on_reply(self, i, reply); },
+              [self, i](caf::error& err) { replica_failed(self, i, err); });
   }
   return st.promise;
+}
+
+void on_peer_down(get_pointer self, const std::string& node) {
+  auto& st = self->state;
+  auto err = make_error(errc::unavailable, node + " became unreachable");
+  for (size_t i = 0; i < st.targets.size(); ++i)
+    if (st.args.targets[i].node == node) replica_failed(self, i, err);
 }
 
 void on_deadline(get_pointer self) {
@@ -119,6 +165,7 @@ get_fsm_actor::behavior_type get_fsm(get_pointer self, fsm_args args) {
       [self](const msg::GetRequest& req) { return start(self, req); },
       [self](deadline_atom) { on_deadline(self); },
       [self](orphan_atom) { keep_own_deadline(self, self->state.args.deadline); },
+      [self](peer_down_atom, const std::string& node) { on_peer_down(self, node); },
   };
 }
 

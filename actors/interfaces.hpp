@@ -9,56 +9,81 @@
 #include "caf/typed_actor.hpp"
 #include "messages/caf_types.hpp"
 #include "messages/client.pb.h"
+#include "messages/gossip.pb.h"
 #include "messages/node.pb.h"
 #include "messages/replication.pb.h"
 
 namespace kv::actors {
 
 // Local control.
-using commit_atom = caf::atom_constant<caf::atom("commit")>;      // replica: commit queued writes
-using tick_atom = caf::atom_constant<caf::atom("tick")>;          // coordinator: check deadlines
-using deadline_atom = caf::atom_constant<caf::atom("deadline")>;  // FSM: your deadline passed
-using orphan_atom = caf::atom_constant<caf::atom("orphan")>;      // FSM: keep your own deadline
-using fsm_done_atom = caf::atom_constant<caf::atom("fsmdone")>;   // FSM -> coordinator
+using commit_atom = caf::atom_constant<caf::atom("commit")>;       // replica: commit queued writes
+using tick_atom = caf::atom_constant<caf::atom("tick")>;           // periodic work
+using deadline_atom = caf::atom_constant<caf::atom("deadline")>;   // FSM: your deadline passed
+using orphan_atom = caf::atom_constant<caf::atom("orphan")>;       // FSM: keep your own deadline
+using fsm_done_atom = caf::atom_constant<caf::atom("fsmdone")>;    // FSM -> coordinator
+using peer_down_atom = caf::atom_constant<caf::atom("peerdown")>;  // a peer node is unreachable
 
-// What every node serves to clients, and what the client actor (client/client.hpp) serves to
-// its users: put, get, delete and status.
+// What every node serves to clients: put, get, delete and status.
 using client_api = caf::typed_actor<caf::replies_to<msg::PutRequest>::with<msg::PutReply>,
                                     caf::replies_to<msg::GetRequest>::with<msg::GetReply>,
                                     caf::replies_to<msg::DeleteRequest>::with<msg::DeleteReply>,
                                     caf::replies_to<msg::StatusRequest>::with<msg::StatusReply>>;
 
-// What a node serves on its port: the client API plus administration. Clients, kvctl and the
-// chaos tool talk to it. The port's front actor implements it, routing each request to the
-// coordinator or the node actor of the moment (actors/node.hpp).
-using node_actor =
-    client_api::extend<caf::replies_to<msg::FailActorRequest>::with<msg::FailActorReply>>;
+// Administration, for operators and the chaos tool.
+using admin_api =
+    caf::typed_actor<caf::replies_to<msg::StatusRequest>::with<msg::StatusReply>,
+                     caf::replies_to<msg::FailActorRequest>::with<msg::FailActorReply>,
+                     caf::replies_to<msg::RingRequest>::with<msg::RingReply>,
+                     caf::replies_to<msg::ExplainRequest>::with<msg::ExplainReply>>;
+
+// What a client (kvctl, the client actor of client/client.hpp) may ask a node.
+using client_actor =
+    client_api::extend<caf::replies_to<msg::FailActorRequest>::with<msg::FailActorReply>,
+                       caf::replies_to<msg::RingRequest>::with<msg::RingReply>,
+                       caf::replies_to<msg::ExplainRequest>::with<msg::ExplainReply>>;
+
+// The reads and writes of one key's replica. A local replica serves them, and so does every
+// node's front for the replicas behind it, so an FSM talks to local and remote replicas alike.
+using replica_api =
+    caf::typed_actor<caf::replies_to<msg::ReplicaWriteRequest>::with<msg::ReplicaWriteReply>,
+                     caf::replies_to<msg::ReplicaReadRequest>::with<msg::ReplicaReadReply>>;
+
+// Membership between nodes (actors/membership.hpp).
+using membership_api =
+    caf::typed_actor<caf::replies_to<msg::MembersRequest>::with<msg::MembersReply>>;
+
+// What a node publishes on its port: the client's interface, replica traffic from other nodes,
+// and membership. The port's front implements it, routing each request to the actor of the
+// moment (actors/node.hpp).
+using node_actor = client_actor::extend_with<replica_api>::extend_with<membership_api>;
 
 // The node actor (role "node"): status and administration of this node.
-using admin_actor =
-    caf::typed_actor<caf::replies_to<msg::StatusRequest>::with<msg::StatusReply>,
-                     caf::replies_to<msg::FailActorRequest>::with<msg::FailActorReply>>;
+using admin_actor = admin_api;
 
 // Replica (vnode): owns the data of a range of partitions (actors/replica.hpp).
-using replica_actor =
-    caf::typed_actor<caf::replies_to<msg::ReplicaWriteRequest>::with<msg::ReplicaWriteReply>,
-                     caf::replies_to<msg::ReplicaReadRequest>::with<msg::ReplicaReadReply>,
-                     caf::reacts_to<commit_atom>>;
+using replica_actor = replica_api::extend<caf::reacts_to<commit_atom>>;
+
+// Membership (role "membership"): knows the cluster's members, connects to them, publishes the
+// cluster view (actors/membership.hpp).
+using membership_actor = membership_api::extend<caf::reacts_to<tick_atom>>;
 
 // Coordinator: validates client requests and runs one FSM per request (actors/coordinator.hpp).
 using coordinator_actor =
     caf::typed_actor<caf::replies_to<msg::PutRequest>::with<msg::PutReply>,
                      caf::replies_to<msg::GetRequest>::with<msg::GetReply>,
                      caf::replies_to<msg::DeleteRequest>::with<msg::DeleteReply>,
-                     caf::reacts_to<fsm_done_atom, uint64_t>, caf::reacts_to<tick_atom>>;
+                     caf::reacts_to<fsm_done_atom, uint64_t>, caf::reacts_to<tick_atom>,
+                     caf::reacts_to<peer_down_atom, std::string>>;
 
 // Per-request state machines, spawned by the coordinator, answering the client directly.
 using put_fsm_actor = caf::typed_actor<caf::replies_to<msg::PutRequest>::with<msg::PutReply>,
                                        caf::replies_to<msg::DeleteRequest>::with<msg::DeleteReply>,
-                                       caf::reacts_to<deadline_atom>, caf::reacts_to<orphan_atom>>;
+                                       caf::reacts_to<deadline_atom>, caf::reacts_to<orphan_atom>,
+                                       caf::reacts_to<peer_down_atom, std::string>>;
 
 using get_fsm_actor = caf::typed_actor<caf::replies_to<msg::GetRequest>::with<msg::GetReply>,
-                                       caf::reacts_to<deadline_atom>, caf::reacts_to<orphan_atom>>;
+                                       caf::reacts_to<deadline_atom>, caf::reacts_to<orphan_atom>,
+                                       caf::reacts_to<peer_down_atom, std::string>>;
 
 // Supervisor: the root of the node's actor tree (actors/supervisor.hpp).
 using supervisor_actor = caf::typed_actor<

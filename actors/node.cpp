@@ -4,16 +4,20 @@
 #include <iostream>
 #include <thread>
 
+#include "actors/cluster_view.hpp"
 #include "actors/guarded_port.hpp"
 #include "actors/http.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/log.hpp"
+#include "actors/membership.hpp"
 #include "actors/metrics.hpp"
 #include "actors/registry.hpp"
+#include "actors/replica.hpp"
 #include "actors/shield.hpp"
 #include "actors/supervisor.hpp"
 #include "caf/all.hpp"
 #include "caf/io/all.hpp"
+#include "cluster/partitioner.hpp"
 #include "messages/errc.hpp"
 #include "storage/engine.hpp"
 #include "storage/identity.hpp"
@@ -32,6 +36,18 @@ struct node_state {
 
 using node_pointer = admin_actor::stateful_pointer<node_state>;
 
+msg::Member member_of(const cluster_snapshot& snap, uint32_t i) {
+  const auto& spec = snap.member(i);
+  msg::Member m;
+  m.set_id(spec.id);
+  m.set_address(snap.peers[i].address);
+  m.set_rack(spec.rack);
+  m.set_datacenter(spec.datacenter);
+  m.set_weight(spec.weight);
+  m.set_state(snap.peers[i].up ? msg::MEMBER_UP : msg::MEMBER_DOWN);
+  return m;
+}
+
 msg::StatusReply describe_node(const supervisor_deps& info) {
   auto& cfg = info.cfg;
   msg::StatusReply reply;
@@ -43,13 +59,8 @@ msg::StatusReply describe_node(const supervisor_deps& info) {
   reply.set_sync(cfg.sync);
   reply.set_epoch(info.actor);
   for (auto& [name, ns] : cfg.namespaces) reply.add_namespaces(name);
-  auto* self_member = reply.add_members();
-  self_member->set_id(cfg.node_id);
-  self_member->set_address(to_string(cfg.listen));
-  self_member->set_state(msg::MEMBER_UP);
-  self_member->set_rack(cfg.rack);
-  self_member->set_datacenter(cfg.datacenter);
-  self_member->set_weight(cfg.weight);
+  auto snap = info.view->current();
+  for (uint32_t i = 0; i < snap->peers.size(); ++i) *reply.add_members() = member_of(*snap, i);
   auto stats = info.db->stats();
   auto* storage = reply.mutable_storage();
   storage->set_writes(stats.writes);
@@ -96,6 +107,97 @@ caf::result<msg::FailActorReply> fail_actor(node_pointer self, const msg::FailAc
   return reply;
 }
 
+caf::expected<const cluster::namespace_config*> namespace_of(const node_config& cfg,
+                                                             const std::string& name) {
+  auto i = cfg.namespaces.find(name.empty() ? "default" : name);
+  if (i == cfg.namespaces.end())
+    return make_error(errc::invalid_argument, "unknown namespace '" + name + "'");
+  return &i->second;
+}
+
+caf::result<msg::RingReply> ring(node_pointer self, const msg::RingRequest& req) {
+  auto& deps = self->state.deps;
+  auto ns = namespace_of(deps.cfg, req.ns());
+  if (!ns) return ns.error();
+  auto snap = deps.view->current();
+  auto& r = *snap->ring;
+  auto n = (*ns)->n;
+  auto replicas = r.replica_counts(n);
+  auto primaries = r.replica_counts(1);
+  msg::RingReply reply;
+  reply.set_partitions(r.partitions());
+  reply.set_n(n);
+  reply.set_tokens_per_weight(r.options().tokens_per_weight);
+  uint64_t total = 0, most = 0;
+  for (uint32_t i = 0; i < snap->peers.size(); ++i) {
+    auto* share = reply.add_shares();
+    *share->mutable_member() = member_of(*snap, i);
+    share->set_primaries(primaries[i]);
+    share->set_replicas(replicas[i]);
+    total += replicas[i];
+    most = std::max<uint64_t>(most, replicas[i]);
+  }
+  double mean = snap->peers.empty() ? 0 : static_cast<double>(total) / snap->peers.size();
+  reply.set_max_over_mean(mean > 0 ? most / mean : 0);
+  return reply;
+}
+
+// Asks every replica of the key, in preference order, what it holds, straight from storage.
+caf::result<msg::ExplainReply> explain(node_pointer self, const msg::ExplainRequest& req) {
+  auto& deps = self->state.deps;
+  auto ns = namespace_of(deps.cfg, req.options().ns());
+  if (!ns) return ns.error();
+  if (req.key().empty()) return make_error(errc::invalid_argument, "empty key");
+  auto snap = deps.view->current();
+  msg::ExplainReply reply;
+  reply.set_ns((*ns)->name);
+  reply.set_key(req.key());
+  reply.set_partition(cluster::partitioner{deps.cfg.partitions}.of((*ns)->name, req.key()));
+  reply.set_n((*ns)->n);
+  msg::ReplicaReadRequest read;
+  read.set_partition(reply.partition());
+  read.set_ns(reply.ns());
+  read.set_key(req.key());
+  auto order = snap->ring->preference_list(reply.partition(), reply.n());
+  auto pending = std::make_shared<size_t>(order.size());
+  auto promise = self->make_response_promise<msg::ExplainReply>();
+  auto out = std::make_shared<msg::ExplainReply>(std::move(reply));
+  auto done = [promise, out, pending]() mutable {
+    if (--*pending == 0) promise.deliver(*out);
+  };
+  for (auto m : order) {
+    auto* view = out->add_replicas();
+    *view->mutable_member() = member_of(*snap, m);
+    view->set_preferred(true);
+    replica_api target;
+    if (m == snap->self)
+      target = deps.reg->get_as<replica_actor>(replica_role(
+          replica_index(out->partition(), deps.cfg.partitions, deps.cfg.replica_actors)));
+    else if (snap->peers[m].up)
+      target = snap->peers[m].front;
+    if (!target) {
+      view->set_error("unreachable");
+      done();
+      continue;
+    }
+    auto index = out->replicas_size() - 1;
+    self->request(target, deps.cfg.default_timeout, read)
+        .then(
+            [out, index, done](msg::ReplicaReadReply& r) mutable {
+              auto* v = out->mutable_replicas(index);
+              v->set_reachable(true);
+              if (r.has_object()) *v->mutable_object() = std::move(*r.mutable_object());
+              done();
+            },
+            [out, index, done](caf::error& err) mutable {
+              out->mutable_replicas(index)->set_error(describe(err));
+              done();
+            });
+  }
+  if (order.empty()) promise.deliver(*out);
+  return promise;
+}
+
 admin_actor::behavior_type node(node_pointer self, supervisor_deps deps, supervisor_actor sup) {
   shield(self, "node");
   self->state.deps = std::move(deps);
@@ -103,12 +205,14 @@ admin_actor::behavior_type node(node_pointer self, supervisor_deps deps, supervi
   return {
       [self](const msg::StatusRequest&) { return status(self); },
       [self](const msg::FailActorRequest& req) { return fail_actor(self, req); },
+      [self](const msg::RingRequest& req) { return ring(self, req); },
+      [self](const msg::ExplainRequest& req) { return explain(self, req); },
   };
 }
 
 // -- the port's front --------------------------------------------------------------------------
 
-// Delegates `req` to the actor registered as `role`, which answers the client directly.
+// Delegates `req` to the actor registered as `role`, which answers the requester directly.
 template <class Reply, class Handle, class Request>
 caf::result<Reply> route(node_actor::pointer self, const registry& reg, const char* role,
                          Request& req) {
@@ -118,7 +222,18 @@ caf::result<Reply> route(node_actor::pointer self, const registry& reg, const ch
   return self->delegate(target, std::move(req));
 }
 
-node_actor::behavior_type front(node_actor::pointer self, std::shared_ptr<registry> reg) {
+// Replica traffic from other nodes goes to the local replica that holds the partition.
+template <class Reply, class Request>
+caf::result<Reply> route_to_replica(node_actor::pointer self, const registry& reg,
+                                    const node_config& cfg, Request& req) {
+  if (req.partition() >= cfg.partitions)
+    return make_error(errc::invalid_argument, "no partition " + std::to_string(req.partition()));
+  auto role = replica_role(replica_index(req.partition(), cfg.partitions, cfg.replica_actors));
+  return route<Reply, replica_actor>(self, reg, role.c_str(), req);
+}
+
+node_actor::behavior_type front(node_actor::pointer self, std::shared_ptr<registry> reg,
+                                node_config cfg) {
   shield(self, "port");
   return {
       [self, reg](msg::PutRequest& req) {
@@ -135,6 +250,21 @@ node_actor::behavior_type front(node_actor::pointer self, std::shared_ptr<regist
       },
       [self, reg](msg::FailActorRequest& req) {
         return route<msg::FailActorReply, admin_actor>(self, *reg, "node", req);
+      },
+      [self, reg](msg::RingRequest& req) {
+        return route<msg::RingReply, admin_actor>(self, *reg, "node", req);
+      },
+      [self, reg](msg::ExplainRequest& req) {
+        return route<msg::ExplainReply, admin_actor>(self, *reg, "node", req);
+      },
+      [self, reg, cfg](msg::ReplicaWriteRequest& req) {
+        return route_to_replica<msg::ReplicaWriteReply>(self, *reg, cfg, req);
+      },
+      [self, reg, cfg](msg::ReplicaReadRequest& req) {
+        return route_to_replica<msg::ReplicaReadReply>(self, *reg, cfg, req);
+      },
+      [self, reg](msg::MembersRequest& req) {
+        return route<msg::MembersReply, membership_actor>(self, *reg, "membership", req);
       },
   };
 }
@@ -229,15 +359,29 @@ std::string render_metrics(const node_metrics& metrics, const storage::engine& d
   return out;
 }
 
-// Runs until the supervisor terminates, sweeping the port guard twice a second. A dead front
-// means the node no longer serves: it stops the tree, so the process exits and is restarted.
+// The view before membership has run: this node alone; complete when it has no seeds.
+std::shared_ptr<const cluster_snapshot> initial_view(const node_config& cfg) {
+  auto self = self_member(cfg);
+  auto snap = std::make_shared<cluster_snapshot>(
+      *single_node(to_spec(self), self.address(), ring_options_of(cfg)));
+  for (auto& seed : cfg.seeds)
+    if (to_string(seed) != self.address()) snap->complete = false;
+  return snap;
+}
+
+// Runs until the supervisor terminates, sweeping the port guard and calling `tick` (which
+// announces readiness once membership is complete) a few times a second. A dead front means
+// the node no longer serves: it stops the tree, so the process exits and is restarted.
+template <class Tick>
 caf::error serve(caf::actor_system& sys, const supervisor_actor& sup, const node_actor& face,
-                 port_guard& guard) {
+                 port_guard& guard, Tick& tick) {
   caf::scoped_actor self{sys};
   self->monitor(sup);
   self->monitor(face);
   caf::error reason;
   bool running = true;
+  uint64_t ticks = 0;
+  tick();
   while (running) {
     self->receive(
         [&](caf::down_msg& dm) {
@@ -250,7 +394,11 @@ caf::error serve(caf::actor_system& sys, const supervisor_actor& sup, const node
             running = false;
           }
         },
-        caf::after(std::chrono::milliseconds(500)) >> [&] { guard.sweep(); });
+        caf::after(std::chrono::milliseconds(100)) >>
+            [&] {
+              tick();
+              if (++ticks % 5 == 0) guard.sweep();
+            });
   }
   return reason;
 }
@@ -294,8 +442,11 @@ int run_actors(const node_config& cfg, const opened_storage& storage, signal_wat
   caf::actor_system sys{sys_cfg};
   auto reg = std::make_shared<registry>();
   auto metrics = std::make_shared<node_metrics>();
-  auto sup = spawn_supervisor(sys, {cfg, storage.db, reg, storage.id.actor, metrics, cfg.now_ms()});
-  auto face = sys.spawn(front, reg);
+  auto view = std::make_shared<cluster_view>();
+  view->publish(initial_view(cfg));
+  auto sup =
+      spawn_supervisor(sys, {cfg, storage.db, reg, storage.id.actor, metrics, cfg.now_ms(), view});
+  auto face = sys.spawn(front, reg, cfg);
   auto stop = [&](int code) {
     signals.stop();
     caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
@@ -315,17 +466,17 @@ int run_actors(const node_config& cfg, const opened_storage& storage, signal_wat
     logger->error("StartFailed what=http err=\"{}\"", describe(http.error()));
     return stop(exit_start_failed);
   }
-  logger->info("NodeReady id={} listen={} actor={} data_dir={} sync={} new_data={}", cfg.node_id,
-               to_string(cfg.listen), storage.id.actor, cfg.data_dir, cfg.sync ? "always" : "none",
-               storage.id.created);
-  if (!cfg.seeds.empty())
-    logger->warn(
-        "SeedsNotJoined seeds={} reason=\"this version serves one node; until ring "
-        "placement arrives, requests needing more replicas than 1 are UNAVAILABLE\"",
-        cfg.seeds.size());
-  std::cout << "ready " << cfg.node_id << " " << to_string(cfg.listen) << std::endl;
+  auto announce = [&, announced = false]() mutable {
+    if (announced || !view->current()->complete) return;
+    announced = true;
+    auto snap = view->current();
+    logger->info("NodeReady id={} listen={} actor={} data_dir={} sync={} new_data={} members={}",
+                 cfg.node_id, to_string(cfg.listen), storage.id.actor, cfg.data_dir,
+                 cfg.sync ? "always" : "none", storage.id.created, snap->peers.size());
+    std::cout << "ready " << cfg.node_id << " " << to_string(cfg.listen) << std::endl;
+  };
   signals.start(sup);
-  auto reason = serve(sys, sup, face, **guard);
+  auto reason = serve(sys, sup, face, **guard, announce);
   int code = exit_ok;
   if (reason != caf::exit_reason::user_shutdown) {
     logger->error("NodeStopping reason=\"{}\"", describe(reason));

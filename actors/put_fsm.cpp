@@ -4,9 +4,11 @@
 //                   │                            │                      ▲      (all replied,
 //                   └── fails / deadline ────────┴──────────────────────┘       or deadline)
 //
-// The coordinating replica (targets[0]) applies the client's write and issues its dot; the
-// object it stored is then merged into the other replicas. Acks count toward w, the
-// coordinating replica's included. Replies after the answer are consumed quietly.
+// The coordinating replica (targets[0], this node's own when it holds the key) applies the
+// client's write and issues its dot; the object it stored is then merged into the other
+// replicas in parallel. The coordinating replica must come first: a dot is only ever issued by
+// the replica that has seen every earlier dot of its actor for the key. Acks count toward w,
+// the coordinating replica's included. Replies after the answer are consumed quietly.
 #include <optional>
 
 #include "actors/fsm.hpp"
@@ -21,6 +23,7 @@ namespace {
 struct put_state {
   fsm_args args;
   std::optional<cluster::quorum> votes;
+  std::vector<target_state> targets;  // like args.targets
   caf::response_promise promise;
   bool is_delete = false;
   bool answered = false;
@@ -69,6 +72,13 @@ void on_vote(put_pointer self, cluster::quorum::state outcome) {
   if (st.answered && v.all_answered()) finish(self);
 }
 
+// Target i answered; false if its answer is stale (it was already counted as failed).
+bool settle(put_state& st, size_t i, target_state outcome) {
+  if (st.targets[i] != target_state::pending) return false;
+  st.targets[i] = outcome;
+  return true;
+}
+
 msg::ReplicaWriteRequest replica_write(const fsm_args& args, const std::string& key) {
   msg::ReplicaWriteRequest req;
   req.set_partition(args.partition);
@@ -78,18 +88,26 @@ msg::ReplicaWriteRequest replica_write(const fsm_args& args, const std::string& 
   return req;
 }
 
+void replica_failed(put_pointer self, size_t i, const caf::error& err) {
+  auto& st = self->state;
+  if (!settle(st, i, target_state::failed)) return;
+  st.failed.note(st.args.targets[i].name, err);
+  on_vote(self, st.votes->fail());
+}
+
 void replicate(put_pointer self, const msg::Object& object) {
   auto& st = self->state;
   for (size_t i = 1; i < st.args.targets.size(); ++i) {
-    auto& target = st.args.targets[i];
     auto req = replica_write(st.args, st.args.key);
     *req.mutable_merge() = object;
-    self->request(target.replica, caf::infinite, std::move(req))
-        .then([self](msg::ReplicaWriteReply&) { on_vote(self, self->state.votes->succeed()); },
-              [self, name = target.name](caf::error& err) {
-                self->state.failed.note(name, err);
-                on_vote(self, self->state.votes->fail());
-              });
+    st.targets[i] = target_state::pending;
+    self->request(st.args.targets[i].replica, caf::infinite, std::move(req))
+        .then(
+            [self, i](msg::ReplicaWriteReply&) {
+              if (settle(self->state, i, target_state::answered))
+                on_vote(self, self->state.votes->succeed());
+            },
+            [self, i](caf::error& err) { replica_failed(self, i, err); });
   }
 }
 
@@ -97,10 +115,19 @@ void replicate(put_pointer self, const msg::Object& object) {
 // failed. A request the replica found invalid is answered with its error as is.
 void coordinate_failed(put_pointer self, const caf::error& err) {
   auto& st = self->state;
+  if (!settle(st, 0, target_state::failed)) return;
   if (code_of(err) == errc::invalid_argument) answer(self, err);
   st.failed.note(st.args.targets.front().name, err);
   for (size_t i = 0; i < st.args.targets.size(); ++i) st.votes->fail();
   on_vote(self, cluster::quorum::state::failed);
+}
+
+void coordinated(put_pointer self, msg::ReplicaWriteReply& reply) {
+  auto& st = self->state;
+  if (!settle(st, 0, target_state::answered)) return;
+  st.seen = reply.seen().SerializeAsString();
+  replicate(self, reply.object());
+  on_vote(self, st.votes->succeed());
 }
 
 template <class Request>
@@ -108,19 +135,28 @@ caf::response_promise start(put_pointer self, Request& req, msg::NewVersion vers
   auto& st = self->state;
   st.promise = self->make_response_promise();
   st.votes.emplace(static_cast<uint32_t>(st.args.targets.size()), st.args.plan.required);
+  st.targets.assign(st.args.targets.size(), target_state::idle);
   version.set_timestamp_ms(st.args.now_ms());
   *version.mutable_context() = std::move(st.args.context);
   auto write = replica_write(st.args, req.key());
   *write.mutable_create() = std::move(version);
+  st.targets[0] = target_state::pending;
   self->request(st.args.targets.front().replica, caf::infinite, std::move(write))
-      .then(
-          [self](msg::ReplicaWriteReply& reply) {
-            self->state.seen = reply.seen().SerializeAsString();
-            replicate(self, reply.object());
-            on_vote(self, self->state.votes->succeed());
-          },
-          [self](caf::error& err) { coordinate_failed(self, err); });
+      .then([self](msg::ReplicaWriteReply& reply) { coordinated(self, reply); },
+            [self](caf::error& err) { coordinate_failed(self, err); });
   return st.promise;
+}
+
+void on_peer_down(put_pointer self, const std::string& node) {
+  auto& st = self->state;
+  auto err = make_error(errc::unavailable, node + " became unreachable");
+  for (size_t i = 0; i < st.targets.size(); ++i) {
+    if (st.args.targets[i].node != node || st.targets[i] != target_state::pending) continue;
+    if (i == 0)
+      coordinate_failed(self, err);
+    else
+      replica_failed(self, i, err);
+  }
 }
 
 void on_deadline(put_pointer self) {
@@ -146,6 +182,7 @@ put_fsm_actor::behavior_type put_fsm(put_pointer self, fsm_args args) {
       },
       [self](deadline_atom) { on_deadline(self); },
       [self](orphan_atom) { keep_own_deadline(self, self->state.args.deadline); },
+      [self](peer_down_atom, const std::string& node) { on_peer_down(self, node); },
   };
 }
 

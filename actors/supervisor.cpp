@@ -1,5 +1,5 @@
 // Children in start order; each may use only those above it:
-//   replica.0 .. replica.R-1  ->  coordinator  ->  node
+//   replica.0 .. replica.R-1  ->  membership  ->  coordinator  ->  node
 // (Membership, hinted handoff, anti-entropy and compaction join this list as they arrive.)
 //
 // Restart strategy: one-for-one. Children hold no handles of one another; they meet through
@@ -22,6 +22,7 @@
 
 #include "actors/coordinator.hpp"
 #include "actors/log.hpp"
+#include "actors/membership.hpp"
 #include "actors/metrics.hpp"
 #include "actors/node.hpp"
 #include "actors/registry.hpp"
@@ -68,9 +69,12 @@ std::vector<child> node_children(const supervisor_deps& deps) {
       return caf::actor_cast<caf::actor>(spawn_replica(self, cfg, db, detached));
     });
   }
-  result.emplace_back("coordinator", [cfg = deps.cfg, reg = deps.reg,
-                                      metrics = deps.metrics](supervisor_pointer self) {
-    return caf::actor_cast<caf::actor>(spawn_coordinator(self, cfg, reg, metrics));
+  result.emplace_back("membership", [deps](supervisor_pointer self) {
+    return caf::actor_cast<caf::actor>(
+        spawn_membership(self, {deps.cfg, deps.db, deps.reg, deps.view}));
+  });
+  result.emplace_back("coordinator", [deps](supervisor_pointer self) {
+    return caf::actor_cast<caf::actor>(spawn_coordinator(self, deps));
   });
   result.emplace_back("node", [deps](supervisor_pointer self) {
     return caf::actor_cast<caf::actor>(spawn_node(self, deps, self));

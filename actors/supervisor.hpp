@@ -17,6 +17,7 @@ class engine;
 namespace kv::actors {
 
 class registry;
+class cluster_view;
 struct node_metrics;
 
 struct supervisor_deps {
@@ -25,7 +26,8 @@ struct supervisor_deps {
   std::shared_ptr<registry> reg;
   std::string actor;  // version-vector actor of this incarnation
   std::shared_ptr<node_metrics> metrics;
-  int64_t started_ms = 0;  // process start, for the node actor's uptime
+  int64_t started_ms = 0;              // process start, for the node actor's uptime
+  std::shared_ptr<cluster_view> view;  // published by membership, read by everyone
 };
 
 // Starts the tree. The supervisor terminates with user_shutdown after a clean stop (send it an

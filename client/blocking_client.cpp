@@ -66,6 +66,20 @@ result<msg::StatusReply> blocking_client::status() {
   return impl_->call<msg::StatusReply>(msg::StatusRequest{});
 }
 
+result<msg::RingReply> blocking_client::ring(std::string_view ns) {
+  msg::RingRequest req;
+  req.set_ns(std::string{ns});
+  return impl_->call<msg::RingReply>(std::move(req));
+}
+
+result<msg::ExplainReply> blocking_client::explain(std::string_view key,
+                                                   const request_options& opts) {
+  msg::ExplainRequest req;
+  set_options(opts, *req.mutable_options());
+  req.set_key(std::string{key});
+  return impl_->call<msg::ExplainReply>(std::move(req));
+}
+
 result<std::string> blocking_client::fail_actor(std::string_view role, std::string_view reason) {
   msg::FailActorRequest req;
   req.set_role(std::string{role});

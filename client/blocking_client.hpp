@@ -18,6 +18,8 @@
 
 namespace kv::msg {
 class StatusReply;
+class RingReply;
+class ExplainReply;
 }  // namespace kv::msg
 
 namespace kv::client {
@@ -44,6 +46,12 @@ class blocking_client {
                           std::string_view context = {});
 
   result<msg::StatusReply> status();
+
+  // The placement as the node computes it; replicas counted with namespace `ns`'s n.
+  result<msg::RingReply> ring(std::string_view ns = {});
+
+  // What every replica of `key` holds, each asked directly.
+  result<msg::ExplainReply> explain(std::string_view key, const request_options& opts = {});
 
   // Admin: makes the actor registered as `role` on the node fail on purpose.
   result<std::string> fail_actor(std::string_view role, std::string_view reason = {});

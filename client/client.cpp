@@ -1,5 +1,6 @@
 #include "client/client.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <queue>
@@ -114,7 +115,8 @@ void connect(client_pointer self) {
             if (!ptr)
               return on_connect_failed(self, target,
                                        make_error(errc::unavailable, "no ringkv node there"), true);
-            if (interface != self->system().message_types<client_actor>())
+            auto wanted = self->system().message_types<client_actor>();
+            if (!std::includes(interface.begin(), interface.end(), wanted.begin(), wanted.end()))
               return on_connect_failed(
                   self, target, make_error(errc::unavailable, "it speaks another ringkv version"),
                   true);
@@ -243,6 +245,13 @@ client_impl::behavior_type client(client_pointer self, client_config cfg) {
       },
       [self](msg::FailActorRequest& req) {
         return submit<msg::FailActorReply>(self, std::move(req), self->state.cfg.default_timeout);
+      },
+      [self](msg::RingRequest& req) {
+        return submit<msg::RingReply>(self, std::move(req), self->state.cfg.default_timeout);
+      },
+      [self](msg::ExplainRequest& req) {
+        auto t = effective_timeout(self->state, req.options().timeout_ms());
+        return submit<msg::ExplainReply>(self, std::move(req), t);
       },
       [self](tick_atom) { on_tick(self); },
   };

@@ -26,7 +26,7 @@
 
 namespace kv::client {
 
-using client_actor = actors::node_actor;
+using client_actor = actors::client_actor;
 
 // Registers ringkv's message types, loads the middleman and turns on connection heartbeats,
 // so a frozen node is noticed. Call it on the config before creating the actor system.

@@ -14,6 +14,7 @@
 #include "client/blocking_client.hpp"
 #include "client/token.hpp"
 #include "messages/client.pb.h"
+#include "messages/node.pb.h"
 
 namespace {
 
@@ -382,6 +383,118 @@ int cmd_status(const common& g) {
   return ok;
 }
 
+int cmd_ring(const common& g, const std::string& ns) {
+  blocking_client db{config_of(g)};
+  auto r = db.ring(ns);
+  if (!r) return fail(r.error());
+  uint64_t total = 0;
+  for (auto& s : r->shares()) total += s.replicas();
+  if (g.json) {
+    std::cout << "{\"partitions\":" << r->partitions() << ",\"n\":" << r->n()
+              << ",\"tokens_per_weight\":" << r->tokens_per_weight()
+              << ",\"max_over_mean\":" << r->max_over_mean() << ",\"members\":[";
+    for (int i = 0; i < r->shares_size(); ++i) {
+      auto& s = r->shares(i);
+      auto& m = s.member();
+      std::cout << (i ? "," : "") << "{\"id\":" << json_string(m.id())
+                << ",\"address\":" << json_string(m.address()) << ",\"state\":\""
+                << state_word(m.state()) << "\",\"rack\":" << json_string(m.rack())
+                << ",\"datacenter\":" << json_string(m.datacenter()) << ",\"weight\":" << m.weight()
+                << ",\"primaries\":" << s.primaries() << ",\"replicas\":" << s.replicas() << "}";
+    }
+    std::cout << "]}\n";
+    return ok;
+  }
+  std::printf("ring: %u partitions, %d members, replicas counted with n=%u, %u tokens per weight\n",
+              r->partitions(), r->shares_size(), r->n(), r->tokens_per_weight());
+  std::printf("%-12s %-22s %-6s %-10s %-8s %-6s %-8s %-8s %s\n", "ID", "ADDRESS", "STATE", "RACK",
+              "DC", "WEIGHT", "PRIMARY", "REPLICAS", "SHARE");
+  for (auto& s : r->shares()) {
+    auto& m = s.member();
+    std::printf("%-12s %-22s %-6s %-10s %-8s %-6u %-8u %-8u %.1f%%\n", m.id().c_str(),
+                m.address().c_str(), state_word(m.state()), m.rack().c_str(),
+                m.datacenter().c_str(), m.weight(), s.primaries(), s.replicas(),
+                total ? 100.0 * s.replicas() / total : 0.0);
+  }
+  std::printf("balance: the most loaded member holds %.2fx the mean number of replicas\n",
+              r->max_over_mean());
+  return ok;
+}
+
+std::string version_text(const kv::msg::Dot& d) {
+  return d.actor() + ":" + std::to_string(d.counter());
+}
+
+void print_replica_text(const kv::msg::ReplicaView& v) {
+  auto& m = v.member();
+  std::printf("%-12s %-22s %-5s ", m.id().c_str(), m.address().c_str(), state_word(m.state()));
+  if (!v.reachable()) {
+    std::printf("not read: %s\n", v.error().c_str());
+    return;
+  }
+  if (!v.has_object() || v.object().siblings_size() == 0) {
+    std::printf("(nothing stored)\n");
+    return;
+  }
+  auto& obj = v.object();
+  for (int i = 0; i < obj.siblings_size(); ++i) {
+    auto& s = obj.siblings(i);
+    std::printf("%s%s  [%s]\n", i ? std::string(42, ' ').c_str() : "",
+                s.deleted() ? "(deleted)" : printable(s.value()).c_str(),
+                version_text(s.dot()).c_str());
+  }
+  std::string vv;
+  for (auto& e : obj.context().entries())
+    vv += (vv.empty() ? "" : ", ") + e.actor() + ":" + std::to_string(e.counter());
+  std::printf("%42scontext {%s}\n", "", vv.c_str());
+}
+
+void print_replica_json(const kv::msg::ReplicaView& v) {
+  auto& m = v.member();
+  std::cout << "{\"id\":" << json_string(m.id()) << ",\"address\":" << json_string(m.address())
+            << ",\"state\":\"" << state_word(m.state())
+            << "\",\"reachable\":" << (v.reachable() ? "true" : "false");
+  if (!v.error().empty()) std::cout << ",\"error\":" << json_string(v.error());
+  std::cout << ",\"siblings\":[";
+  if (v.has_object()) {
+    auto& obj = v.object();
+    for (int i = 0; i < obj.siblings_size(); ++i) {
+      auto& s = obj.siblings(i);
+      std::cout << (i ? "," : "") << "{" << json_value(s.value())
+                << ",\"deleted\":" << (s.deleted() ? "true" : "false")
+                << ",\"timestamp_ms\":" << s.timestamp_ms()
+                << ",\"version\":" << json_string(version_text(s.dot())) << "}";
+    }
+  }
+  std::cout << "],\"version_vector\":{";
+  if (v.has_object()) {
+    auto& entries = v.object().context().entries();
+    for (int i = 0; i < entries.size(); ++i)
+      std::cout << (i ? "," : "") << json_string(entries[i].actor()) << ":" << entries[i].counter();
+  }
+  std::cout << "}}";
+}
+
+int cmd_explain(const common& g, const consistency& c, const std::string& key) {
+  blocking_client db{config_of(g)};
+  auto r = db.explain(key, options_of(g, c, false));
+  if (!r) return fail(r.error());
+  if (g.json) {
+    std::cout << "{\"ns\":" << json_string(r->ns()) << ",\"key\":" << json_string(r->key())
+              << ",\"partition\":" << r->partition() << ",\"n\":" << r->n() << ",\"replicas\":[";
+    for (int i = 0; i < r->replicas_size(); ++i) {
+      std::cout << (i ? "," : "");
+      print_replica_json(r->replicas(i));
+    }
+    std::cout << "]}\n";
+    return ok;
+  }
+  std::printf("key '%s' in namespace '%s': partition %u, n=%u\n", printable(key).c_str(),
+              r->ns().c_str(), r->partition(), r->n());
+  for (auto& v : r->replicas()) print_replica_text(v);
+  return ok;
+}
+
 int cmd_fail_actor(const common& g, const std::string& role, const std::string& reason) {
   blocking_client db{config_of(g)};
   auto r = db.fail_actor(role, reason);
@@ -437,6 +550,15 @@ int main(int argc, char** argv) {
 
   auto* status = app.add_subcommand("status", "describe the node and the members it knows");
 
+  std::string ring_ns;
+  auto* ring = app.add_subcommand("ring", "each member's share of the data, and the balance");
+  ring->add_option("--ns", ring_ns, "count replicas with this namespace's n (default: default)");
+
+  consistency explain_c;
+  auto* explain = app.add_subcommand("explain", "what each replica of a key holds, asked directly");
+  explain->add_option("KEY", key, "key")->required();
+  explain->add_option("--ns", explain_c.ns, "namespace (default: default)");
+
   auto* fail_actor =
       app.add_subcommand("fail-actor", "make a named actor fail on purpose (chaos, tests)");
   fail_actor->add_option("ROLE", role, "registry name: coordinator, replica.0, ...")->required();
@@ -453,6 +575,8 @@ int main(int argc, char** argv) {
   if (*get) return cmd_get(g, get_c, key, raw);
   if (*del) return cmd_del(g, del_c, key);
   if (*status) return cmd_status(g);
+  if (*ring) return cmd_ring(g, ring_ns);
+  if (*explain) return cmd_explain(g, explain_c, key);
   if (*fail_actor) return cmd_fail_actor(g, role, reason);
   return usage;
 }

@@ -13,7 +13,8 @@
 // Consequences, checked by test/cluster/ring_test.cpp with printed figures:
 //  - removing a member changes only the preference lists it was in, by replacing it;
 //  - adding a member moves about its fair share of replicas to it, and nothing else;
-//  - a member's share follows its weight;
+//  - a member's share of first replicas follows its weight (at N > 1 a heavier member's share
+//    grows less than its weight: it appears at most once in a list);
 //  - balance is as good as the number of partitions per member allows (partitions are whole
 //    units: with fewer than ~100 partitions per member, Q should be raised).
 #pragma once
@@ -41,8 +42,9 @@ struct ring_options {
 
 class ring {
  public:
-  // Preconditions: ids unique and non-empty, weights >= 1, valid_partition_count(Q).
-  // Members may come in any order; the ring keeps them sorted by id.
+  // Preconditions: ids unique and non-empty, weights >= 1, valid_partition_count(Q),
+  // tokens_per_weight >= 1, weight * tokens_per_weight < 2^32. Members may come in any order;
+  // the ring keeps them sorted by id. An empty member list gives empty orders.
   ring(std::vector<member_spec> members, ring_options opts = {});
 
   const std::vector<member_spec>& members() const { return members_; }
@@ -56,7 +58,7 @@ class ring {
   // list first and the fallbacks after it.
   const std::vector<uint32_t>& order(uint32_t partition) const { return orders_[partition]; }
 
-  // The first n of order(partition) (fewer if the ring has fewer members).
+  // The first n of order(partition): fewer when the ring has fewer members or depth < n.
   std::vector<uint32_t> preference_list(uint32_t partition, uint32_t n) const;
 
   // For each member, in how many preference lists of length n it appears.

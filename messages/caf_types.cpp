@@ -3,6 +3,7 @@
 #include "caf/actor_system_config.hpp"
 #include "messages/client.pb.h"
 #include "messages/errc.hpp"
+#include "messages/gossip.pb.h"
 #include "messages/node.pb.h"
 #include "messages/replication.pb.h"
 
@@ -21,7 +22,9 @@ void register_types(caf::actor_system_config& cfg) {
           msg::DeleteRequest, msg::DeleteReply, msg::StatusRequest, msg::StatusReply,
           msg::ReplicaWriteRequest, msg::ReplicaWriteReply, msg::ReplicaReadRequest,
           msg::ReplicaReadReply, msg::FailActorRequest, msg::FailActorReply,
-          msg::SupervisorStatusRequest, msg::SupervisorStatusReply>(cfg);
+          msg::SupervisorStatusRequest, msg::SupervisorStatusReply, msg::RingRequest,
+          msg::RingReply, msg::ExplainRequest, msg::ExplainReply, msg::MembersRequest,
+          msg::MembersReply>(cfg);
   cfg.add_error_category(caf::atom("kv"),
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) {
                            std::string result{to_string(static_cast<errc>(code))};

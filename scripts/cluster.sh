@@ -1,66 +1,136 @@
 #!/usr/bin/env bash
-# A local ringkv node on loopback, for trying things out.
-#   scripts/cluster.sh start     start node n1 on 127.0.0.1:7101 (data in .cluster/n1)
-#   scripts/cluster.sh stop      stop it by PID (SIGTERM, then SIGKILL after 10 s)
-#   scripts/cluster.sh status    show whether it runs, and its kvctl status
-#   scripts/cluster.sh wipe      stop it and delete its data
-# Extra kvnode flags can be given in KVNODE_FLAGS (e.g. KVNODE_FLAGS="--sync none").
+# A local ringkv cluster on loopback, for trying things out.
+#   scripts/cluster.sh start [--nodes N] [--racks R]   start n1..nN (default 3) on 127.0.0.1:7101..,
+#                                                      HTTP on 8101..; racks rack1..rackR round robin
+#   scripts/cluster.sh stop                            stop every node by PID (SIGTERM, then SIGKILL)
+#   scripts/cluster.sh status                          which nodes run, and the cluster as n1 sees it
+#   scripts/cluster.sh kill ID | restart ID            SIGKILL one node / start it again
+#   scripts/cluster.sh wipe                            stop, and delete every node's data
+# Data and logs live in .cluster/<id>/ (RINGKV_CLUSTER_DIR to move them). Extra kvnode flags can
+# be given in KVNODE_FLAGS (e.g. KVNODE_FLAGS="--sync none").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="${RINGKV_CLUSTER_DIR:-$PWD/.cluster}"
 bin="$PWD/build/bin"
-id=n1
-port=7101
-dir="$root/$id"
+base_port=7101
 
+usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+
+# The cluster's shape, written by `start` for the other commands.
+load_shape() {
+  nodes=3 racks=1
+  # shellcheck disable=SC1091
+  [ -f "$root/cluster.conf" ] && . "$root/cluster.conf"
+  return 0
+}
+
+address_of() { echo "127.0.0.1:$((base_port + $1 - 1))"; }
+
+# The PID of node $1 while it runs. A killed node nobody reaped (a zombie) does not count.
 running_pid() {
+  local dir="$root/n$1" pid
   [ -f "$dir/pid" ] || return 1
-  local pid
   pid=$(cat "$dir/pid")
-  kill -0 "$pid" 2>/dev/null && [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = "kvnode" ] && echo "$pid"
+  [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = "kvnode" ] || return 1
+  [ "$(awk '/^State:/ {print $2}' /proc/"$pid"/status 2>/dev/null)" != "Z" ] || return 1
+  echo "$pid"
+}
+
+launch() {
+  local i=$1 dir="$root/n$1" seeds="" j
+  for j in $(seq 1 "$nodes"); do seeds="$seeds${seeds:+,}$(address_of "$j")"; done
+  mkdir -p "$dir"
+  : > "$dir/stdout"
+  # shellcheck disable=SC2086
+  "$bin/kvnode" --id "n$i" --listen "$(address_of "$i")" --data-dir "$dir/data" \
+    --seeds "$seeds" --rack "rack$(( (i - 1) % racks + 1 ))" \
+    --http "127.0.0.1:$((base_port + 999 + i))" ${KVNODE_FLAGS:-} \
+    > "$dir/stdout" 2>> "$dir/node.log" &
+  echo $! > "$dir/pid"
+}
+
+await_ready() {
+  local i=$1 dir="$root/n$1"
+  for _ in $(seq 1 150); do
+    if grep -q '^ready ' "$dir/stdout" 2>/dev/null; then
+      echo "cluster: $(cat "$dir/stdout") (pid $(cat "$dir/pid"), log $dir/node.log)"
+      return 0
+    fi
+    if ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
+      echo "cluster: n$i failed to start:" >&2; tail -5 "$dir/node.log" >&2; return 1
+    fi
+    sleep 0.1
+  done
+  echo "cluster: n$i did not report ready within 15 s; see $dir/node.log" >&2
+  return 1
 }
 
 start() {
   [ -x "$bin/kvnode" ] || { echo "cluster: build first (scripts/build.sh)" >&2; exit 1; }
-  if pid=$(running_pid); then echo "cluster: $id already runs (pid $pid)"; return; fi
-  mkdir -p "$dir"
-  # shellcheck disable=SC2086
-  "$bin/kvnode" --id "$id" --listen "127.0.0.1:$port" --data-dir "$dir/data" \
-    --http "127.0.0.1:$((port + 1000))" ${KVNODE_FLAGS:-} > "$dir/stdout" 2> "$dir/node.log" &
-  echo $! > "$dir/pid"
-  for _ in $(seq 1 100); do
-    if grep -q '^ready ' "$dir/stdout" 2>/dev/null; then
-      echo "cluster: $(cat "$dir/stdout") (pid $(cat "$dir/pid"), log $dir/node.log)"
-      return
-    fi
-    if ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
-      echo "cluster: $id failed to start:" >&2; tail -5 "$dir/node.log" >&2; exit 1
-    fi
-    sleep 0.1
+  nodes=3 racks=1
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --nodes) nodes="$2"; shift 2 ;;
+      --racks) racks="$2"; shift 2 ;;
+      *) usage ;;
+    esac
   done
-  echo "cluster: $id did not report ready within 10 s; see $dir/node.log" >&2
-  exit 1
+  mkdir -p "$root"
+  printf 'nodes=%s\nracks=%s\n' "$nodes" "$racks" > "$root/cluster.conf"
+  local i started=()
+  for i in $(seq 1 "$nodes"); do
+    if pid=$(running_pid "$i"); then echo "cluster: n$i already runs (pid $pid)"; continue; fi
+    launch "$i"
+    started+=("$i")
+  done
+  for i in "${started[@]}"; do await_ready "$i"; done
 }
 
-stop() {
-  local pid
-  if ! pid=$(running_pid); then echo "cluster: $id is not running"; return; fi
+stop_node() {
+  local i=$1 pid
+  pid=$(running_pid "$i") || return 0
   kill -TERM "$pid"
   for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || { echo "cluster: $id stopped"; rm -f "$dir/pid"; return; }
+    kill -0 "$pid" 2>/dev/null || { echo "cluster: n$i stopped"; rm -f "$root/n$i/pid"; return 0; }
     sleep 0.1
   done
   kill -KILL "$pid" 2>/dev/null || true
-  rm -f "$dir/pid"
-  echo "cluster: $id did not stop within 10 s; killed"
+  rm -f "$root/n$i/pid"
+  echo "cluster: n$i did not stop within 10 s; killed"
+}
+
+stop() {
+  load_shape
+  local i
+  for i in $(seq 1 "$nodes"); do stop_node "$i"; done
+}
+
+status() {
+  load_shape
+  local i first=""
+  for i in $(seq 1 "$nodes"); do
+    if pid=$(running_pid "$i"); then
+      echo "cluster: n$i runs (pid $pid) at $(address_of "$i")"; first=${first:-$i}
+    else
+      echo "cluster: n$i is not running"
+    fi
+  done
+  [ -n "$first" ] && "$bin/kvctl" --node "$(address_of "$first")" status
+  return 0
 }
 
 case "${1:-}" in
-  start) start ;;
+  start) shift; start "$@" ;;
   stop) stop ;;
-  status)
-    if pid=$(running_pid); then echo "cluster: $id runs (pid $pid)"; "$bin/kvctl" --node "127.0.0.1:$port" status
-    else echo "cluster: $id is not running"; fi ;;
-  wipe) stop; rm -rf "$dir"; echo "cluster: $id data deleted" ;;
-  *) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  status) status ;;
+  kill)
+    load_shape
+    [ -n "${2:-}" ] || usage
+    if pid=$(running_pid "${2#n}"); then kill -KILL "$pid"; echo "cluster: n${2#n} killed (pid $pid)"; fi ;;
+  restart)
+    load_shape
+    [ -n "${2:-}" ] || usage
+    running_pid "${2#n}" >/dev/null || { launch "${2#n}"; await_ready "${2#n}"; } ;;
+  wipe) stop; rm -rf "$root"; echo "cluster: data deleted" ;;
+  *) usage ;;
 esac

@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include "actors/cluster_view.hpp"
 #include "actors/coordinator.hpp"
+#include "actors/membership.hpp"
 #include "actors/metrics.hpp"
 #include "actors/registry.hpp"
 #include "actors/replica.hpp"
@@ -39,7 +41,9 @@ struct coordinator_fixture : test::actor_fixture {
     apply_namespace_defaults(cfg);
     cfg.namespaces["cache"] = *parse_namespace("cache:n=1,lww=true");
     for (uint32_t i = 0; i < cfg.replica_actors; ++i) start_replica(i);
-    coordinator = own(spawn_coordinator(sys, cfg, reg, metrics));
+    view->publish(single_node({cfg.node_id, cfg.rack, cfg.datacenter, 1}, "127.0.0.1:7101",
+                              ring_options_of(cfg)));
+    coordinator = own(spawn_coordinator(sys, {cfg, db, reg, "n1.e1", metrics, 0, view}));
     sched.run();
   }
 
@@ -86,6 +90,7 @@ struct coordinator_fixture : test::actor_fixture {
   int64_t wall = 1000;
   std::shared_ptr<registry> reg = std::make_shared<registry>();
   std::shared_ptr<node_metrics> metrics = std::make_shared<node_metrics>();
+  std::shared_ptr<cluster_view> view = std::make_shared<cluster_view>();
   coordinator_actor coordinator;
 };
 

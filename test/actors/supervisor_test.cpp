@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "actors/cluster_view.hpp"
+#include "actors/membership.hpp"
 #include "actors/metrics.hpp"
 #include "actors/registry.hpp"
 #include "actors/supervisor.hpp"
@@ -36,7 +38,8 @@ struct supervisor_fixture : test::actor_fixture {
   }
 
   void start() {
-    sup = spawn_supervisor(sys, {cfg, db, reg, "n1.e1", metrics, 0});
+    view->publish(initial_single(cfg));
+    sup = spawn_supervisor(sys, {cfg, db, reg, "n1.e1", metrics, 0, view});
     self->monitor(sup);
     sched.run();
   }
@@ -70,7 +73,13 @@ struct supervisor_fixture : test::actor_fixture {
   node_config cfg;
   std::shared_ptr<registry> reg = std::make_shared<registry>();
   std::shared_ptr<node_metrics> metrics = std::make_shared<node_metrics>();
+  std::shared_ptr<cluster_view> view = std::make_shared<cluster_view>();
   supervisor_actor sup;
+
+  static std::shared_ptr<const cluster_snapshot> initial_single(const node_config& cfg) {
+    return single_node({cfg.node_id, cfg.rack, cfg.datacenter, 1}, "127.0.0.1:7101",
+                       ring_options_of(cfg));
+  }
 };
 
 }  // namespace
@@ -78,13 +87,15 @@ struct supervisor_fixture : test::actor_fixture {
 TEST_CASE_METHOD(supervisor_fixture, "the supervisor starts and registers every child",
                  "[supervisor]") {
   start();
-  CHECK(reg->roles() == std::vector<std::string>{"coordinator", "node", "replica.0", "replica.1"});
+  CHECK(reg->roles() ==
+        std::vector<std::string>{"coordinator", "membership", "node", "replica.0", "replica.1"});
   auto s = status();
-  REQUIRE(s.actors_size() == 4);
-  CHECK(s.actors(0).role() == "replica.0");  // start order: replicas, coordinator, node
+  REQUIRE(s.actors_size() == 5);
+  CHECK(s.actors(0).role() == "replica.0");  // start order: replicas, membership, coordinator, node
   CHECK(s.actors(1).role() == "replica.1");
-  CHECK(s.actors(2).role() == "coordinator");
-  CHECK(s.actors(3).role() == "node");
+  CHECK(s.actors(2).role() == "membership");
+  CHECK(s.actors(3).role() == "coordinator");
+  CHECK(s.actors(4).role() == "node");
   for (auto& a : s.actors()) CHECK(a.running());
 }
 

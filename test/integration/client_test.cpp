@@ -77,11 +77,15 @@ TEST_CASE(
   CHECK(put.took <= bound);
 
   // After a failure the next requests must succeed within a few seconds, on the same client.
+  // After the thaw, the node may still route to this client over the connection that died
+  // during the freeze: CAF's BASP adds the client's new connection as an alternative route and
+  // switches to it only when it cleans up the old one, within its connection timeout (5 s).
+  // Until then requests go unanswered; so recovery is bounded by that timeout, not immediate.
   auto thawed = steady::now();
   size_t attempts = 0;
   std::string last_error;
   bool served = false;
-  while (!served && since(thawed) < 5000ms) {
+  while (!served && since(thawed) < 12000ms) {
     ++attempts;
     auto r = db.get("before", opts);
     if (r && r->siblings.size() == 1 && r->siblings[0].value == "the freeze")
@@ -145,11 +149,15 @@ TEST_CASE(
   std::cout << "during a 6.5 s freeze:" << seen << "; slowest call " << slowest.count() << " ms\n";
   CHECK(slowest <= bound);
 
+  // After the thaw, the node may still route to this client over the connection that died
+  // during the freeze: CAF's BASP adds the client's new connection as an alternative route and
+  // switches to it only when it cleans up the old one, within its connection timeout (5 s).
+  // Until then requests go unanswered; so recovery is bounded by that timeout, not immediate.
   auto thawed = steady::now();
   size_t attempts = 0;
   std::string last_error;
   bool served = false;
-  while (!served && since(thawed) < 5000ms) {
+  while (!served && since(thawed) < 12000ms) {
     ++attempts;
     auto r = db.get("before", opts);
     served = r && r->siblings.size() == 1 && r->siblings[0].value == "the freeze";

@@ -9,6 +9,7 @@
 #include "caf/all.hpp"
 #include "caf/io/all.hpp"
 #include "client/client.hpp"
+#include "messages/node.pb.h"
 #include "test/support/process.hpp"
 #include "test/support/temp_dir.hpp"
 
@@ -53,8 +54,8 @@ TEST_CASE("errors, exits and unexpected messages from a peer do not stop the nod
 
   caf::anon_send(front, caf::make_error(caf::sec::runtime_error, "a peer's stray error"));
   self->send_exit(front, caf::make_error(caf::sec::runtime_error, "a peer's exit"));
-  kv::msg::ReplicaWriteRequest unexpected;  // replica traffic is not served on the port
-  unexpected.set_key(std::string(300 * 1024, 'k'));
+  kv::msg::SupervisorStatusReply unexpected;  // a registered type the port does not serve
+  unexpected.add_actors()->set_role(std::string(300 * 1024, 'r'));
   std::optional<kv::errc> answer;
   self->request(front, std::chrono::seconds(5), unexpected)
       .receive([&](const caf::message&) { answer = kv::errc::none; },

@@ -1,0 +1,52 @@
+// actors/cluster_view.hpp
+// The cluster as this node sees it right now: the members and their placement (the ring), which
+// of them are reachable, and the handle to each reachable peer's front. The membership actor
+// publishes a new immutable snapshot whenever any of that changes; the coordinator and the node
+// actor read the current one on every request (one atomic load). The ring is rebuilt only when
+// the members themselves change, not when one goes up or down.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/interfaces.hpp"
+#include "cluster/ring.hpp"
+
+namespace kv::actors {
+
+struct peer_state {
+  std::string address;  // "host:port" of its port
+  bool up = false;      // connected (always true for this node)
+  node_actor front;     // null for this node, and while not connected
+};
+
+struct cluster_snapshot {
+  std::shared_ptr<const cluster::ring> ring;
+  std::vector<peer_state> peers;  // indexed like ring->members()
+  uint32_t self = 0;              // this node's index in ring->members()
+  bool complete = false;          // every seed is known: placement is final
+  uint64_t version = 0;
+
+  const cluster::member_spec& member(uint32_t i) const { return ring->members()[i]; }
+};
+
+class cluster_view {
+ public:
+  std::shared_ptr<const cluster_snapshot> current() const { return std::atomic_load(&snapshot_); }
+  void publish(std::shared_ptr<const cluster_snapshot> next) {
+    std::atomic_store(&snapshot_, std::move(next));
+  }
+
+ private:
+  std::shared_ptr<const cluster_snapshot> snapshot_;
+};
+
+// The view of a node alone: itself, reachable, complete.
+std::shared_ptr<const cluster_snapshot> single_node(const cluster::member_spec& self,
+                                                    const std::string& address,
+                                                    const cluster::ring_options& opts);
+
+}  // namespace kv::actors

@@ -1,5 +1,6 @@
 #include "actors/config.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include <toml++/toml.h>
@@ -80,10 +81,16 @@ std::string to_string(const host_port& hp) {
   return hp.host + ":" + std::to_string(hp.port);
 }
 
+bool clustered(const node_config& cfg) {
+  auto self = to_string(cfg.listen);
+  return std::any_of(cfg.seeds.begin(), cfg.seeds.end(),
+                     [&](const host_port& seed) { return to_string(seed) != self; });
+}
+
 void apply_namespace_defaults(node_config& cfg) {
   if (cfg.namespaces.count("default") == 0) cfg.namespaces["default"].name = "default";
   for (auto& [name, ns] : cfg.namespaces)
-    if (ns.n == 0) ns.n = cfg.seeds.empty() ? 1 : 3;
+    if (ns.n == 0) ns.n = clustered(cfg) ? 3 : 1;
 }
 
 caf::error validate(const node_config& cfg) {
@@ -99,7 +106,9 @@ caf::error validate(const node_config& cfg) {
   if (cfg.replica_actors == 0 || cfg.replica_actors > cfg.partitions ||
       (cfg.replica_actors & (cfg.replica_actors - 1)) != 0)
     return invalid("replica actors must be a power of two between 1 and the partition count");
-  if (cfg.weight == 0) return invalid("--weight must be at least 1");
+  if (cfg.weight == 0 || cfg.weight > 1000) return invalid("--weight must be between 1 and 1000");
+  if (cfg.tokens_per_weight == 0 || cfg.tokens_per_weight > 65536)
+    return invalid("tokens_per_weight must be between 1 and 65536");
   if (cfg.max_key_bytes == 0 || cfg.max_value_bytes == 0)
     return invalid("key and value limits must be positive");
   if (cfg.default_timeout.count() <= 0 || cfg.default_timeout > cfg.max_timeout)
@@ -150,6 +159,7 @@ caf::error load_toml(const std::string& path, node_config& cfg) {
   read(doc, "weight", cfg.weight);
   read(doc, "partitions", cfg.partitions);
   read(doc, "replica_actors", cfg.replica_actors);
+  read(doc, "tokens_per_weight", cfg.tokens_per_weight);
   read(doc, "threads", cfg.scheduler_threads);
   if (auto v = doc["block_cache_mb"].value<int64_t>()) cfg.block_cache_bytes = size_t(*v) << 20;
   read(doc, "max_key_bytes", cfg.max_key_bytes);

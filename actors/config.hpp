@@ -82,8 +82,11 @@ struct node_config {
   wall_clock now_ms = system_wall_clock_ms;
 };
 
+// True when the seeds name a node other than this one.
+bool clustered(const node_config& cfg);
+
 // Adds the "default" namespace if missing, and gives every namespace whose n was not set the
-// cluster's default: 1 on a node started without seeds (a cluster of one), else 3.
+// cluster's default: 1 on a node alone (no seeds but itself), else 3.
 void apply_namespace_defaults(node_config& cfg);
 
 // Checks the whole configuration; the error names the offending setting.

@@ -27,8 +27,8 @@ void add_options(CLI::App& app, flags& f) {
                  "HOST:PORT to serve clients and peers (default 127.0.0.1:7101)");
   app.add_option("--data-dir", f.data_dir, "data directory; created if missing (required)");
   app.add_option("--seeds", f.seeds,
-                 "HOST:PORT,... of nodes to join; none = a cluster of one (this version\n"
-                 "serves one node: seeds only make namespaces default to n=3)");
+                 "every node's HOST:PORT, this one's included, the same list on every node;\n"
+                 "none = a cluster of one");
   app.add_option("--rack", f.rack, "rack of this node (default rack1)");
   app.add_option("--dc", f.dc, "datacenter of this node (default dc1)");
   app.add_option("--weight", f.weight, "share of the data relative to other nodes (default 1)");

@@ -275,6 +275,10 @@ admin_actor spawn_node(caf::local_actor* parent, supervisor_deps deps, superviso
   return parent->spawn(node, std::move(deps), std::move(sup));
 }
 
+node_actor spawn_front(caf::actor_system& sys, std::shared_ptr<registry> reg, node_config cfg) {
+  return sys.spawn(front, std::move(reg), std::move(cfg));
+}
+
 namespace {
 
 // -- process lifecycle ------------------------------------------------------------------------
@@ -446,7 +450,7 @@ int run_actors(const node_config& cfg, const opened_storage& storage, signal_wat
   view->publish(initial_view(cfg));
   auto sup =
       spawn_supervisor(sys, {cfg, storage.db, reg, storage.id.actor, metrics, cfg.now_ms(), view});
-  auto face = sys.spawn(front, reg, cfg);
+  auto face = spawn_front(sys, reg, cfg);
   auto stop = [&](int code) {
     signals.stop();
     caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);

@@ -28,6 +28,10 @@ namespace kv::actors {
 // their state.
 admin_actor spawn_node(caf::local_actor* parent, supervisor_deps deps, supervisor_actor sup);
 
+// The port's front: routes what arrives to the actors registered in `reg` (cfg says which
+// replica holds which partition).
+node_actor spawn_front(caf::actor_system& sys, std::shared_ptr<registry> reg, node_config cfg);
+
 constexpr int exit_ok = 0;
 constexpr int exit_start_failed = 1;
 constexpr int exit_usage = 2;

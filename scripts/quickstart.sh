@@ -1,33 +1,46 @@
 #!/usr/bin/env bash
-# From a fresh Debian 12 machine to a running ringkv node and a short demo:
-# installs what is missing, builds, starts a local node, and talks to it through kvctl.
+# From a fresh Debian 12 machine to a running 3-node ringkv cluster and a short demo:
+# installs what is missing, builds, starts three nodes on loopback, and talks to them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
 step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
+say() { printf '# %s\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@" || true; }
 kvctl=build/bin/kvctl
+n1=127.0.0.1:7101 n2=127.0.0.1:7102 n3=127.0.0.1:7103
+context_of() { $kvctl --node "$1" get "$2" | sed -n 's/^context: //p'; }
 
 step "1/4 installing packages (scripts/setup.sh)"
 scripts/setup.sh
 step "2/4 building (scripts/build.sh; a few minutes on two cores the first time)"
 scripts/build.sh
-step "3/4 starting a local node (scripts/cluster.sh start)"
-scripts/cluster.sh start
+step "3/4 starting a 3-node cluster on loopback (scripts/cluster.sh start)"
+scripts/cluster.sh start --nodes 3
 step "4/4 demo"
-run $kvctl put user:1 alice
-run $kvctl get user:1
-echo "# two writes without a context are concurrent: both are kept, as siblings"
-run $kvctl put cart:7 apples
-run $kvctl put cart:7 pears
-run $kvctl get cart:7
-ctx=$($kvctl get cart:7 | sed -n 's/^context: //p')
-echo "# writing back with the context resolves them"
-run $kvctl put cart:7 "apples,pears" --context "$ctx"
-run $kvctl get cart:7
-run $kvctl --json get user:1
-run $kvctl del user:1 --context "$($kvctl get user:1 | sed -n 's/^context: //p')"
-run $kvctl get user:1
-run $kvctl status
+say "every key lives on 3 replicas (n=3); a write waits for 2 of them (w=2), a read for 2 (r=2)"
+run $kvctl --node $n1 put user:1 alice
+say "written through n1, read through n2"
+run $kvctl --node $n2 get user:1
+say "each replica, asked directly"
+run $kvctl --node $n3 explain user:1
+say "two writes through different nodes, neither seeing the other, are concurrent: both stay"
+run $kvctl --node $n1 put cart:7 apples
+run $kvctl --node $n3 put cart:7 pears
+run $kvctl --node $n2 get cart:7
+say "writing back with the context of that read resolves them"
+run $kvctl --node $n2 put cart:7 "apples,pears" --context "$(context_of $n2 cart:7)"
+run $kvctl --node $n1 get cart:7
+say "kill n3: writes still reach w=2 replicas"
+run scripts/cluster.sh kill n3
+run $kvctl --node $n1 put user:2 bob
+run $kvctl --node $n1 explain user:2
+say "bring n3 back; a read repairs what it missed"
+run scripts/cluster.sh restart n3
+sleep 1
+run $kvctl --node $n2 get user:2 --r 3
+run $kvctl --node $n1 explain user:2
+run $kvctl --node $n1 ring
+run $kvctl --node $n1 status
 step "done"
-echo "The node keeps running: try build/bin/kvctl --help. Stop it with scripts/cluster.sh stop."
+echo "The cluster keeps running: try build/bin/kvctl --help. Stop it with scripts/cluster.sh stop."

@@ -44,6 +44,11 @@ TEST_CASE("namespaces without n get one replica on a node without seeds, three w
   apply_namespace_defaults(single);
   CHECK(single.namespaces.at("users").n == 1);
   CHECK(single.namespaces.at("pinned").n == 2);
+  node_config alone = single;  // seeded with only itself: still a cluster of one
+  alone.seeds.push_back(alone.listen);
+  alone.namespaces["users"].n = 0;
+  apply_namespace_defaults(alone);
+  CHECK(alone.namespaces.at("users").n == 1);
   node_config clustered = single;
   clustered.seeds.push_back({"127.0.0.1", 7102});
   clustered.namespaces["users"].n = 0;

@@ -243,8 +243,8 @@ msg::MembersReply introduce(membership_pointer self, const msg::MembersRequest& 
   if (learn(st, req.from())) {
     store_members(st);
     publish(self);  // the newcomer counts now
-    connect_all(self);
   }
+  connect_all(self);  // a peer that introduces itself is up: reconnect now, not at the tick
   msg::MembersReply reply;
   *reply.mutable_self() = st.self;
   *reply.add_members() = st.self;

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -259,7 +260,17 @@ node::node(const std::string& dir, std::vector<std::string> extra_flags, std::st
       log_path_(dir + "/" + id_ + ".log"),
       extra_(std::move(extra_flags)),
       port_(free_port()) {
-  start();
+  start(start_mode::await_ready);
+}
+
+node::node(const std::string& dir, std::string id, uint16_t port,
+           std::vector<std::string> extra_flags, start_mode mode)
+    : id_(std::move(id)),
+      data_dir_(dir + "/" + id_),
+      log_path_(dir + "/" + id_ + ".log"),
+      extra_(std::move(extra_flags)),
+      port_(port) {
+  start(mode);
 }
 
 std::string node::address() const {
@@ -272,16 +283,17 @@ std::vector<std::string> node::args() const {
   return result;
 }
 
-void node::start() {
+void node::start(start_mode mode) {
   proc_.reset();
+  ready_line_.clear();
   proc_.emplace(kvnode_path(), args(), log_path_);
-  await_ready();
+  if (mode == start_mode::await_ready) await_ready();
 }
 
-void node::restart() {
+void node::restart(start_mode mode) {
   if (proc_ && proc_->running())
     throw std::runtime_error("restart of kvnode " + id_ + " while it is still running");
-  start();
+  start(mode);
 }
 
 void node::await_ready(milliseconds timeout) {
@@ -304,6 +316,51 @@ bool node::wait_for_log(std::string_view text, milliseconds timeout) const {
     if (steady::now() >= deadline) return false;
     std::this_thread::sleep_for(milliseconds{20});
   }
+}
+
+// -- cluster ----------------------------------------------------------------------------------
+
+cluster::cluster(const std::string& dir, size_t size, std::vector<std::string> extra_flags) {
+  std::vector<uint16_t> ports;
+  while (ports.size() < size) {
+    auto port = free_port();
+    if (std::find(ports.begin(), ports.end(), port) == ports.end()) ports.push_back(port);
+  }
+  std::string seeds;
+  for (auto port : ports)
+    seeds += (seeds.empty() ? "" : ",") + ("127.0.0.1:" + std::to_string(port));
+  extra_flags.insert(extra_flags.begin(), {"--seeds", seeds});
+  for (size_t i = 0; i < size; ++i)
+    nodes_.push_back(std::make_unique<node>(dir, "n" + std::to_string(i + 1), ports[i], extra_flags,
+                                            start_mode::launch_only));
+  for (auto& n : nodes_) n->await_ready();
+}
+
+node& cluster::at(const std::string& id) {
+  for (auto& n : nodes_)
+    if (n->id() == id) return *n;
+  throw std::out_of_range("no node " + id + " in the cluster");
+}
+
+std::vector<std::string> cluster::addresses() const {
+  std::vector<std::string> result;
+  for (auto& n : nodes_) result.push_back(n->address());
+  return result;
+}
+
+std::string cluster::seeds() const {
+  std::string result;
+  for (auto& address : addresses()) result += (result.empty() ? "" : ",") + address;
+  return result;
+}
+
+void cluster::kill(const std::string& id) {
+  at(id).proc().kill_now();
+}
+
+void cluster::restart(const std::vector<std::string>& ids) {
+  for (auto& id : ids) at(id).restart(start_mode::launch_only);
+  for (auto& id : ids) at(id).await_ready();
 }
 
 // -- kvctl ------------------------------------------------------------------------------------

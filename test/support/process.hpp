@@ -6,14 +6,16 @@
 // (PR_SET_PDEATHSIG), which ties them to the thread that started them: start processes from
 // the test's main thread.
 //
-// On top: `node` (a kvnode on a free loopback port with its own data dir, restartable on the
-// same dir and port) and `run_kvctl` (one kvctl invocation, killed if it overruns).
+// On top: `node` (a kvnode on a loopback port with its own data dir, restartable on the same
+// dir and port), `cluster` (N nodes that know each other through the same --seeds) and
+// `run_kvctl` (one kvctl invocation, killed if it overruns).
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -81,17 +83,26 @@ class process {
   size_t next_line_ = 0;  // lines before this one were already examined by wait_for_line
 };
 
+// How a node's start ends: once it printed its ready line, or at once. A node with seeds is
+// ready only once it has heard from every seed, so the nodes of a cluster are all launched
+// before any of them is awaited.
+enum class start_mode { await_ready, launch_only };
+
 // One kvnode: `--id ID --listen 127.0.0.1:PORT --data-dir DIR` plus extra flags, stderr
-// appended to DIR/../<id>.log. Starts in the constructor and waits for its `ready` line; every
-// failure to get ready throws std::runtime_error carrying the node's log.
+// appended to DIR/../<id>.log. Starts in the constructor and (unless launch_only) waits for its
+// `ready` line; every failure to get ready throws std::runtime_error carrying the node's log.
 class node {
  public:
-  // `dir` is the test's own directory; the node's data dir is `dir/<id>`.
+  // `dir` is the test's own directory; the node's data dir is `dir/<id>`. Picks a free port.
   node(const std::string& dir, std::vector<std::string> extra_flags = {}, std::string id = "n1");
+
+  // The same on a port chosen by the caller.
+  node(const std::string& dir, std::string id, uint16_t port, std::vector<std::string> extra_flags,
+       start_mode mode);
 
   // Starts the node again on the same data dir, port and flags. Precondition: it has stopped
   // (exited, or killed with kill_now).
-  void restart();
+  void restart(start_mode mode = start_mode::await_ready);
 
   // Waits up to `timeout` for the ready line of the current process; throws with the log
   // otherwise. The constructor and restart() call it with 10 s.
@@ -116,7 +127,7 @@ class node {
   process& proc() { return *proc_; }
 
  private:
-  void start();
+  void start(start_mode mode);
 
   std::string id_;
   std::string data_dir_;
@@ -125,6 +136,36 @@ class node {
   uint16_t port_;
   std::string ready_line_;
   std::optional<process> proc_;
+};
+
+// `size` kvnodes n1..nN on free loopback ports of one machine, each started with the same
+// `--seeds` (every node's address, its own included) and `extra_flags`. The constructor
+// returns once every node printed its ready line (they agreed on the members); the nodes are
+// killed by PID when the cluster goes, like any node.
+class cluster {
+ public:
+  cluster(const std::string& dir, size_t size, std::vector<std::string> extra_flags = {});
+
+  size_t size() const { return nodes_.size(); }
+  node& operator[](size_t i) { return *nodes_.at(i); }
+  const node& operator[](size_t i) const { return *nodes_.at(i); }
+
+  // The node with id `id`; throws std::out_of_range for an unknown id.
+  node& at(const std::string& id);
+
+  // Every node's address, n1 first; "HOST:PORT,..." for --seeds.
+  std::vector<std::string> addresses() const;
+  std::string seeds() const;
+
+  // SIGKILL and reap.
+  void kill(const std::string& id);
+
+  // Starts stopped nodes again (same dir, port and flags), all of them before awaiting any:
+  // nodes that restart together may wait for each other.
+  void restart(const std::vector<std::string>& ids);
+
+ private:
+  std::vector<std::unique_ptr<node>> nodes_;
 };
 
 struct cli_result {

@@ -161,6 +161,8 @@ caf::error load_toml(const std::string& path, node_config& cfg) {
   read(doc, "replica_actors", cfg.replica_actors);
   read(doc, "tokens_per_weight", cfg.tokens_per_weight);
   read(doc, "threads", cfg.scheduler_threads);
+  read(doc, "work_stealing", cfg.work_stealing);
+  read(doc, "middleman_workers", cfg.middleman_workers);
   if (auto v = doc["block_cache_mb"].value<int64_t>()) cfg.block_cache_bytes = size_t(*v) << 20;
   read(doc, "max_key_bytes", cfg.max_key_bytes);
   read(doc, "max_value_bytes", cfg.max_value_bytes);

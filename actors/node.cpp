@@ -287,6 +287,8 @@ void configure_system(caf::actor_system_config& sys_cfg, const node_config& cfg)
   register_types(sys_cfg);
   sys_cfg.load<caf::io::middleman>();
   sys_cfg.set("scheduler.max-threads", static_cast<size_t>(cfg.scheduler_threads));
+  sys_cfg.set("scheduler.policy", cfg.work_stealing ? caf::atom("stealing") : caf::atom("sharing"));
+  sys_cfg.set("middleman.workers", static_cast<size_t>(cfg.middleman_workers));
   sys_cfg.set("middleman.heartbeat-interval", caf::timespan{cfg.heartbeat_interval});
   sys_cfg.set("middleman.connection-timeout", caf::timespan{cfg.connection_timeout});
   sys_cfg.set("logger.verbosity", caf::atom("quiet"));

@@ -28,8 +28,9 @@ namespace kv::client {
 
 using client_actor = actors::client_actor;
 
-// Registers ringkv's message types, loads the middleman and turns on connection heartbeats,
-// so a frozen node is noticed. Call it on the config before creating the actor system.
+// Registers ringkv's message types, loads the middleman, turns on connection heartbeats (so a
+// frozen node is noticed) and picks the scheduler settings that keep round trips short. Call
+// it on the config before creating the actor system.
 void configure(caf::actor_system_config& cfg);
 
 client_actor spawn_client(caf::actor_system& sys, client_config cfg);

@@ -12,6 +12,7 @@ packages=(
   catch2                          # tests (Catch2 v2)
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libxxhash-dev libcpp-httplib-dev
   python3 procps iproute2 ca-certificates git
+  redis-server redis-tools        # kvbench's Redis driver is smoke-tested against them
 )
 
 missing=()

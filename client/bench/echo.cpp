@@ -1,0 +1,53 @@
+#include "client/bench/echo.hpp"
+
+#include <csignal>
+#include <iostream>
+
+#include "caf/all.hpp"
+#include "caf/io/all.hpp"
+#include "client/client.hpp"
+
+namespace kv::bench {
+
+namespace {
+
+client::client_actor::behavior_type echo(client::client_actor::pointer) {
+  return {
+      [](const msg::PutRequest&) { return msg::PutReply{}; },
+      [](const msg::GetRequest&) { return msg::GetReply{}; },
+      [](const msg::DeleteRequest&) { return msg::DeleteReply{}; },
+      [](const msg::StatusRequest&) { return msg::StatusReply{}; },
+      [](const msg::FailActorRequest&) { return msg::FailActorReply{}; },
+      [](const msg::RingRequest&) { return msg::RingReply{}; },
+      [](const msg::ExplainRequest&) { return msg::ExplainReply{}; },
+  };
+}
+
+}  // namespace
+
+int serve_echo(const endpoint& at, uint32_t threads) {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  caf::actor_system_config cfg;
+  client::configure(cfg);
+  cfg.set("scheduler.max-threads", static_cast<size_t>(threads));
+  caf::actor_system sys{cfg};
+  auto server = sys.spawn(echo);
+  auto port = sys.middleman().publish(server, at.port, at.host.c_str(), true);
+  if (!port) {
+    std::cerr << "kvbench: cannot listen on " << at.text() << ": " << sys.render(port.error())
+              << "\n";
+    caf::anon_send_exit(server, caf::exit_reason::user_shutdown);
+    return 3;
+  }
+  std::cout << "ready echo " << at.host << ":" << *port << std::endl;
+  int received = 0;
+  sigwait(&stop_signals, &received);
+  caf::anon_send_exit(server, caf::exit_reason::user_shutdown);
+  return 0;
+}
+
+}  // namespace kv::bench

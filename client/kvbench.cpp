@@ -1,0 +1,257 @@
+// kvbench: YCSB-style load for ringkv, and with the same accounting for Redis, Redis Cluster
+// and a loopback echo floor. Load phase, then warm-up and a measured closed-loop run; a live
+// progress line on stderr, the final table on stdout, JSON with --json.
+// Exit codes: 0 the run completed (errors, if any, are in the table); 2 bad flags; 3 nothing
+// could be done (the target is unreachable).
+#include <unistd.h>
+
+#include <condition_variable>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "client/bench/config.hpp"
+#include "client/bench/echo.hpp"
+#include "client/bench/redis_driver.hpp"
+#include "client/bench/report.hpp"
+#include "client/bench/ringkv_driver.hpp"
+#include "client/bench/stats.hpp"
+
+namespace {
+
+using namespace kv::bench;
+using namespace std::chrono_literals;
+
+enum exit_code : int { ok = 0, usage = 2, unreachable = 3 };
+
+struct flags {
+  std::string nodes = "127.0.0.1:7101";
+  uint64_t records = 100000;
+  size_t key_size = 16;
+  size_t value_size = 1024;
+  bool load = false, no_load = false, smoke = false;
+  std::string workload = "A", distribution = "uniform", target = "ringkv";
+  uint32_t concurrency = 32;
+  double warmup_s = 2, duration_s = 10;
+  uint32_t n = 0, r = 0, w = 0;
+  std::string ns;
+  uint32_t timeout_ms = 5000;
+  std::string json;
+  uint32_t redis_wait = 0;
+  std::string serve_echo;
+  uint64_t seed = 1;
+  uint32_t threads = 1;
+};
+
+void add_options(CLI::App& app, flags& f) {
+  app.add_option("--nodes", f.nodes,
+                 "HOST:PORT,... of the target; ringkv: one client actor per node, requests\n"
+                 "round-robin; redis: the server; redis-cluster: seeds for CLUSTER SLOTS\n"
+                 "(default 127.0.0.1:7101)");
+  app.add_option("--target", f.target,
+                 "ringkv (default), redis, redis-cluster, or echo (a kvbench --serve-echo\n"
+                 "process: the loopback round-trip floor of the same client path)")
+      ->check(CLI::IsMember({"ringkv", "redis", "redis-cluster", "echo"}));
+  app.add_option("--records", f.records, "records loaded and then read/updated (default 100000)");
+  app.add_option("--key-size", f.key_size,
+                 "key bytes: 'k' + the zero-padded record index (default 16)");
+  app.add_option("--value-size", f.value_size,
+                 "value bytes, pseudo-random and fresh for every write (default 1024)");
+  app.add_flag("--load", f.load, "run the load phase only (insert every record once)");
+  app.add_flag("--no-load", f.no_load,
+               "skip the load phase: the records are already there (ringkv: updates then\n"
+               "carry no context until a read or write of the key returned one)");
+  app.add_option("--workload", f.workload,
+                 "A: 50% reads / 50% updates (default), B: 95/5, C: reads only")
+      ->check(CLI::IsMember({"A", "B", "C", "a", "b", "c"}));
+  app.add_option("--distribution", f.distribution,
+                 "uniform (default) or zipfian (theta 0.99, scrambled as YCSB does)")
+      ->check(CLI::IsMember({"uniform", "zipfian"}));
+  app.add_option("--concurrency", f.concurrency,
+                 "requests in flight, each slot issuing its next one as soon as the previous\n"
+                 "completed (closed loop; default 32)");
+  app.add_option("--warmup", f.warmup_s, "seconds run before measuring (default 2)");
+  app.add_option("--duration", f.duration_s, "seconds measured (default 10)");
+  app.add_option("--n", f.n, "ringkv: replicas per request (default: the namespace's n)");
+  app.add_option("--r", f.r, "ringkv: replies a read waits for (default: the namespace's r)");
+  app.add_option("--w", f.w, "ringkv: acks a write waits for (default: the namespace's w)");
+  app.add_option("--ns", f.ns, "ringkv: namespace (default: default)");
+  app.add_option("--timeout-ms", f.timeout_ms,
+                 "request deadline; redis: an operation without a reply by then fails TIMEOUT\n"
+                 "(default 5000)");
+  app.add_option("--json", f.json, "also write the results as JSON to this file");
+  app.add_option("--redis-wait", f.redis_wait,
+                 "redis targets: send WAIT N 0 after each write, in the same write; the write\n"
+                 "completes when both replies are in; fewer than N replicas is an error");
+  app.add_option("--serve-echo", f.serve_echo,
+                 "HOST:PORT: run the echo server for --target echo until SIGTERM (prints\n"
+                 "'ready echo HOST:PORT'; port 0 picks a free one)");
+  app.add_flag("--smoke", f.smoke,
+               "a few seconds' check: --records 1000 --warmup 0.5 --duration 2 unless given");
+  app.add_option("--seed", f.seed, "seed of the key, operation and value streams (default 1)");
+  app.add_option("--threads", f.threads,
+                 "CAF scheduler threads of the ringkv driver and the echo server (default 1)");
+}
+
+std::vector<std::string> split(const std::string& list) {
+  std::vector<std::string> items;
+  std::stringstream in{list};
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) items.push_back(item);
+  return items;
+}
+
+std::chrono::milliseconds millis(double seconds) {
+  return std::chrono::milliseconds{static_cast<int64_t>(seconds * 1000.0 + 0.5)};
+}
+
+bench_config config_of(const CLI::App& app, const flags& f) {
+  bench_config c;
+  c.tgt = *parse_target(f.target);
+  c.nodes = split(f.nodes);
+  c.records = f.records;
+  c.key_size = f.key_size;
+  c.value_size = f.value_size;
+  c.load_only = f.load;
+  c.no_load = f.no_load;
+  c.wl = *parse_workload(f.workload);
+  c.dist = *parse_distribution(f.distribution);
+  c.concurrency = f.concurrency;
+  c.warmup = millis(f.warmup_s);
+  c.duration = millis(f.duration_s);
+  c.n = f.n;
+  c.r = f.r;
+  c.w = f.w;
+  c.ns = f.ns;
+  c.timeout_ms = f.timeout_ms;
+  c.redis_wait = f.redis_wait;
+  c.seed = f.seed;
+  c.threads = f.threads;
+  c.json_path = f.json;
+  if (f.smoke) {
+    if (app.count("--records") == 0) c.records = 1000;
+    if (app.count("--warmup") == 0) c.warmup = 500ms;
+    if (app.count("--duration") == 0) c.duration = 2000ms;
+  }
+  return c;
+}
+
+// Prints the progress line once a second: rewritten in place on a terminal, one line every
+// 5 s otherwise (a log file stays readable).
+class progress_printer {
+ public:
+  explicit progress_printer(const recorder& rec)
+      : rec_(rec), tty_(::isatty(STDERR_FILENO) == 1), thread_([this] { loop(); }) {}
+
+  ~progress_printer() {
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+    if (tty_ && printed_) std::cerr << "\n";
+  }
+
+ private:
+  void loop() {
+    phase shown = phase::idle;
+    uint64_t base_ops = 0;
+    steady::time_point base_time;
+    unsigned ticks = 0;
+    std::unique_lock<std::mutex> lock{mutex_};
+    while (!wake_.wait_for(lock, 1s, [this] { return stopping_; })) {
+      auto now = steady::now();
+      auto p = rec_.snapshot(now);
+      if (p.current == phase::idle) continue;
+      auto group = p.current == phase::done ? phase::run : p.current;
+      if (group != shown) {
+        shown = group;
+        base_ops = 0;
+        base_time = now - p.elapsed;
+      }
+      auto seconds = std::chrono::duration<double>(now - base_time).count();
+      auto rate = seconds > 0 ? static_cast<double>(p.ops - base_ops) / seconds : 0.0;
+      base_ops = p.ops;
+      base_time = now;
+      ++ticks;
+      if (tty_)
+        std::cerr << "\r" << progress_line(p, rate) << "\033[K" << std::flush;
+      else if (ticks % 5 == 0)
+        std::cerr << progress_line(p, rate) << std::endl;
+      printed_ = true;
+    }
+  }
+
+  const recorder& rec_;
+  bool tty_;
+  bool printed_ = false;
+  bool stopping_ = false;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::thread thread_;
+};
+
+int bad_usage(const std::string& why) {
+  std::cerr << "kvbench: INVALID_ARGUMENT " << why << "\n";
+  return usage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "kvbench: YCSB-style benchmark of ringkv, and with the same accounting of Redis,\n"
+      "Redis Cluster and a loopback echo floor. Loads --records records, then runs the\n"
+      "workload closed-loop for --warmup + --duration seconds and prints throughput and\n"
+      "latency percentiles (per read, update and total).\n"
+      "Exit codes: 0 the run completed (errors, if any, are reported); 2 bad flags;\n"
+      "3 nothing could be done (target unreachable)."};
+  flags f;
+  add_options(app, f);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? ok : usage;
+  }
+  if (!f.serve_echo.empty()) {
+    auto at = parse_endpoint(f.serve_echo);
+    if (!at) return bad_usage("--serve-echo needs HOST:PORT, got '" + f.serve_echo + "'");
+    return serve_echo(*at, f.threads);
+  }
+  auto cfg = config_of(app, f);
+  if (auto why = validate(cfg); !why.empty()) return bad_usage(why);
+  std::ofstream json;
+  if (!cfg.json_path.empty()) {
+    json.open(cfg.json_path, std::ios::trunc);
+    if (!json) return bad_usage("cannot write --json " + cfg.json_path);
+  }
+  recorder rec;
+  run_outcome outcome;
+  {
+    progress_printer progress{rec};
+    bool redis = cfg.tgt == target::redis || cfg.tgt == target::redis_cluster;
+    outcome = redis ? run_redis(cfg, rec) : run_ringkv(cfg, rec);
+  }
+  if (!outcome.reached) {
+    std::cerr << "kvbench: UNAVAILABLE nothing could be done: " << outcome.failure << "\n";
+    return unreachable;
+  }
+  report r;
+  r.cfg = cfg;
+  if (cfg.loads()) r.load = rec.result(phase::load);
+  if (!cfg.load_only) r.run = rec.result(phase::run);
+  r.counters = rec.counters();
+  r.notes = outcome.notes;
+  print_table(std::cout, r);
+  if (json.is_open()) {
+    json << to_json(r);
+    json.close();
+    if (!json) std::cerr << "kvbench: INTERNAL could not finish writing " << cfg.json_path << "\n";
+  }
+  return ok;
+}

@@ -1,8 +1,8 @@
 // actors/cluster_view.hpp
 // The cluster as this node sees it right now: the members and their placement (the ring), which
-// of them are reachable, and the handle to each reachable peer's front. The membership actor
-// publishes a new immutable snapshot whenever any of that changes; the coordinator and the node
-// actor read the current one on every request (one atomic load). The ring is rebuilt only when
+// of them are reachable, and the link to each reachable peer (actors/peer_link.hpp). The membership
+// actor publishes a new immutable snapshot whenever any of that changes; the coordinator and the
+// node actor read the current one on every request (one atomic load). The ring is rebuilt only when
 // the members themselves change, not when one goes up or down.
 #pragma once
 
@@ -18,9 +18,9 @@
 namespace kv::actors {
 
 struct peer_state {
-  std::string address;  // "host:port" of its port
-  bool up = false;      // connected (always true for this node)
-  node_actor front;     // null for this node, and while not connected
+  std::string address;   // "host:port" of its port
+  bool up = false;       // connected (always true for this node)
+  peer_link_actor link;  // replica calls to the peer; null for this node and while not connected
 };
 
 struct cluster_snapshot {

@@ -114,7 +114,7 @@ located locate(const coordinator_state& st, const cluster_snapshot& snap, uint32
         continue;
       }
     } else if (snap.peers[m].up) {
-      result.targets.push_back({id, id, snap.peers[m].front});
+      result.targets.push_back({id, id, snap.peers[m].link});
       continue;
     }
     result.unreachable += (result.unreachable.empty() ? "" : ", ") + id;
@@ -249,9 +249,6 @@ coordinator_actor::behavior_type coordinator(coordinator_pointer self, superviso
       },
       [self](fsm_done_atom, uint64_t id) { self->state.live->erase(id); },
       [self](tick_atom) { on_tick(self); },
-      [self](peer_down_atom, const std::string& node) {
-        for (auto& [id, fsm] : *self->state.live) caf::anon_send(fsm, peer_down_atom::value, node);
-      },
   };
 }
 

@@ -5,8 +5,8 @@
 // answered at once with a typed error and never reaches a replica.
 // It also keeps every request's deadline: one queue, one tick, no timer per request.
 // Replicas come from the cluster view on each request: local ones through the registry (so a
-// restarted replica is found), remote ones through their node's front. When a peer node goes,
-// the coordinator tells every live FSM, which fails its requests to that node at once.
+// restarted replica is found), remote ones through the link to their node, which fails its
+// calls at once when the node goes.
 #pragma once
 
 #include "actors/interfaces.hpp"

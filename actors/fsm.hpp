@@ -4,9 +4,9 @@
 // the key, answers the client directly, tells the coordinator it is done, and quits. It never
 // waits on a timer of its own: the coordinator sends `deadline` when the request's time is up
 // (one timer for all requests, instead of one pinned clock entry per request), and `orphan`
-// if the coordinator dies first, upon which the FSM keeps its own deadline. `peer_down` says a
-// node is unreachable: requests to it will never be answered (CAF does not fail them), so the
-// FSM counts them as failed at once.
+// if the coordinator dies first, upon which the FSM keeps its own deadline. A call to a peer
+// that goes fails at once: its link fails what it holds and quits, and a call to a link that
+// quit fails with `request_receiver_down`.
 #pragma once
 
 #include <algorithm>
@@ -26,7 +26,7 @@
 
 namespace kv::actors {
 
-// One replica of the key's preference list: this node's replica actor, or a peer's front.
+// One replica of the key's preference list: this node's replica actor, or the link to a peer.
 struct fsm_target {
   std::string node;  // member id
   std::string name;  // "n1/replica.3" or "n2", for messages and logs

@@ -145,13 +145,6 @@ caf::result<msg::GetReply> start(get_pointer self, const msg::GetRequest& req) {
   return st.promise;
 }
 
-void on_peer_down(get_pointer self, const std::string& node) {
-  auto& st = self->state;
-  auto err = make_error(errc::unavailable, node + " became unreachable");
-  for (size_t i = 0; i < st.targets.size(); ++i)
-    if (st.args.targets[i].node == node) replica_failed(self, i, err);
-}
-
 void on_deadline(get_pointer self) {
   auto& st = self->state;
   answer(self, deadline_passed(st.args, 'r', st.votes ? st.votes->successes() : 0, "replied"));
@@ -165,7 +158,6 @@ get_fsm_actor::behavior_type get_fsm(get_pointer self, fsm_args args) {
       [self](const msg::GetRequest& req) { return start(self, req); },
       [self](deadline_atom) { on_deadline(self); },
       [self](orphan_atom) { keep_own_deadline(self, self->state.args.deadline); },
-      [self](peer_down_atom, const std::string& node) { on_peer_down(self, node); },
   };
 }
 

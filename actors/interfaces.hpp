@@ -16,12 +16,12 @@
 namespace kv::actors {
 
 // Local control.
-using commit_atom = caf::atom_constant<caf::atom("commit")>;       // replica: commit queued writes
-using tick_atom = caf::atom_constant<caf::atom("tick")>;           // periodic work
-using deadline_atom = caf::atom_constant<caf::atom("deadline")>;   // FSM: your deadline passed
-using orphan_atom = caf::atom_constant<caf::atom("orphan")>;       // FSM: keep your own deadline
-using fsm_done_atom = caf::atom_constant<caf::atom("fsmdone")>;    // FSM -> coordinator
-using peer_down_atom = caf::atom_constant<caf::atom("peerdown")>;  // a peer node is unreachable
+using commit_atom = caf::atom_constant<caf::atom("commit")>;      // replica: commit queued writes
+using tick_atom = caf::atom_constant<caf::atom("tick")>;          // periodic work
+using deadline_atom = caf::atom_constant<caf::atom("deadline")>;  // FSM: your deadline passed
+using orphan_atom = caf::atom_constant<caf::atom("orphan")>;      // FSM: keep your own deadline
+using fsm_done_atom = caf::atom_constant<caf::atom("fsmdone")>;   // FSM -> coordinator
+using flush_atom = caf::atom_constant<caf::atom("flush")>;        // send what was queued
 
 // What every node serves to clients: put, get, delete and status.
 using client_api = caf::typed_actor<caf::replies_to<msg::PutRequest>::with<msg::PutReply>,
@@ -42,8 +42,8 @@ using client_actor =
                        caf::replies_to<msg::RingRequest>::with<msg::RingReply>,
                        caf::replies_to<msg::ExplainRequest>::with<msg::ExplainReply>>;
 
-// The reads and writes of one key's replica. A local replica serves them, and so does every
-// node's front for the replicas behind it, so an FSM talks to local and remote replicas alike.
+// The reads and writes of one key's replica. A local replica serves them, and so does the link
+// to each peer for the replicas behind it, so an FSM talks to local and remote replicas alike.
 using replica_api =
     caf::typed_actor<caf::replies_to<msg::ReplicaWriteRequest>::with<msg::ReplicaWriteReply>,
                      caf::replies_to<msg::ReplicaReadRequest>::with<msg::ReplicaReadReply>>;
@@ -52,10 +52,27 @@ using replica_api =
 using membership_api =
     caf::typed_actor<caf::replies_to<msg::MembersRequest>::with<msg::MembersReply>>;
 
-// What a node publishes on its port: the client's interface, replica traffic from other nodes,
-// and membership. The port's front implements it, routing each request to the actor of the
-// moment (actors/node.hpp).
-using node_actor = client_actor::extend_with<replica_api>::extend_with<membership_api>;
+// Who receives a batch, and who its results: a node's front takes a client's ClientBatch
+// and a peer link's ReplicaBatch.
+using client_batch_sink = caf::typed_actor<caf::reacts_to<msg::ClientBatch>>;
+using replica_batch_sink = caf::typed_actor<caf::reacts_to<msg::ReplicaBatch>>;
+// Who receives the results of a batch: a peer's link, or a client actor.
+using replica_results_sink = caf::typed_actor<caf::reacts_to<msg::ReplicaResults>>;
+using client_results_sink = caf::typed_actor<caf::reacts_to<msg::ClientResults>>;
+
+// What a node publishes on its port: the client's interface (one request at a time, or a
+// ClientBatch answered with ClientResults), batches of replica calls from peers' links
+// (answered with ReplicaResults) and membership. The port's front implements it, routing each
+// request to the actor of the moment (actors/node.hpp).
+using node_actor =
+    client_actor::extend_with<membership_api>::extend<caf::reacts_to<msg::ClientBatch>,
+                                                      caf::reacts_to<msg::ReplicaBatch>,
+                                                      caf::reacts_to<flush_atom>>;
+
+// A node's link to one peer (actors/peer_link.hpp): the replica calls of this node's FSMs to
+// the peer's replicas, sent in batches and answered as the peer's results come back.
+using peer_link_actor =
+    replica_api::extend<caf::reacts_to<msg::ReplicaResults>, caf::reacts_to<flush_atom>>;
 
 // The node actor (role "node"): status and administration of this node.
 using admin_actor = admin_api;
@@ -72,18 +89,15 @@ using coordinator_actor =
     caf::typed_actor<caf::replies_to<msg::PutRequest>::with<msg::PutReply>,
                      caf::replies_to<msg::GetRequest>::with<msg::GetReply>,
                      caf::replies_to<msg::DeleteRequest>::with<msg::DeleteReply>,
-                     caf::reacts_to<fsm_done_atom, uint64_t>, caf::reacts_to<tick_atom>,
-                     caf::reacts_to<peer_down_atom, std::string>>;
+                     caf::reacts_to<fsm_done_atom, uint64_t>, caf::reacts_to<tick_atom>>;
 
 // Per-request state machines, spawned by the coordinator, answering the client directly.
 using put_fsm_actor = caf::typed_actor<caf::replies_to<msg::PutRequest>::with<msg::PutReply>,
                                        caf::replies_to<msg::DeleteRequest>::with<msg::DeleteReply>,
-                                       caf::reacts_to<deadline_atom>, caf::reacts_to<orphan_atom>,
-                                       caf::reacts_to<peer_down_atom, std::string>>;
+                                       caf::reacts_to<deadline_atom>, caf::reacts_to<orphan_atom>>;
 
 using get_fsm_actor = caf::typed_actor<caf::replies_to<msg::GetRequest>::with<msg::GetReply>,
-                                       caf::reacts_to<deadline_atom>, caf::reacts_to<orphan_atom>,
-                                       caf::reacts_to<peer_down_atom, std::string>>;
+                                       caf::reacts_to<deadline_atom>, caf::reacts_to<orphan_atom>>;
 
 // Supervisor: the root of the node's actor tree (actors/supervisor.hpp).
 using supervisor_actor = caf::typed_actor<

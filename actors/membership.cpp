@@ -3,6 +3,7 @@
 #include <map>
 
 #include "actors/log.hpp"
+#include "actors/peer_link.hpp"
 #include "actors/registry.hpp"
 #include "actors/shield.hpp"
 #include "caf/all.hpp"
@@ -19,7 +20,8 @@ constexpr const char* members_key = "members";
 // A peer, known by the address it listens on; its id is empty until it introduced itself.
 struct peer {
   msg::Member info;
-  node_actor front;  // set once connected and introduced
+  node_actor front;      // set once connected and introduced
+  peer_link_actor link;  // this node's replica calls to it, while connected
   bool connecting = false;
   uint32_t failures = 0;  // connection attempts failed since the last success
 };
@@ -93,12 +95,11 @@ void publish(membership_pointer self) {
   for (auto& m : st.ring->members()) {
     if (m.id == st.self.id()) {
       snap->self = static_cast<uint32_t>(snap->peers.size());
-      snap->peers.push_back({st.self.address(), true, node_actor{}});
+      snap->peers.push_back({st.self.address(), true, peer_link_actor{}});
       continue;
     }
     for (auto& [address, p] : st.peers)
-      if (p.info.id() == m.id)
-        snap->peers.push_back({address, static_cast<bool>(p.front), p.front});
+      if (p.info.id() == m.id) snap->peers.push_back({address, static_cast<bool>(p.front), p.link});
   }
   st.settled = st.settled || settled(st);
   snap->complete = st.settled;
@@ -163,6 +164,9 @@ void introduced(membership_pointer self, const std::string& address, node_actor 
   self->monitor(p.front);
   if (reply.self().address() != address) reply.mutable_self()->set_address(address);
   learn_all(self, reply);
+  if (p.link)  // the peer restarted before its old connection was seen to drop
+    self->send_exit(p.link, caf::exit_reason::user_shutdown);
+  p.link = spawn_peer_link(self, p.front, p.info.id());
   st.log->info("PeerUp id={} address={}", p.info.id(), address);
   publish(self);
 }
@@ -229,11 +233,10 @@ void on_down(membership_pointer self, const caf::down_msg& dm) {
   for (auto& [address, p] : st.peers) {
     if (!p.front || p.front.address() != dm.source) continue;
     p.front = nullptr;
+    p.link = nullptr;  // it saw the peer go too, failed its calls and quit
     st.log->warn("PeerDown id={} address={} reason=\"{}\"", p.info.id(), address,
                  describe(dm.reason));
     publish(self);
-    if (auto coordinator = st.deps.reg->get_as<coordinator_actor>("coordinator"))
-      self->send(coordinator, peer_down_atom::value, p.info.id());
     return;
   }
 }

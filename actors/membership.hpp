@@ -4,9 +4,11 @@
 // introduces this node (MembersRequest) and learns the others (MembersReply), and stores what it
 // learned, so a restarted node knows its cluster even while some peers are down. It monitors one
 // proxy per peer (the peer's front) and so sees a peer go within the middleman's heartbeat
-// timeout; it reconnects on its tick. Every change becomes a new snapshot in the cluster_view;
-// a peer that goes is also reported to the coordinator, which fails the replica requests in
-// flight to it. Static membership: members are added, never removed (gossip comes next).
+// timeout; it reconnects on its tick. For each connected peer it runs a link (actors/
+// peer_link.hpp) that carries this node's replica calls to it in batches; the link watches the
+// same proxy and fails its calls at once when the peer goes. Every change becomes a new
+// snapshot in the cluster_view. Static membership: members are added, never removed (gossip comes
+// next).
 #pragma once
 
 #include <memory>

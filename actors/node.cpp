@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "actors/cluster_view.hpp"
+#include "actors/front.hpp"
 #include "actors/guarded_port.hpp"
 #include "actors/http.hpp"
 #include "actors/interfaces.hpp"
@@ -174,7 +175,7 @@ caf::result<msg::ExplainReply> explain(node_pointer self, const msg::ExplainRequ
       target = deps.reg->get_as<replica_actor>(replica_role(
           replica_index(out->partition(), deps.cfg.partitions, deps.cfg.replica_actors)));
     else if (snap->peers[m].up)
-      target = snap->peers[m].front;
+      target = snap->peers[m].link;
     if (!target) {
       view->set_error("unreachable");
       done();
@@ -210,73 +211,10 @@ admin_actor::behavior_type node(node_pointer self, supervisor_deps deps, supervi
   };
 }
 
-// -- the port's front --------------------------------------------------------------------------
-
-// Delegates `req` to the actor registered as `role`, which answers the requester directly.
-template <class Reply, class Handle, class Request>
-caf::result<Reply> route(node_actor::pointer self, const registry& reg, const char* role,
-                         Request& req) {
-  auto target = reg.get_as<Handle>(role);
-  if (!target)
-    return make_error(errc::unavailable, std::string{"the "} + role + " actor is restarting");
-  return self->delegate(target, std::move(req));
-}
-
-// Replica traffic from other nodes goes to the local replica that holds the partition.
-template <class Reply, class Request>
-caf::result<Reply> route_to_replica(node_actor::pointer self, const registry& reg,
-                                    const node_config& cfg, Request& req) {
-  if (req.partition() >= cfg.partitions)
-    return make_error(errc::invalid_argument, "no partition " + std::to_string(req.partition()));
-  auto role = replica_role(replica_index(req.partition(), cfg.partitions, cfg.replica_actors));
-  return route<Reply, replica_actor>(self, reg, role.c_str(), req);
-}
-
-node_actor::behavior_type front(node_actor::pointer self, std::shared_ptr<registry> reg,
-                                node_config cfg) {
-  shield(self, "port");
-  return {
-      [self, reg](msg::PutRequest& req) {
-        return route<msg::PutReply, coordinator_actor>(self, *reg, "coordinator", req);
-      },
-      [self, reg](msg::GetRequest& req) {
-        return route<msg::GetReply, coordinator_actor>(self, *reg, "coordinator", req);
-      },
-      [self, reg](msg::DeleteRequest& req) {
-        return route<msg::DeleteReply, coordinator_actor>(self, *reg, "coordinator", req);
-      },
-      [self, reg](msg::StatusRequest& req) {
-        return route<msg::StatusReply, admin_actor>(self, *reg, "node", req);
-      },
-      [self, reg](msg::FailActorRequest& req) {
-        return route<msg::FailActorReply, admin_actor>(self, *reg, "node", req);
-      },
-      [self, reg](msg::RingRequest& req) {
-        return route<msg::RingReply, admin_actor>(self, *reg, "node", req);
-      },
-      [self, reg](msg::ExplainRequest& req) {
-        return route<msg::ExplainReply, admin_actor>(self, *reg, "node", req);
-      },
-      [self, reg, cfg](msg::ReplicaWriteRequest& req) {
-        return route_to_replica<msg::ReplicaWriteReply>(self, *reg, cfg, req);
-      },
-      [self, reg, cfg](msg::ReplicaReadRequest& req) {
-        return route_to_replica<msg::ReplicaReadReply>(self, *reg, cfg, req);
-      },
-      [self, reg](msg::MembersRequest& req) {
-        return route<msg::MembersReply, membership_actor>(self, *reg, "membership", req);
-      },
-  };
-}
-
 }  // namespace
 
 admin_actor spawn_node(caf::local_actor* parent, supervisor_deps deps, supervisor_actor sup) {
   return parent->spawn(node, std::move(deps), std::move(sup));
-}
-
-node_actor spawn_front(caf::actor_system& sys, std::shared_ptr<registry> reg, node_config cfg) {
-  return sys.spawn(front, std::move(reg), std::move(cfg));
 }
 
 namespace {

@@ -3,16 +3,11 @@
 // supervisor and the storage engine report, and makes a named actor fail on purpose when an
 // admin asks (its supervisor then restarts it).
 //
-// The port's front is the actor a node publishes: a stateless router that hands client
-// requests to the coordinator and status and admin requests to the node actor, both found
-// through the registry on every request. Clients hold one proxy to the front, so restarts
-// behind it are invisible to them beyond the requests in flight.
-//
 // run_node() is kvnode after its flags are parsed: it opens the storage, takes a new
-// incarnation, starts the supervisor's tree, publishes the front behind the port guard,
-// prints `ready <id> <host:port>` on stdout, and runs until SIGTERM/SIGINT or until the tree
-// gives up. Exit codes: 0 clean stop, 1 could not start, 3 the node was sick (restart
-// intensity exceeded).
+// incarnation, starts the supervisor's tree, publishes the port's front (actors/front.hpp)
+// behind the port guard, prints `ready <id> <host:port>` on stdout, and runs until SIGTERM or
+// SIGINT or until the tree gives up. Exit codes: 0 clean stop, 1 could not start, 3 the node was
+// sick (restart intensity exceeded).
 #pragma once
 
 #include <memory>
@@ -27,10 +22,6 @@ namespace kv::actors {
 // The node actor sees what the supervisor's children see, and asks `sup` (its parent) for
 // their state.
 admin_actor spawn_node(caf::local_actor* parent, supervisor_deps deps, supervisor_actor sup);
-
-// The port's front: routes what arrives to the actors registered in `reg` (cfg says which
-// replica holds which partition).
-node_actor spawn_front(caf::actor_system& sys, std::shared_ptr<registry> reg, node_config cfg);
 
 constexpr int exit_ok = 0;
 constexpr int exit_start_failed = 1;

@@ -147,18 +147,6 @@ caf::response_promise start(put_pointer self, Request& req, msg::NewVersion vers
   return st.promise;
 }
 
-void on_peer_down(put_pointer self, const std::string& node) {
-  auto& st = self->state;
-  auto err = make_error(errc::unavailable, node + " became unreachable");
-  for (size_t i = 0; i < st.targets.size(); ++i) {
-    if (st.args.targets[i].node != node || st.targets[i] != target_state::pending) continue;
-    if (i == 0)
-      coordinate_failed(self, err);
-    else
-      replica_failed(self, i, err);
-  }
-}
-
 void on_deadline(put_pointer self) {
   auto& st = self->state;
   answer(self, deadline_passed(st.args, 'w', st.votes ? st.votes->successes() : 0, "acknowledged"));
@@ -182,7 +170,6 @@ put_fsm_actor::behavior_type put_fsm(put_pointer self, fsm_args args) {
       },
       [self](deadline_atom) { on_deadline(self); },
       [self](orphan_atom) { keep_own_deadline(self, self->state.args.deadline); },
-      [self](peer_down_atom, const std::string& node) { on_peer_down(self, node); },
   };
 }
 

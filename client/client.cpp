@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <queue>
 #include <unordered_map>
 
+#include "actors/batching.hpp"
 #include "actors/config.hpp"
 #include "actors/shield.hpp"
 #include "caf/all.hpp"
@@ -19,12 +21,19 @@ namespace {
 using tick_atom = actors::tick_atom;
 using time_point = caf::actor_clock::time_point;
 
-// The client's own interface: the node's, plus its deadline tick.
-using client_impl = client_actor::extend<caf::reacts_to<tick_atom>>;
+using flush_atom = actors::flush_atom;
 
-// A request waiting for its answer. `send` sends it to the connected node and delivers what
-// comes back to the requester; `fail` answers the requester with an error instead.
+// The client's own interface: the node's, plus its deadline tick and the batches' results.
+using client_impl = client_actor::extend<caf::reacts_to<tick_atom>, caf::reacts_to<flush_atom>,
+                                         caf::reacts_to<msg::ClientResults>>;
+
+// A request waiting for its answer. Puts, gets and deletes travel in batches (actors/
+// batching.hpp): `call` is the request until it is queued, `result` delivers its result to the
+// requester. Anything else is sent on its own: `send` sends it to the connected node and
+// delivers what comes back. `fail` answers the requester with an error instead.
 struct pending {
+  std::optional<msg::ClientCall> call;
+  std::function<void(msg::ClientResult&)> result;
   std::function<void(const client_actor& node, uint64_t id)> send;
   std::function<void(caf::error)> fail;
   time_point deadline;
@@ -41,6 +50,8 @@ struct client_state {
   time_point retry_at;             // no new attempt before this (after a failed one)
   uint64_t next_id = 1;
   std::unordered_map<uint64_t, pending> in_flight;
+  actors::outgoing<msg::ClientBatch> queued;  // calls for the next flush
+  bool flush_queued = false;
   std::priority_queue<std::pair<time_point, uint64_t>, std::vector<std::pair<time_point, uint64_t>>,
                       std::greater<>>
       deadlines;
@@ -64,11 +75,45 @@ void fail_all(client_pointer self, bool only_sent, const caf::error& err) {
   }
 }
 
+void send_queued(client_pointer self) {
+  auto& st = self->state;
+  if (st.queued.empty()) return;
+  auto batch = st.queued.take();
+  if (st.node) self->send(caf::actor_cast<actors::client_batch_sink>(st.node), std::move(batch));
+}
+
+// Sends `p` to the connected node: a call joins the batch of the next flush.
+void send(client_pointer self, uint64_t id, pending& p) {
+  auto& st = self->state;
+  p.sent = true;
+  if (!p.call) return p.send(st.node, id);
+  auto size = p.call->ByteSizeLong();
+  if (st.queued.full_for(size)) send_queued(self);
+  auto& call = *st.queued.next(size).add_calls();
+  call = std::move(*p.call);
+  call.set_id(id);
+  p.call.reset();
+  if (!st.flush_queued) {
+    st.flush_queued = true;
+    self->send(self, flush_atom::value);
+  }
+}
+
 void send_unsent(client_pointer self) {
-  for (auto& [id, p] : self->state.in_flight) {
-    if (p.sent) continue;
-    p.sent = true;
-    p.send(self->state.node, id);
+  for (auto& [id, p] : self->state.in_flight)
+    if (!p.sent) send(self, id, p);
+}
+
+void on_results(client_pointer self, msg::ClientResults& results) {
+  auto& st = self->state;
+  auto sender = self->current_sender();
+  if (!st.node || !sender || sender->address() != st.node.address()) return;
+  for (auto& result : *results.mutable_results()) {
+    auto i = st.in_flight.find(result.id());
+    if (i == st.in_flight.end()) continue;  // answered already: its deadline passed
+    auto deliver = std::move(i->second.result);
+    st.in_flight.erase(i);
+    deliver(result);
   }
 }
 
@@ -115,8 +160,13 @@ void connect(client_pointer self) {
             if (!ptr)
               return on_connect_failed(self, target,
                                        make_error(errc::unavailable, "no ringkv node there"), true);
-            auto wanted = self->system().message_types<client_actor>();
-            if (!std::includes(interface.begin(), interface.end(), wanted.begin(), wanted.end()))
+            auto speaks = [&](const std::set<std::string>& wanted) {
+              return std::includes(interface.begin(), interface.end(), wanted.begin(),
+                                   wanted.end());
+            };
+            auto& sys = self->system();
+            if (!speaks(sys.message_types<client_actor>()) ||
+                !speaks(sys.message_types<actors::client_batch_sink>()))
               return on_connect_failed(
                   self, target, make_error(errc::unavailable, "it speaks another ringkv version"),
                   true);
@@ -167,18 +217,34 @@ std::chrono::milliseconds effective_timeout(const client_state& st, uint32_t tim
   return timeout_ms == 0 ? st.cfg.default_timeout : std::chrono::milliseconds{timeout_ms};
 }
 
-// Tracks `req` until its answer arrives, the connection drops, or its deadline passes.
+caf::error check_size(const client_state& st, const google::protobuf::MessageLite& req) {
+  auto size = req.ByteSizeLong();
+  if (size <= st.cfg.max_request_bytes) return caf::none;
+  return make_error(errc::too_large, "the request is " + std::to_string(size) +
+                                         " bytes; one message carries at most " +
+                                         std::to_string(st.cfg.max_request_bytes));
+}
+
+// Tracks `p` until its answer arrives, the connection drops, or its deadline passes.
+void track(client_pointer self, pending p, std::chrono::milliseconds timeout) {
+  auto& st = self->state;
+  auto id = st.next_id++;
+  p.deadline = self->clock().now() + timeout + st.cfg.grace;
+  st.deadlines.emplace(p.deadline, id);
+  auto& entry = st.in_flight.emplace(id, std::move(p)).first->second;
+  schedule_tick(self);
+  if (st.node)
+    send(self, id, entry);
+  else
+    connect(self);
+}
+
+// A request sent on its own.
 template <class Reply, class Request>
 caf::result<Reply> submit(client_pointer self, Request req, std::chrono::milliseconds timeout) {
-  auto& st = self->state;
-  if (auto size = req.ByteSizeLong(); size > st.cfg.max_request_bytes)
-    return make_error(errc::too_large, "the request is " + std::to_string(size) +
-                                           " bytes; one message carries at most " +
-                                           std::to_string(st.cfg.max_request_bytes));
+  if (auto err = check_size(self->state, req)) return err;
   auto promise = self->make_response_promise<Reply>();
-  auto id = st.next_id++;
   pending p;
-  p.deadline = self->clock().now() + timeout + st.cfg.grace;
   p.fail = [promise](caf::error err) mutable { promise.deliver(std::move(err)); };
   p.send = [self, promise, req = std::move(req)](const client_actor& node, uint64_t id) {
     auto done = [self, id] { return self->state.in_flight.erase(id) == 1; };
@@ -191,15 +257,49 @@ caf::result<Reply> submit(client_pointer self, Request req, std::chrono::millise
               if (done()) promise.deliver(std::move(err));
             });
   };
-  st.deadlines.emplace(p.deadline, id);
-  auto& entry = st.in_flight.emplace(id, std::move(p)).first->second;
-  schedule_tick(self);
-  if (st.node) {
-    entry.sent = true;
-    entry.send(st.node, id);
-  } else {
-    connect(self);
-  }
+  track(self, std::move(p), timeout);
+  return promise;
+}
+
+void set_call(msg::ClientCall& call, msg::PutRequest&& req) {
+  *call.mutable_put() = std::move(req);
+}
+void set_call(msg::ClientCall& call, msg::GetRequest&& req) {
+  *call.mutable_get() = std::move(req);
+}
+void set_call(msg::ClientCall& call, msg::DeleteRequest&& req) {
+  *call.mutable_del() = std::move(req);
+}
+
+msg::PutReply* reply_in(msg::ClientResult& r, msg::PutReply*) {
+  return r.has_put() ? r.mutable_put() : nullptr;
+}
+msg::GetReply* reply_in(msg::ClientResult& r, msg::GetReply*) {
+  return r.has_get() ? r.mutable_get() : nullptr;
+}
+msg::DeleteReply* reply_in(msg::ClientResult& r, msg::DeleteReply*) {
+  return r.has_del() ? r.mutable_del() : nullptr;
+}
+
+// A put, get or delete: it travels in a batch.
+template <class Reply, class Request>
+caf::result<Reply> submit_call(client_pointer self, Request req,
+                               std::chrono::milliseconds timeout) {
+  if (auto err = check_size(self->state, req)) return err;
+  auto promise = self->make_response_promise<Reply>();
+  pending p;
+  p.fail = [promise](caf::error err) mutable { promise.deliver(std::move(err)); };
+  p.call.emplace();
+  set_call(*p.call, std::move(req));
+  p.result = [promise](msg::ClientResult& result) mutable {
+    if (result.has_error())
+      promise.deliver(actors::from_wire(result.error()));
+    else if (auto* reply = reply_in(result, static_cast<Reply*>(nullptr)))
+      promise.deliver(std::move(*reply));
+    else
+      promise.deliver(make_error(errc::internal, "the node answered with another kind of result"));
+  };
+  track(self, std::move(p), timeout);
   return promise;
 }
 
@@ -219,6 +319,7 @@ client_impl::behavior_type client(client_pointer self, client_config cfg) {
     auto& st = self->state;
     if (!st.node || dm.source != st.node.address()) return;
     st.node = nullptr;
+    st.queued.take();  // failed below: never sent
     fail_all(self, true,
              make_error(errc::timeout,
                         "the connection to the node was lost; the outcome is "
@@ -228,17 +329,17 @@ client_impl::behavior_type client(client_pointer self, client_config cfg) {
       [self](msg::PutRequest& req) {
         req = with_timeout(self->state, std::move(req));
         auto t = effective_timeout(self->state, req.options().timeout_ms());
-        return submit<msg::PutReply>(self, std::move(req), t);
+        return submit_call<msg::PutReply>(self, std::move(req), t);
       },
       [self](msg::GetRequest& req) {
         req = with_timeout(self->state, std::move(req));
         auto t = effective_timeout(self->state, req.options().timeout_ms());
-        return submit<msg::GetReply>(self, std::move(req), t);
+        return submit_call<msg::GetReply>(self, std::move(req), t);
       },
       [self](msg::DeleteRequest& req) {
         req = with_timeout(self->state, std::move(req));
         auto t = effective_timeout(self->state, req.options().timeout_ms());
-        return submit<msg::DeleteReply>(self, std::move(req), t);
+        return submit_call<msg::DeleteReply>(self, std::move(req), t);
       },
       [self](msg::StatusRequest& req) {
         return submit<msg::StatusReply>(self, std::move(req), self->state.cfg.default_timeout);
@@ -254,6 +355,11 @@ client_impl::behavior_type client(client_pointer self, client_config cfg) {
         return submit<msg::ExplainReply>(self, std::move(req), t);
       },
       [self](tick_atom) { on_tick(self); },
+      [self](flush_atom) {
+        self->state.flush_queued = false;
+        send_queued(self);
+      },
+      [self](msg::ClientResults& results) { on_results(self, results); },
   };
 }
 

@@ -1,8 +1,8 @@
-// kvbench: YCSB-style load for ringkv, and with the same accounting for Redis, Redis Cluster
-// and a loopback echo floor. Load phase, then warm-up and a measured closed-loop run; a live
-// progress line on stderr, the final table on stdout, JSON with --json.
-// Exit codes: 0 the run completed (errors, if any, are in the table); 2 bad flags; 3 nothing
-// could be done (the target is unreachable).
+// kvbench: YCSB-style load for ringkv, and with the same accounting for Redis, Redis Cluster,
+// etcd (through its JSON gateway) and a loopback echo floor. Load phase, then warm-up and a
+// measured closed-loop run; a live progress line on stderr, the final table on stdout, JSON with
+// --json. Exit codes: 0 the run completed (errors, if any, are in the table); 2 bad flags; 3
+// nothing could be done (the target is unreachable).
 #include <unistd.h>
 
 #include <condition_variable>
@@ -16,6 +16,7 @@
 
 #include "client/bench/config.hpp"
 #include "client/bench/echo.hpp"
+#include "client/bench/etcd_driver.hpp"
 #include "client/bench/redis_driver.hpp"
 #include "client/bench/report.hpp"
 #include "client/bench/ringkv_driver.hpp"
@@ -36,6 +37,7 @@ struct flags {
   bool load = false, no_load = false, smoke = false;
   std::string workload = "A", distribution = "uniform", target = "ringkv";
   uint32_t concurrency = 32;
+  uint32_t load_concurrency = 0;
   double warmup_s = 2, duration_s = 10;
   uint32_t n = 0, r = 0, w = 0;
   std::string ns;
@@ -50,12 +52,15 @@ struct flags {
 void add_options(CLI::App& app, flags& f) {
   app.add_option("--nodes", f.nodes,
                  "HOST:PORT,... of the target; ringkv: one client actor per node, requests\n"
-                 "round-robin; redis: the server; redis-cluster: seeds for CLUSTER SLOTS\n"
+                 "round-robin; redis: the server; redis-cluster: seeds for CLUSTER SLOTS;\n"
+                 "etcd: the members' client URLs, virtual client i on member i mod count\n"
                  "(default 127.0.0.1:7101)");
   app.add_option("--target", f.target,
-                 "ringkv (default), redis, redis-cluster, or echo (a kvbench --serve-echo\n"
-                 "process: the loopback round-trip floor of the same client path)")
-      ->check(CLI::IsMember({"ringkv", "redis", "redis-cluster", "echo"}));
+                 "ringkv (default), redis, redis-cluster, etcd (v3, through its HTTP/JSON\n"
+                 "gateway: POST /v3/kv/put and linearizable /v3/kv/range over keep-alive\n"
+                 "HTTP/1.1), or echo (a kvbench --serve-echo process: the loopback\n"
+                 "round-trip floor of the same client path)")
+      ->check(CLI::IsMember({"ringkv", "redis", "redis-cluster", "etcd", "echo"}));
   app.add_option("--records", f.records, "records loaded and then read/updated (default 100000)");
   app.add_option("--key-size", f.key_size,
                  "key bytes: 'k' + the zero-padded record index (default 16)");
@@ -66,14 +71,20 @@ void add_options(CLI::App& app, flags& f) {
                "skip the load phase: the records are already there (ringkv: updates then\n"
                "carry no context until a read or write of the key returned one)");
   app.add_option("--workload", f.workload,
-                 "A: 50% reads / 50% updates (default), B: 95/5, C: reads only")
-      ->check(CLI::IsMember({"A", "B", "C", "a", "b", "c"}));
+                 "A: 50% reads / 50% updates (default), B: 95/5, C: reads only; W: updates\n"
+                 "only (not YCSB's; compares with db_bench fillrandom; ringkv updates carry\n"
+                 "contexts as in A)")
+      ->check(CLI::IsMember({"A", "B", "C", "W", "a", "b", "c", "w"}));
   app.add_option("--distribution", f.distribution,
                  "uniform (default) or zipfian (theta 0.99, scrambled as YCSB does)")
       ->check(CLI::IsMember({"uniform", "zipfian"}));
   app.add_option("--concurrency", f.concurrency,
                  "requests in flight, each slot issuing its next one as soon as the previous\n"
                  "completed (closed loop; default 32)");
+  app.add_option("--load-concurrency", f.load_concurrency,
+                 "requests in flight during the load phase (default: --concurrency), e.g.\n"
+                 "load at 32 and measure at 1")
+      ->check(CLI::PositiveNumber);
   app.add_option("--warmup", f.warmup_s, "seconds run before measuring (default 2)");
   app.add_option("--duration", f.duration_s, "seconds measured (default 10)");
   app.add_option("--n", f.n, "ringkv: replicas per request (default: the namespace's n)");
@@ -81,8 +92,8 @@ void add_options(CLI::App& app, flags& f) {
   app.add_option("--w", f.w, "ringkv: acks a write waits for (default: the namespace's w)");
   app.add_option("--ns", f.ns, "ringkv: namespace (default: default)");
   app.add_option("--timeout-ms", f.timeout_ms,
-                 "request deadline; redis: an operation without a reply by then fails TIMEOUT\n"
-                 "(default 5000)");
+                 "request deadline; redis, etcd: an operation without a reply by then fails\n"
+                 "TIMEOUT and its connection is reopened (default 5000)");
   app.add_option("--json", f.json, "also write the results as JSON to this file");
   app.add_option("--redis-wait", f.redis_wait,
                  "redis targets: send WAIT N 0 after each write, in the same write; the write\n"
@@ -121,6 +132,7 @@ bench_config config_of(const CLI::App& app, const flags& f) {
   c.wl = *parse_workload(f.workload);
   c.dist = *parse_distribution(f.distribution);
   c.concurrency = f.concurrency;
+  c.load_concurrency = f.load_concurrency;
   c.warmup = millis(f.warmup_s);
   c.duration = millis(f.duration_s);
   c.n = f.n;
@@ -206,7 +218,7 @@ int bad_usage(const std::string& why) {
 int main(int argc, char** argv) {
   CLI::App app{
       "kvbench: YCSB-style benchmark of ringkv, and with the same accounting of Redis,\n"
-      "Redis Cluster and a loopback echo floor. Loads --records records, then runs the\n"
+      "Redis Cluster, etcd and a loopback echo floor. Loads --records records, then runs the\n"
       "workload closed-loop for --warmup + --duration seconds and prints throughput and\n"
       "latency percentiles (per read, update and total).\n"
       "Exit codes: 0 the run completed (errors, if any, are reported); 2 bad flags;\n"
@@ -234,8 +246,19 @@ int main(int argc, char** argv) {
   run_outcome outcome;
   {
     progress_printer progress{rec};
-    bool redis = cfg.tgt == target::redis || cfg.tgt == target::redis_cluster;
-    outcome = redis ? run_redis(cfg, rec) : run_ringkv(cfg, rec);
+    switch (cfg.tgt) {
+      case target::redis:
+      case target::redis_cluster:
+        outcome = run_redis(cfg, rec);
+        break;
+      case target::etcd:
+        outcome = run_etcd(cfg, rec);
+        break;
+      case target::ringkv:
+      case target::echo:
+        outcome = run_ringkv(cfg, rec);
+        break;
+    }
   }
   if (!outcome.reached) {
     std::cerr << "kvbench: UNAVAILABLE nothing could be done: " << outcome.failure << "\n";

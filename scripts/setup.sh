@@ -13,6 +13,7 @@ packages=(
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libxxhash-dev libcpp-httplib-dev
   python3 procps iproute2 ca-certificates git
   redis-server redis-tools        # kvbench's Redis driver is smoke-tested against them
+  etcd-server etcd-client         # and its etcd driver (etcd 3.4) against these
 )
 
 missing=()

@@ -12,6 +12,8 @@ std::string_view to_string(target t) {
       return "redis";
     case target::redis_cluster:
       return "redis-cluster";
+    case target::etcd:
+      return "etcd";
     case target::echo:
       return "echo";
   }
@@ -26,6 +28,8 @@ std::string_view to_string(workload w) {
       return "B";
     case workload::c:
       return "C";
+    case workload::w:
+      return "W";
   }
   return "?";
 }
@@ -35,13 +39,13 @@ std::string_view to_string(distribution d) {
 }
 
 std::optional<target> parse_target(std::string_view text) {
-  for (auto t : {target::ringkv, target::redis, target::redis_cluster, target::echo})
+  for (auto t : {target::ringkv, target::redis, target::redis_cluster, target::etcd, target::echo})
     if (text == to_string(t)) return t;
   return std::nullopt;
 }
 
 std::optional<workload> parse_workload(std::string_view text) {
-  for (auto w : {workload::a, workload::b, workload::c})
+  for (auto w : {workload::a, workload::b, workload::c, workload::w})
     if (text.size() == 1 && (text[0] == to_string(w)[0] || text[0] == to_string(w)[0] + 32))
       return w;
   return std::nullopt;
@@ -61,6 +65,8 @@ double read_fraction(workload w) {
       return 0.95;
     case workload::c:
       return 1.0;
+    case workload::w:
+      return 0.0;
   }
   return 1.0;
 }
@@ -94,7 +100,7 @@ std::string validate(const bench_config& cfg) {
   if (cfg.redis_wait > 0 && cfg.tgt != target::redis && cfg.tgt != target::redis_cluster)
     return "--redis-wait applies to the redis targets only";
   bool redis = cfg.tgt == target::redis || cfg.tgt == target::redis_cluster;
-  if (redis && (cfg.n || cfg.r || cfg.w || !cfg.ns.empty()))
+  if ((redis || cfg.tgt == target::etcd) && (cfg.n || cfg.r || cfg.w || !cfg.ns.empty()))
     return "--n, --r, --w and --ns apply to ringkv only";
   if (cfg.tgt == target::redis && cfg.nodes.size() > 1)
     return "--target redis drives one server; give one --nodes entry (or use redis-cluster)";

@@ -14,10 +14,11 @@
 
 namespace kv::bench {
 
-enum class target { ringkv, redis, redis_cluster, echo };
+enum class target { ringkv, redis, redis_cluster, etcd, echo };
 
-// YCSB's core workloads: A 50 % reads / 50 % updates, B 95/5, C reads only.
-enum class workload { a, b, c };
+// YCSB's core workloads: A 50 % reads / 50 % updates, B 95/5, C reads only; and W, updates
+// only (not YCSB's: it compares put throughput with RocksDB's db_bench fillrandom).
+enum class workload { a, b, c, w };
 
 struct bench_config {
   target tgt = target::ringkv;
@@ -29,7 +30,8 @@ struct bench_config {
   bool no_load = false;    // --no-load: the data is already there
   workload wl = workload::a;
   distribution dist = distribution::uniform;
-  uint32_t concurrency = 32;  // requests in flight
+  uint32_t concurrency = 32;      // requests in flight during the run
+  uint32_t load_concurrency = 0;  // requests in flight during the load; 0: `concurrency`
   std::chrono::milliseconds warmup{2000};
   std::chrono::milliseconds duration{10000};
   uint32_t n = 0, r = 0, w = 0;  // 0: the namespace default
@@ -43,6 +45,8 @@ struct bench_config {
   // Whether the load phase runs: not with --no-load, and not against the echo server, which
   // stores nothing.
   bool loads() const { return !no_load && tgt != target::echo; }
+
+  uint32_t load_in_flight() const { return load_concurrency > 0 ? load_concurrency : concurrency; }
 };
 
 std::string_view to_string(target t);

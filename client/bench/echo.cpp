@@ -3,6 +3,7 @@
 #include <csignal>
 #include <iostream>
 
+#include "actors/interfaces.hpp"
 #include "caf/all.hpp"
 #include "caf/io/all.hpp"
 #include "client/client.hpp"
@@ -11,8 +12,31 @@ namespace kv::bench {
 
 namespace {
 
-client::client_actor::behavior_type echo(client::client_actor::pointer) {
+// The node's client interface, single requests and batches (actors/batching.hpp).
+using echo_actor = client::client_actor::extend<caf::reacts_to<msg::ClientBatch>>;
+
+// A batch is answered with one message holding an empty result per call, as soon as it arrives.
+msg::ClientResults echo_results(const msg::ClientBatch& batch) {
+  msg::ClientResults results;
+  for (auto& call : batch.calls()) {
+    auto& r = *results.add_results();
+    r.set_id(call.id());
+    if (call.has_put())
+      r.mutable_put();
+    else if (call.has_get())
+      r.mutable_get();
+    else
+      r.mutable_del();
+  }
+  return results;
+}
+
+echo_actor::behavior_type echo(echo_actor::pointer self) {
   return {
+      [self](const msg::ClientBatch& batch) {
+        auto sender = caf::actor_cast<actors::client_results_sink>(self->current_sender());
+        if (sender) self->send(sender, echo_results(batch));
+      },
       [](const msg::PutRequest&) { return msg::PutReply{}; },
       [](const msg::GetRequest&) { return msg::GetReply{}; },
       [](const msg::DeleteRequest&) { return msg::DeleteReply{}; },

@@ -73,7 +73,7 @@ class redis_driver {
         ops_(cfg),
         cluster_(cfg.tgt == target::redis_cluster),
         wait_text_(std::to_string(cfg.redis_wait)),
-        clients_(cfg.concurrency) {}
+        clients_(std::max(cfg.concurrency, cfg.loads() ? cfg.load_in_flight() : 0u)) {}
 
   ~redis_driver() {
     for (auto& c : conns_)
@@ -90,7 +90,7 @@ class redis_driver {
   size_t master_of(const endpoint& ep);
   size_t route(const std::string& key) const;
 
-  void start_all();
+  void start(uint32_t count);
   void start_next(uint32_t c);
   void issue(uint32_t c, std::optional<size_t> ask_master);
   connection* link(uint32_t c, size_t master);
@@ -482,8 +482,8 @@ void redis_driver::pump(std::optional<steady::time_point> give_up) {
   }
 }
 
-void redis_driver::start_all() {
-  for (uint32_t c = 0; c < clients_.size(); ++c) {
+void redis_driver::start(uint32_t count) {
+  for (uint32_t c = 0; c < count; ++c) {
     clients_[c].busy = true;
     ++busy_;
     start_next(c);
@@ -505,15 +505,14 @@ run_outcome redis_driver::run() {
   if (cfg_.loads()) {
     loading_ = true;
     rec_.begin_load(steady::now());
-    start_all();
+    start(cfg_.load_in_flight());
     pump(std::nullopt);
     rec_.end_load(steady::now());
     loading_ = false;
   }
   if (!cfg_.load_only) {
-    auto start = steady::now();
-    rec_.begin_run(start, cfg_.warmup, cfg_.duration);
-    start_all();
+    rec_.begin_run(steady::now(), cfg_.warmup, cfg_.duration);
+    start(cfg_.concurrency);
     pump(rec_.run_end() + std::chrono::milliseconds{cfg_.timeout_ms} + 1s);
     if (busy_ > 0) rec_.count("unfinished_at_end", busy_);
   }

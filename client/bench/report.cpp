@@ -31,6 +31,8 @@ std::string header(const report& r) {
       << to_string(c.wl) << " (" << fixed(read_fraction(c.wl) * 100, 0) << "% reads), "
       << to_string(c.dist) << ", " << c.records << " records, key " << c.key_size << " B, value "
       << c.value_size << " B, concurrency " << c.concurrency;
+  if (c.loads() && c.load_in_flight() != c.concurrency)
+    out << ", load concurrency " << c.load_in_flight();
   if (c.load_only)
     out << ", load only";
   else
@@ -142,10 +144,12 @@ std::string json_config(const bench_config& c) {
          ",\"no_load\":" + (c.no_load ? "true" : "false") +
          ",\"workload\":" + json_string(std::string{to_string(c.wl)}) +
          ",\"distribution\":" + json_string(std::string{to_string(c.dist)}) +
-         ",\"concurrency\":" + std::to_string(c.concurrency) + ",\"warmup_ms\":" + ms(c.warmup) +
-         ",\"duration_ms\":" + ms(c.duration) + ",\"n\":" + std::to_string(c.n) +
-         ",\"r\":" + std::to_string(c.r) + ",\"w\":" + std::to_string(c.w) +
-         ",\"ns\":" + json_string(c.ns) + ",\"timeout_ms\":" + std::to_string(c.timeout_ms) +
+         ",\"concurrency\":" + std::to_string(c.concurrency) +
+         ",\"load_concurrency\":" + std::to_string(c.load_in_flight()) +
+         ",\"warmup_ms\":" + ms(c.warmup) + ",\"duration_ms\":" + ms(c.duration) +
+         ",\"n\":" + std::to_string(c.n) + ",\"r\":" + std::to_string(c.r) +
+         ",\"w\":" + std::to_string(c.w) + ",\"ns\":" + json_string(c.ns) +
+         ",\"timeout_ms\":" + std::to_string(c.timeout_ms) +
          ",\"redis_wait\":" + std::to_string(c.redis_wait) + ",\"seed\":" + std::to_string(c.seed) +
          ",\"threads\":" + std::to_string(c.threads) + "}";
 }

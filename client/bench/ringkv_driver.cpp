@@ -161,7 +161,7 @@ void start_load(driver_actor* self) {
   if (!st.cfg.loads()) return start_run(self);
   st.loading = true;
   st.rec->begin_load(steady::now());
-  for (uint32_t i = 0; i < st.cfg.concurrency && st.next_load < st.cfg.records; ++i)
+  for (uint32_t i = 0; i < st.cfg.load_in_flight() && st.next_load < st.cfg.records; ++i)
     issue_load(self);
 }
 

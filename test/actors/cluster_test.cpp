@@ -7,9 +7,11 @@
 
 #include "actors/cluster_view.hpp"
 #include "actors/coordinator.hpp"
+#include "actors/front.hpp"
 #include "actors/membership.hpp"
 #include "actors/metrics.hpp"
 #include "actors/node.hpp"
+#include "actors/peer_link.hpp"
 #include "actors/registry.hpp"
 #include "actors/replica.hpp"
 #include "cluster/partitioner.hpp"
@@ -24,9 +26,9 @@ using namespace kv::actors;
 
 namespace {
 
-// A front whose replicas never answer: a node that is up but stuck.
-node_actor::behavior_type stuck_front(node_actor::pointer self) {
-  auto hold = [self](auto reply) { return self->make_response_promise<decltype(reply)>(); };
+// A front whose replicas never answer: a node that is up but stuck. It takes its peers'
+// batches of replica calls and never sends results.
+node_actor::behavior_type stuck_front(node_actor::pointer) {
   return {
       [](msg::PutRequest&) -> caf::result<msg::PutReply> { return msg::PutReply{}; },
       [](msg::GetRequest&) -> caf::result<msg::GetReply> { return msg::GetReply{}; },
@@ -37,13 +39,10 @@ node_actor::behavior_type stuck_front(node_actor::pointer self) {
       },
       [](msg::RingRequest&) -> caf::result<msg::RingReply> { return msg::RingReply{}; },
       [](msg::ExplainRequest&) -> caf::result<msg::ExplainReply> { return msg::ExplainReply{}; },
-      [hold](msg::ReplicaWriteRequest&) -> caf::result<msg::ReplicaWriteReply> {
-        return hold(msg::ReplicaWriteReply{});
-      },
-      [hold](msg::ReplicaReadRequest&) -> caf::result<msg::ReplicaReadReply> {
-        return hold(msg::ReplicaReadReply{});
-      },
       [](msg::MembersRequest&) -> caf::result<msg::MembersReply> { return msg::MembersReply{}; },
+      [](msg::ClientBatch&) {},
+      [](msg::ReplicaBatch&) {},
+      [](flush_atom) {},
   };
 }
 
@@ -89,8 +88,8 @@ struct cluster_fixture : test::actor_fixture {
     for (auto& [id, n] : nodes) n.reg->clear();
   }
 
-  // What node `id` sees: every node, reachable unless listed in `down`, with `fronts` standing
-  // in for the real fronts where given.
+  // What node `id` sees: every node, reachable unless listed in `down`, through a new link to
+  // its front, or to the stand-in in `fronts` where given.
   void publish_view(const std::string& id, std::vector<std::string> down,
                     std::map<std::string, node_actor> fronts = {}) {
     std::vector<cluster::member_spec> specs;
@@ -100,9 +99,12 @@ struct cluster_fixture : test::actor_fixture {
     for (auto& m : snap->ring->members()) {
       bool is_self = m.id == id;
       bool up = is_self || std::find(down.begin(), down.end(), m.id) == down.end();
-      auto front = fronts.count(m.id) ? fronts[m.id] : nodes[m.id].front;
       if (is_self) snap->self = static_cast<uint32_t>(snap->peers.size());
-      snap->peers.push_back({"127.0.0.1:" + m.id, up, is_self || !up ? node_actor{} : front});
+      peer_link_actor link;
+      if (!is_self && up)
+        link =
+            own(spawn_peer_link(sys, fronts.count(m.id) ? fronts[m.id] : nodes[m.id].front, m.id));
+      snap->peers.push_back({"127.0.0.1:" + m.id, up, link});
     }
     snap->complete = true;
     nodes[id].view->publish(std::move(snap));
@@ -207,20 +209,64 @@ TEST_CASE_METHOD(cluster_fixture,
 
 TEST_CASE_METHOD(cluster_fixture, "a peer that goes fails the requests in flight to it at once",
                  "[cluster]") {
-  publish_view("a", {}, {{"b", own(sys.spawn(stuck_front))}, {"c", own(sys.spawn(stuck_front))}});
+  auto stuck_b = own(sys.spawn(stuck_front));
+  publish_view("a", {}, {{"b", stuck_b}, {"c", own(sys.spawn(stuck_front))}});
   msg::PutRequest req;
   req.set_key("k");
   req.set_value("v");
   req.mutable_options()->set_w(3);
   auto h = send_request<msg::PutReply>(nodes["a"].coordinator, req);
   sched.run();
-  CHECK_FALSE(collect<msg::PutReply>(h).arrived);  // b and c never answer
-  caf::anon_send(nodes["a"].coordinator, peer_down_atom::value, std::string{"b"});
+  CHECK_FALSE(collect<msg::PutReply>(h).arrived);        // b and c never answer
+  caf::anon_send_exit(stuck_b, caf::exit_reason::kill);  // its connection drops
   sched.run();
   auto a = collect<msg::PutReply>(h);
   REQUIRE(a.arrived);  // long before the deadline: no time has passed
   CHECK(a.code() == errc::unavailable);
   CHECK(message_of(a.error).find("b became unreachable") != std::string::npos);
+}
+
+TEST_CASE_METHOD(cluster_fixture,
+                 "a peer that went before membership noticed fails the put at once", "[cluster]") {
+  // The race the faults test found: the peer's connection dropped while the coordinating
+  // replica was still writing, so the view still listed it when the write was replicated.
+  // Its link had closed by then; a call to a closed link fails at once.
+  auto stuck_b = own(sys.spawn(stuck_front));
+  publish_view("a", {}, {{"b", stuck_b}, {"c", own(sys.spawn(stuck_front))}});
+  caf::anon_send_exit(stuck_b, caf::exit_reason::kill);
+  sched.run();
+  msg::PutRequest req;
+  req.set_key("k");
+  req.set_value("v");
+  req.mutable_options()->set_w(3);
+  auto h = send_request<msg::PutReply>(nodes["a"].coordinator, req);
+  sched.run();
+  auto a = collect<msg::PutReply>(h);
+  REQUIRE(a.arrived);
+  CHECK(a.code() == errc::unavailable);
+}
+
+TEST_CASE_METHOD(cluster_fixture, "a peer's errors come back through the link as they were",
+                 "[cluster]") {
+  auto link = own(spawn_peer_link(sys, nodes["b"].front, "b"));
+  msg::ReplicaReadRequest bad;
+  bad.set_partition(1000);  // b has 16
+  bad.set_key("k");
+  msg::ReplicaReadRequest good;
+  good.set_partition(3);
+  good.set_ns("default");
+  good.set_key("k");
+  auto h_bad = send_request<msg::ReplicaReadReply>(link, bad);
+  auto h_good = send_request<msg::ReplicaReadReply>(link, good);
+  sched.run();
+  auto a_bad = collect<msg::ReplicaReadReply>(h_bad);
+  REQUIRE(a_bad.arrived);
+  CHECK(a_bad.code() == errc::invalid_argument);
+  CHECK(message_of(a_bad.error) == "no partition 1000");
+  auto a_good = collect<msg::ReplicaReadReply>(h_good);
+  REQUIRE(a_good.arrived);
+  INFO(message_of(a_good.error));
+  CHECK_FALSE(a_good.error);
 }
 
 TEST_CASE_METHOD(cluster_fixture, "a slow peer makes the request time out at its deadline",

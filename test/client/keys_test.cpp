@@ -154,7 +154,8 @@ TEST_CASE("scrambling spreads the hot keys over the key space", "[keys][zipfian]
 }
 
 TEST_CASE("workloads mix reads and updates in their proportions", "[keys][workload]") {
-  for (auto [w, reads] : {std::pair{workload::a, 0.5}, {workload::b, 0.95}, {workload::c, 1.0}}) {
+  for (auto [w, reads] :
+       {std::pair{workload::a, 0.5}, {workload::b, 0.95}, {workload::c, 1.0}, {workload::w, 0.0}}) {
     bench_config cfg;
     cfg.wl = w;
     cfg.records = 1000;
@@ -168,6 +169,40 @@ TEST_CASE("workloads mix reads and updates in their proportions", "[keys][worklo
     INFO("workload " << to_string(w));
     CHECK(static_cast<double>(read) / n == Approx(reads).margin(0.005));
   }
+}
+
+TEST_CASE("workload W only updates, over every record", "[keys][workload]") {
+  bench_config cfg;
+  cfg.wl = *parse_workload("w");
+  REQUIRE(cfg.wl == workload::w);
+  CHECK(to_string(cfg.wl) == "W");
+  CHECK(parse_workload("W") == workload::w);
+  CHECK(read_fraction(workload::w) == 0.0);
+  cfg.records = 100;
+  op_stream ops{cfg};
+  std::set<uint64_t> seen;
+  for (int i = 0; i < 10000; ++i) {
+    auto o = ops.next();
+    REQUIRE(o.kind == op_kind::update);
+    seen.insert(o.record);
+  }
+  CHECK(seen.size() == 100);
+  std::string first = ops.next_value();
+  CHECK(first != ops.next_value());
+}
+
+TEST_CASE("the load's concurrency defaults to the run's", "[keys][workload]") {
+  bench_config cfg;
+  cfg.concurrency = 8;
+  CHECK(cfg.load_in_flight() == 8);
+  cfg.load_concurrency = 32;
+  CHECK(cfg.load_in_flight() == 32);
+  CHECK(validate(cfg).empty());
+  cfg.tgt = target::etcd;
+  cfg.nodes = {"127.0.0.1:2379", "127.0.0.1:22379"};
+  CHECK(validate(cfg).empty());
+  cfg.w = 2;
+  CHECK(validate(cfg).find("ringkv only") != std::string::npos);
 }
 
 TEST_CASE("a seed fixes the whole operation stream", "[keys][workload]") {

@@ -1,0 +1,141 @@
+#include "actors/peer_link.hpp"
+
+#include <unordered_map>
+
+#include "actors/batching.hpp"
+#include "actors/log.hpp"
+#include "actors/shield.hpp"
+#include "caf/all.hpp"
+#include "messages/errc.hpp"
+
+namespace kv::actors {
+namespace {
+
+struct link_state {
+  node_actor front;
+  std::string peer;
+  outgoing<msg::ReplicaBatch> queued;
+  bool flush_queued = false;
+  uint64_t next_id = 1;
+  std::unordered_map<uint64_t, caf::response_promise> waiting;  // queued or sent, by call id
+
+  static inline const char* name = "peer_link";
+};
+
+using link_pointer = peer_link_actor::stateful_pointer<link_state>;
+
+void set_call(msg::ReplicaCall& call, msg::ReplicaWriteRequest&& req) {
+  *call.mutable_write() = std::move(req);
+}
+
+void set_call(msg::ReplicaCall& call, msg::ReplicaReadRequest&& req) {
+  *call.mutable_read() = std::move(req);
+}
+
+void send_queued(link_pointer self) {
+  auto& st = self->state;
+  if (!st.queued.empty()) self->send(st.front, st.queued.take());
+}
+
+template <class Request>
+caf::response_promise enqueue(link_pointer self, Request& req) {
+  auto& st = self->state;
+  auto size = req.ByteSizeLong();
+  if (st.queued.full_for(size)) send_queued(self);
+  auto id = st.next_id++;
+  auto& call = *st.queued.next(size).add_calls();
+  call.set_id(id);
+  set_call(call, std::move(req));
+  auto promise = self->make_response_promise();
+  st.waiting.emplace(id, promise);
+  if (!st.flush_queued) {
+    st.flush_queued = true;
+    self->send(self, flush_atom::value);
+  }
+  return promise;
+}
+
+void deliver(link_state& st, msg::ReplicaResult& result) {
+  auto i = st.waiting.find(result.id());
+  if (i == st.waiting.end()) return;
+  auto promise = std::move(i->second);
+  st.waiting.erase(i);
+  switch (result.result_case()) {
+    case msg::ReplicaResult::kWrite:
+      promise.deliver(std::move(*result.mutable_write()));
+      break;
+    case msg::ReplicaResult::kRead:
+      promise.deliver(std::move(*result.mutable_read()));
+      break;
+    case msg::ReplicaResult::kError:
+      promise.deliver(from_wire(result.error()));
+      break;
+    default:
+      promise.deliver(make_error(errc::internal, st.peer + " sent an empty result"));
+  }
+}
+
+void fail_all(link_state& st, const caf::error& err) {
+  auto waiting = std::move(st.waiting);
+  st.waiting.clear();
+  for (auto& [id, promise] : waiting) promise.deliver(err);
+}
+
+peer_link_actor::behavior_type peer_link(link_pointer self, node_actor front, std::string peer,
+                                         caf::actor owner) {
+  shield(self, "peer_link", [](caf::scheduled_actor* ptr, caf::exit_msg& msg) {
+    auto self = static_cast<link_pointer>(ptr);
+    fail_all(self->state, make_error(errc::unavailable, "the link to " + self->state.peer +
+                                                            " closed: " + describe(msg.reason)));
+    self->quit(std::move(msg.reason));
+  });
+  auto& st = self->state;
+  st.front = std::move(front);
+  st.peer = std::move(peer);
+  self->monitor(st.front);
+  if (owner) self->monitor(owner);
+  self->set_down_handler([self, owner = caf::actor_addr{owner.address()}](caf::down_msg& dm) {
+    auto& st = self->state;
+    if (dm.source == st.front.address())
+      fail_all(st, make_error(errc::unavailable, st.peer + " became unreachable"));
+    else if (dm.source == owner)
+      fail_all(st, make_error(errc::unavailable, "the link to " + st.peer + " closed"));
+    else
+      return;
+    self->quit();
+  });
+  return {
+      [self](msg::ReplicaWriteRequest& req) -> caf::result<msg::ReplicaWriteReply> {
+        return enqueue(self, req);
+      },
+      [self](msg::ReplicaReadRequest& req) -> caf::result<msg::ReplicaReadReply> {
+        return enqueue(self, req);
+      },
+      [self](msg::ReplicaResults& results) {
+        auto& st = self->state;
+        if (self->current_sender() == nullptr ||
+            self->current_sender()->address() != st.front.address()) {
+          log::get("peer_link")->warn("ResultsFromStranger peer={}", st.peer);
+          return;
+        }
+        for (auto& result : *results.mutable_results()) deliver(st, result);
+      },
+      [self](flush_atom) {
+        self->state.flush_queued = false;
+        send_queued(self);
+      },
+  };
+}
+
+}  // namespace
+
+peer_link_actor spawn_peer_link(caf::local_actor* owner, node_actor front, std::string peer) {
+  return owner->spawn(peer_link, std::move(front), std::move(peer),
+                      caf::actor_cast<caf::actor>(owner));
+}
+
+peer_link_actor spawn_peer_link(caf::actor_system& sys, node_actor front, std::string peer) {
+  return sys.spawn(peer_link, std::move(front), std::move(peer), caf::actor{});
+}
+
+}  // namespace kv::actors

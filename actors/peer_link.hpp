@@ -1,0 +1,27 @@
+// actors/peer_link.hpp
+// A node's link to one peer: the FSMs of this node send their replica calls for the peer's
+// replicas here, as they would to a local replica. The link sends them to the peer's front in
+// batches (actors/batching.hpp) and answers each call when its result comes back; the peer's
+// front answers with results as they become ready, so a read is not held up by a write waiting
+// for its fsync.
+//
+// Membership spawns a link when a peer connects, publishes it in the cluster view and drops it
+// when the peer goes. The link watches the peer's front itself: when the peer goes (the
+// connection drops, or its heartbeats stop), every call it holds fails UNAVAILABLE at once and
+// the link quits, so a call sent to it afterwards fails with `request_receiver_down`. CAF never
+// fails a request to a dead peer by itself; this is where ringkv does.
+#pragma once
+
+#include <string>
+
+#include "actors/interfaces.hpp"
+
+namespace kv::actors {
+
+// A link owned by `owner` (membership): it also closes, failing its calls, when the owner goes.
+peer_link_actor spawn_peer_link(caf::local_actor* owner, node_actor front, std::string peer);
+
+// A link of its own (tests).
+peer_link_actor spawn_peer_link(caf::actor_system& sys, node_actor front, std::string peer);
+
+}  // namespace kv::actors

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <thread>
 
 #include <toml++/toml.h>
 
@@ -9,6 +10,13 @@
 #include "messages/errc.hpp"
 
 namespace kv::actors {
+
+uint32_t default_replica_actors() {
+  uint32_t cores = std::max(2u, std::thread::hardware_concurrency());
+  uint32_t result = 1;
+  while (result < cores && result < 64) result *= 2;
+  return result;
+}
 namespace {
 
 caf::error invalid(std::string text) {

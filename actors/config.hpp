@@ -31,6 +31,11 @@ struct host_port {
 [[nodiscard]] caf::expected<host_port> parse_host_port(const std::string& text);
 std::string to_string(const host_port& hp);
 
+// The default replica count: this machine's cores rounded up to a power of two, at least 2.
+// Replicas run on threads of their own and block in RocksDB; more of them than cores only adds
+// thread wake-ups (docs/configuration.md has the figures).
+uint32_t default_replica_actors();
+
 struct node_config {
   // Identity and network.
   std::string node_id = "n1";
@@ -43,9 +48,10 @@ struct node_config {
   std::string http;  // "host:port" for /metrics and /health; empty = off
 
   // Data.
-  bool sync = true;                   // fsync the WAL before acknowledging a write
-  uint32_t partitions = 256;          // Q, fixed for the life of the data
-  uint32_t replica_actors = 8;        // replicas (vnodes) per node, each owning Q/replica_actors
+  bool sync = true;           // fsync the WAL before acknowledging a write
+  uint32_t partitions = 256;  // Q, fixed for the life of the data
+  // Replicas (vnodes) per node, each owning Q/replica_actors partitions on its own thread.
+  uint32_t replica_actors = default_replica_actors();
   uint32_t tokens_per_weight = 1024;  // ring tokens of a weight-1 node (cluster/ring.hpp)
   size_t block_cache_bytes = size_t{128} << 20;
   size_t max_context_entries = 64;  // version-vector entries kept per key

@@ -42,7 +42,9 @@ void add_options(CLI::App& app, flags& f) {
                  "namespace NAME[:n=3,r=2,w=2,lww=true]; repeatable ('default' always exists)");
   app.add_option("--partitions", f.partitions,
                  "partitions Q, a power of two, fixed for the life of the data (default 256)");
-  app.add_option("--replicas", f.replicas, "replica actors per node, a power of two (default 8)");
+  app.add_option("--replicas", f.replicas,
+                 "replica actors (threads) per node, a power of two (default: the cores,\n"
+                 "rounded up to a power of two, at least 2)");
   app.add_option("--block-cache-mb", f.block_cache_mb, "RocksDB block cache in MiB (default 128)");
   app.add_option("--max-key-bytes", f.max_key_bytes, "largest key accepted (default 1024)");
   app.add_option("--max-value-bytes", f.max_value_bytes,

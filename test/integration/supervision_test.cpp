@@ -264,7 +264,7 @@ TEST_CASE(
     "and a restart on the same data finds it intact",
     "[integration][supervision]") {
   kv::test::temp_dir dir;
-  node n{dir.str(), {"--max-restarts", "3", "--restart-window-ms", "10000"}};
+  node n{dir.str(), {"--max-restarts", "3", "--restart-window-ms", "10000", "--replicas", "8"}};
   {
     blocking_client db{kv::test::client_config_for(n)};
     store_keys(db, "kept-", 50);

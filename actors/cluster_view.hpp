@@ -1,6 +1,6 @@
 // actors/cluster_view.hpp
 // The cluster as this node sees it right now: the members and their placement (the ring), which
-// of them are reachable, and the link to each reachable peer (actors/peer_link.hpp). The membership
+// of them are reachable, and the link to each reachable peer (actors/peer_link.hpp). The gossip
 // actor publishes a new immutable snapshot whenever any of that changes; the coordinator and the
 // node actor read the current one on every request (one atomic load). The ring is rebuilt only when
 // the members themselves change, not when one goes up or down.
@@ -26,8 +26,9 @@ struct peer_state {
 struct cluster_snapshot {
   std::shared_ptr<const cluster::ring> ring;
   std::vector<peer_state> peers;  // indexed like ring->members()
-  uint32_t self = 0;              // this node's index in ring->members()
-  bool complete = false;          // every seed is known: placement is final
+  static constexpr uint32_t no_member = UINT32_MAX;
+  uint32_t self = 0;      // this node's index in ring->members(), or no_member
+  bool complete = false;  // every seed is known: placement is final
   uint64_t version = 0;
 
   const cluster::member_spec& member(uint32_t i) const { return ring->members()[i]; }

@@ -126,6 +126,13 @@ caf::error validate(const node_config& cfg) {
   if (cfg.max_frame_bytes < cfg.max_value_bytes + cfg.max_key_bytes + frame_overhead)
     return invalid("max_frame_bytes (" + std::to_string(cfg.max_frame_bytes) +
                    ") must exceed the key and value limits plus 64 KiB");
+  if (cfg.gossip_interval.count() <= 0 || cfg.gossip_fanout == 0)
+    return invalid("the gossip interval and fanout must be positive");
+  if (cfg.suspect_after <= cfg.gossip_interval)
+    return invalid("suspect_after_ms (" + std::to_string(cfg.suspect_after.count()) +
+                   ") must exceed the gossip interval (" +
+                   std::to_string(cfg.gossip_interval.count()) + " ms)");
+  if (!(cfg.phi_threshold > 0)) return invalid("phi_threshold must be positive");
   if (cfg.namespaces.count("default") == 0) return invalid("the 'default' namespace is missing");
   for (auto& [name, ns] : cfg.namespaces)
     if (auto err = cluster::validate(ns)) return err;
@@ -179,6 +186,10 @@ caf::error load_toml(const std::string& path, node_config& cfg) {
   read(doc, "max_connections", cfg.max_connections);
   read_ms(doc, "default_timeout_ms", cfg.default_timeout);
   read_ms(doc, "max_timeout_ms", cfg.max_timeout);
+  read_ms(doc, "gossip_interval_ms", cfg.gossip_interval);
+  read(doc, "gossip_fanout", cfg.gossip_fanout);
+  read_ms(doc, "suspect_after_ms", cfg.suspect_after);
+  read(doc, "phi_threshold", cfg.phi_threshold);
   read(doc, "max_restarts", cfg.max_restarts);
   read_ms(doc, "restart_window_ms", cfg.restart_window);
   if (auto tbl = doc["namespaces"].as_table()) {

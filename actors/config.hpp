@@ -62,10 +62,16 @@ struct node_config {
   size_t max_value_bytes = size_t{1} << 20;
 
   // Time.
-  milliseconds default_timeout{5000};     // a request without timeout_ms gets this
-  milliseconds max_timeout{60000};        // a request asking for more is rejected
-  milliseconds deadline_tick{10};         // resolution of request deadlines
-  milliseconds membership_interval{500};  // how often unreachable peers are retried
+  milliseconds default_timeout{5000};    // a request without timeout_ms gets this
+  milliseconds max_timeout{60000};       // a request asking for more is rejected
+  milliseconds deadline_tick{10};        // resolution of request deadlines
+  milliseconds reconnect_interval{500};  // how often unreachable peers are retried
+
+  // Gossip and failure detection (actors/gossip.hpp, cluster/failure_detector.hpp).
+  milliseconds gossip_interval{200};  // a round: heartbeat, then the table to a few peers
+  uint32_t gossip_fanout = 2;         // peers each round goes to (plus one that is down)
+  milliseconds suspect_after{2000};   // silence before a member is suspected
+  double phi_threshold = 8.0;         // phi-accrual score that alone declares a member down
 
   // Supervision: more than max_restarts within restart_window ends the process non-zero.
   uint32_t max_restarts = 20;

@@ -216,8 +216,8 @@ node_actor::behavior_type front(front_pointer self, std::shared_ptr<registry> re
       [self](msg::ExplainRequest& req) {
         return route<msg::ExplainReply, admin_actor>(self, "node", req);
       },
-      [self](msg::MembersRequest& req) {
-        return route<msg::MembersReply, membership_actor>(self, "membership", req);
+      [self](msg::GossipRequest& req) {
+        return route<msg::GossipReply, gossip_actor>(self, "gossip", req);
       },
       [self](msg::ClientBatch& batch) { on_client_batch(self, batch); },
       [self](msg::ReplicaBatch& batch) { on_replica_batch(self, batch); },

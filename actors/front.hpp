@@ -1,6 +1,6 @@
 // actors/front.hpp
 // The port's front is the actor a node publishes: a router that hands client requests to the
-// coordinator, status and admin requests to the node actor, introductions to membership, and
+// coordinator, status and admin requests to the node actor, gossip to the gossip actor, and
 // each replica call of a peer's batch to the local replica that holds its partition, all found
 // through the registry on every request. Clients and peers hold one proxy to the front, so
 // restarts behind it are invisible to them beyond the requests in flight.

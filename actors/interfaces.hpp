@@ -48,9 +48,8 @@ using replica_api =
     caf::typed_actor<caf::replies_to<msg::ReplicaWriteRequest>::with<msg::ReplicaWriteReply>,
                      caf::replies_to<msg::ReplicaReadRequest>::with<msg::ReplicaReadReply>>;
 
-// Membership between nodes (actors/membership.hpp).
-using membership_api =
-    caf::typed_actor<caf::replies_to<msg::MembersRequest>::with<msg::MembersReply>>;
+// Gossip between nodes (actors/gossip.hpp).
+using gossip_api = caf::typed_actor<caf::replies_to<msg::GossipRequest>::with<msg::GossipReply>>;
 
 // Who receives a batch, and who its results: a node's front takes a client's ClientBatch
 // and a peer link's ReplicaBatch.
@@ -62,12 +61,11 @@ using client_results_sink = caf::typed_actor<caf::reacts_to<msg::ClientResults>>
 
 // What a node publishes on its port: the client's interface (one request at a time, or a
 // ClientBatch answered with ClientResults), batches of replica calls from peers' links
-// (answered with ReplicaResults) and membership. The port's front implements it, routing each
+// (answered with ReplicaResults) and gossip. The port's front implements it, routing each
 // request to the actor of the moment (actors/node.hpp).
-using node_actor =
-    client_actor::extend_with<membership_api>::extend<caf::reacts_to<msg::ClientBatch>,
-                                                      caf::reacts_to<msg::ReplicaBatch>,
-                                                      caf::reacts_to<flush_atom>>;
+using node_actor = client_actor::extend_with<gossip_api>::extend<caf::reacts_to<msg::ClientBatch>,
+                                                                 caf::reacts_to<msg::ReplicaBatch>,
+                                                                 caf::reacts_to<flush_atom>>;
 
 // A node's link to one peer (actors/peer_link.hpp): the replica calls of this node's FSMs to
 // the peer's replicas, sent in batches and answered as the peer's results come back.
@@ -80,9 +78,10 @@ using admin_actor = admin_api;
 // Replica (vnode): owns the data of a range of partitions (actors/replica.hpp).
 using replica_actor = replica_api::extend<caf::reacts_to<commit_atom>>;
 
-// Membership (role "membership"): knows the cluster's members, connects to them, publishes the
-// cluster view (actors/membership.hpp).
-using membership_actor = membership_api::extend<caf::reacts_to<tick_atom>>;
+// Gossip (role "gossip"): the member table and failure detection; connects to the members,
+// publishes the cluster view, and describes the members for the node's status (actors/gossip.hpp).
+using gossip_actor = gossip_api::extend<caf::replies_to<msg::StatusRequest>::with<msg::StatusReply>,
+                                        caf::reacts_to<tick_atom>>;
 
 // Coordinator: validates client requests and runs one FSM per request (actors/coordinator.hpp).
 using coordinator_actor =

@@ -16,7 +16,9 @@ struct flags {
   std::optional<std::string> config, id, listen, data_dir, seeds, rack, dc, http, sync, log_level;
   std::optional<uint32_t> weight, partitions, replicas, threads, max_restarts;
   std::optional<size_t> block_cache_mb, max_key_bytes, max_value_bytes;
-  std::optional<int64_t> default_timeout_ms, restart_window_ms;
+  std::optional<int64_t> default_timeout_ms, restart_window_ms, gossip_interval_ms,
+      suspect_after_ms;
+  std::optional<double> phi_threshold;
   std::vector<std::string> namespaces;
 };
 
@@ -27,7 +29,8 @@ void add_options(CLI::App& app, flags& f) {
                  "HOST:PORT to serve clients and peers (default 127.0.0.1:7101)");
   app.add_option("--data-dir", f.data_dir, "data directory; created if missing (required)");
   app.add_option("--seeds", f.seeds,
-                 "every node's HOST:PORT, this one's included, the same list on every node;\n"
+                 "HOST:PORT of members to join through, comma-separated; any one live member\n"
+                 "is enough, gossip finds the rest (this node's own may be listed too);\n"
                  "none = a cluster of one");
   app.add_option("--rack", f.rack, "rack of this node (default rack1)");
   app.add_option("--dc", f.dc, "datacenter of this node (default dc1)");
@@ -55,6 +58,13 @@ void add_options(CLI::App& app, flags& f) {
                  "actor restarts tolerated per window before the node exits (default 20)");
   app.add_option("--restart-window-ms", f.restart_window_ms,
                  "window of --max-restarts (default 10000)");
+  app.add_option("--gossip-interval-ms", f.gossip_interval_ms,
+                 "gossip round: heartbeat and member table to a few peers (default 200)");
+  app.add_option("--suspect-after-ms", f.suspect_after_ms,
+                 "silence before a member is suspected; down needs a second source or phi\n"
+                 "(default 2000)");
+  app.add_option("--phi-threshold", f.phi_threshold,
+                 "phi-accrual score that alone declares a silent member down (default 8)");
   app.add_option("--threads", f.threads, "scheduler threads (default 2)");
   app.add_option("--log-level", f.log_level,
                  "trace, debug, info, warn, error or off (default info)")
@@ -84,6 +94,9 @@ caf::error apply(const flags& f, node_config& cfg) {
   if (f.block_cache_mb) cfg.block_cache_bytes = *f.block_cache_mb << 20;
   if (f.default_timeout_ms) cfg.default_timeout = std::chrono::milliseconds{*f.default_timeout_ms};
   if (f.restart_window_ms) cfg.restart_window = std::chrono::milliseconds{*f.restart_window_ms};
+  if (f.gossip_interval_ms) cfg.gossip_interval = std::chrono::milliseconds{*f.gossip_interval_ms};
+  if (f.suspect_after_ms) cfg.suspect_after = std::chrono::milliseconds{*f.suspect_after_ms};
+  set(cfg.phi_threshold, f.phi_threshold);
   if (f.listen) {
     auto hp = kv::actors::parse_host_port(*f.listen);
     if (!hp) return hp.error();

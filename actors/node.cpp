@@ -6,11 +6,11 @@
 
 #include "actors/cluster_view.hpp"
 #include "actors/front.hpp"
+#include "actors/gossip.hpp"
 #include "actors/guarded_port.hpp"
 #include "actors/http.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/log.hpp"
-#include "actors/membership.hpp"
 #include "actors/metrics.hpp"
 #include "actors/registry.hpp"
 #include "actors/replica.hpp"
@@ -75,16 +75,40 @@ msg::StatusReply describe_node(const supervisor_deps& info) {
   return reply;
 }
 
+// The members as gossip knows them (status, last heard), each with the replicas it holds at the
+// default namespace's n; the view's members as they are if gossip is restarting.
+void describe_members(node_pointer self, caf::response_promise promise,
+                      std::shared_ptr<msg::StatusReply> reply) {
+  auto& deps = self->state.deps;
+  auto finish = [promise, reply, deps]() mutable {
+    auto snap = deps.view->current();
+    auto n = deps.cfg.namespaces.at("default").n;
+    auto counts = snap->ring->replica_counts(n);
+    for (auto& m : *reply->mutable_members())
+      if (auto i = snap->ring->index_of(m.id())) m.set_replicas(counts[*i]);
+    promise.deliver(std::move(*reply));
+  };
+  auto gossip = deps.reg->get_as<gossip_actor>("gossip");
+  if (!gossip) return finish();
+  self->request(gossip, deps.cfg.default_timeout, msg::StatusRequest{})
+      .then(
+          [reply, finish](msg::StatusReply& members) mutable {
+            reply->mutable_members()->Swap(members.mutable_members());
+            finish();
+          },
+          [finish](caf::error&) mutable { finish(); });
+}
+
 caf::result<msg::StatusReply> status(node_pointer self) {
   auto promise = self->make_response_promise<msg::StatusReply>();
-  auto reply = describe_node(self->state.deps);
+  auto reply = std::make_shared<msg::StatusReply>(describe_node(self->state.deps));
   self->request(self->state.sup, caf::infinite, msg::SupervisorStatusRequest{})
       .then(
-          [promise, reply](msg::SupervisorStatusReply& tree) mutable {
-            reply.mutable_actors()->Swap(tree.mutable_actors());
-            promise.deliver(std::move(reply));
+          [self, promise, reply](msg::SupervisorStatusReply& tree) mutable {
+            reply->mutable_actors()->Swap(tree.mutable_actors());
+            describe_members(self, promise, reply);
           },
-          [promise, reply](caf::error&) mutable { promise.deliver(std::move(reply)); });
+          [self, promise, reply](caf::error&) mutable { describe_members(self, promise, reply); });
   return promise;
 }
 
@@ -303,18 +327,18 @@ std::string render_metrics(const node_metrics& metrics, const storage::engine& d
   return out;
 }
 
-// The view before membership has run: this node alone; complete when it has no seeds.
+// The view before gossip has run: this node alone; complete when it has no seeds.
 std::shared_ptr<const cluster_snapshot> initial_view(const node_config& cfg) {
-  auto self = self_member(cfg);
+  auto self = self_entry(cfg, 0);
   auto snap = std::make_shared<cluster_snapshot>(
-      *single_node(to_spec(self), self.address(), ring_options_of(cfg)));
+      *single_node(self.spec, self.address, ring_options_of(cfg)));
   for (auto& seed : cfg.seeds)
-    if (to_string(seed) != self.address()) snap->complete = false;
+    if (to_string(seed) != self.address) snap->complete = false;
   return snap;
 }
 
 // Runs until the supervisor terminates, sweeping the port guard and calling `tick` (which
-// announces readiness once membership is complete) a few times a second. A dead front means
+// announces readiness once gossip has settled the view) a few times a second. A dead front means
 // the node no longer serves: it stops the tree, so the process exits and is restarted.
 template <class Tick>
 caf::error serve(caf::actor_system& sys, const supervisor_actor& sup, const node_actor& face,
@@ -388,8 +412,8 @@ int run_actors(const node_config& cfg, const opened_storage& storage, signal_wat
   auto metrics = std::make_shared<node_metrics>();
   auto view = std::make_shared<cluster_view>();
   view->publish(initial_view(cfg));
-  auto sup =
-      spawn_supervisor(sys, {cfg, storage.db, reg, storage.id.actor, metrics, cfg.now_ms(), view});
+  auto sup = spawn_supervisor(
+      sys, {cfg, storage.db, reg, storage.id.actor, metrics, cfg.now_ms(), view, storage.id.epoch});
   auto face = spawn_front(sys, reg, cfg);
   auto stop = [&](int code) {
     signals.stop();

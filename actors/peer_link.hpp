@@ -5,7 +5,7 @@
 // front answers with results as they become ready, so a read is not held up by a write waiting
 // for its fsync.
 //
-// Membership spawns a link when a peer connects, publishes it in the cluster view and drops it
+// Gossip spawns a link when a peer connects, publishes it in the cluster view and drops it
 // when the peer goes. The link watches the peer's front itself: when the peer goes (the
 // connection drops, or its heartbeats stop), every call it holds fails UNAVAILABLE at once and
 // the link quits, so a call sent to it afterwards fails with `request_receiver_down`. CAF never
@@ -18,7 +18,7 @@
 
 namespace kv::actors {
 
-// A link owned by `owner` (membership): it also closes, failing its calls, when the owner goes.
+// A link owned by `owner` (gossip): it also closes, failing its calls, when the owner goes.
 peer_link_actor spawn_peer_link(caf::local_actor* owner, node_actor front, std::string peer);
 
 // A link of its own (tests).

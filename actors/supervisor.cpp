@@ -1,5 +1,5 @@
 // Children in start order; each may use only those above it:
-//   replica.0 .. replica.R-1  ->  membership  ->  coordinator  ->  node
+//   replica.0 .. replica.R-1  ->  gossip  ->  coordinator  ->  node
 // (Membership, hinted handoff, anti-entropy and compaction join this list as they arrive.)
 //
 // Restart strategy: one-for-one. Children hold no handles of one another; they meet through
@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "actors/coordinator.hpp"
+#include "actors/gossip.hpp"
 #include "actors/log.hpp"
-#include "actors/membership.hpp"
 #include "actors/metrics.hpp"
 #include "actors/node.hpp"
 #include "actors/registry.hpp"
@@ -69,9 +69,9 @@ std::vector<child> node_children(const supervisor_deps& deps) {
       return caf::actor_cast<caf::actor>(spawn_replica(self, cfg, db, detached));
     });
   }
-  result.emplace_back("membership", [deps](supervisor_pointer self) {
+  result.emplace_back("gossip", [deps](supervisor_pointer self) {
     return caf::actor_cast<caf::actor>(
-        spawn_membership(self, {deps.cfg, deps.db, deps.reg, deps.view}));
+        spawn_gossip(self, {deps.cfg, deps.db, deps.reg, deps.view, deps.epoch}));
   });
   result.emplace_back("coordinator", [deps](supervisor_pointer self) {
     return caf::actor_cast<caf::actor>(spawn_coordinator(self, deps));

@@ -27,7 +27,8 @@ struct supervisor_deps {
   std::string actor;  // version-vector actor of this incarnation
   std::shared_ptr<node_metrics> metrics;
   int64_t started_ms = 0;              // process start, for the node actor's uptime
-  std::shared_ptr<cluster_view> view;  // published by membership, read by everyone
+  std::shared_ptr<cluster_view> view;  // published by gossip, read by everyone
+  uint64_t epoch = 0;                  // this incarnation's epoch (storage/identity.hpp)
 };
 
 // Starts the tree. The supervisor terminates with user_shutdown after a clean stop (send it an

@@ -307,14 +307,36 @@ const char* state_word(kv::msg::MemberState s) {
   }
 }
 
+// "up", "down", or "up?" for a member not declared down that this node cannot reach now.
+std::string state_text(const kv::msg::Member& m) {
+  std::string result = state_word(m.state());
+  if (!m.reachable() && m.state() != kv::msg::MEMBER_DOWN && m.state() != kv::msg::MEMBER_REMOVED)
+    result += "?";
+  return result;
+}
+
+// How long ago a member was last heard: "self", "0.2s ago", "never".
+std::string heard_text(const kv::msg::Member& m, const std::string& self) {
+  if (m.id() == self) return "self";
+  if (m.last_heard_ms() < 0) return "never";
+  if (m.last_heard_ms() < 60000) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1fs ago", m.last_heard_ms() / 1000.0);
+    return buf;
+  }
+  return duration_text(m.last_heard_ms()) + " ago";
+}
+
 void print_status_text(const kv::msg::StatusReply& s) {
   std::printf("node %s at %s, ringkv %s, up %s, version-vector actor %s\n", s.node_id().c_str(),
               s.address().c_str(), s.version().c_str(), duration_text(s.uptime_ms()).c_str(),
               s.epoch().c_str());
-  std::printf("%-12s %-22s %-8s %-10s %-8s %s\n", "ID", "ADDRESS", "STATE", "RACK", "DC", "WEIGHT");
+  std::printf("%-12s %-22s %-8s %-10s %-8s %-6s %-8s %s\n", "ID", "ADDRESS", "STATE", "RACK", "DC",
+              "WEIGHT", "REPLICAS", "HEARD");
   for (auto& m : s.members())
-    std::printf("%-12s %-22s %-8s %-10s %-8s %u\n", m.id().c_str(), m.address().c_str(),
-                state_word(m.state()), m.rack().c_str(), m.datacenter().c_str(), m.weight());
+    std::printf("%-12s %-22s %-8s %-10s %-8s %-6u %-8u %s\n", m.id().c_str(), m.address().c_str(),
+                state_text(m).c_str(), m.rack().c_str(), m.datacenter().c_str(), m.weight(),
+                m.replicas(), heard_text(m, s.node_id()).c_str());
   std::string namespaces;
   for (auto& ns : s.namespaces()) namespaces += (namespaces.empty() ? "" : ", ") + ns;
   std::printf("partitions %u, sync %s, namespaces: %s\n", s.partitions(),
@@ -354,7 +376,8 @@ void print_status_json(const kv::msg::StatusReply& s) {
               << ",\"address\":" << json_string(m.address()) << ",\"state\":\""
               << state_word(m.state()) << "\",\"rack\":" << json_string(m.rack())
               << ",\"datacenter\":" << json_string(m.datacenter()) << ",\"weight\":" << m.weight()
-              << "}";
+              << ",\"replicas\":" << m.replicas() << ",\"last_heard_ms\":" << m.last_heard_ms()
+              << ",\"reachable\":" << (m.reachable() ? "true" : "false") << "}";
   }
   auto& st = s.storage();
   std::cout << "],\"storage\":{\"writes\":" << st.writes() << ",\"commits\":" << st.commits()

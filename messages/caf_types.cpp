@@ -23,8 +23,8 @@ void register_types(caf::actor_system_config& cfg) {
           msg::ReplicaWriteRequest, msg::ReplicaWriteReply, msg::ReplicaReadRequest,
           msg::ReplicaReadReply, msg::FailActorRequest, msg::FailActorReply,
           msg::SupervisorStatusRequest, msg::SupervisorStatusReply, msg::RingRequest,
-          msg::RingReply, msg::ExplainRequest, msg::ExplainReply, msg::MembersRequest,
-          msg::MembersReply, msg::ReplicaBatch, msg::ReplicaResults, msg::ClientBatch,
+          msg::RingReply, msg::ExplainRequest, msg::ExplainReply, msg::GossipRequest,
+          msg::GossipReply, msg::ReplicaBatch, msg::ReplicaResults, msg::ClientBatch,
           msg::ClientResults>(cfg);
   cfg.add_error_category(caf::atom("kv"),
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) {

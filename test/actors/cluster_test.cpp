@@ -8,7 +8,7 @@
 #include "actors/cluster_view.hpp"
 #include "actors/coordinator.hpp"
 #include "actors/front.hpp"
-#include "actors/membership.hpp"
+#include "actors/gossip.hpp"
 #include "actors/metrics.hpp"
 #include "actors/node.hpp"
 #include "actors/peer_link.hpp"
@@ -39,7 +39,7 @@ node_actor::behavior_type stuck_front(node_actor::pointer) {
       },
       [](msg::RingRequest&) -> caf::result<msg::RingReply> { return msg::RingReply{}; },
       [](msg::ExplainRequest&) -> caf::result<msg::ExplainReply> { return msg::ExplainReply{}; },
-      [](msg::MembersRequest&) -> caf::result<msg::MembersReply> { return msg::MembersReply{}; },
+      [](msg::GossipRequest&) -> caf::result<msg::GossipReply> { return msg::GossipReply{}; },
       [](msg::ClientBatch&) {},
       [](msg::ReplicaBatch&) {},
       [](flush_atom) {},

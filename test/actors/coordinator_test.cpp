@@ -2,7 +2,7 @@
 
 #include "actors/cluster_view.hpp"
 #include "actors/coordinator.hpp"
-#include "actors/membership.hpp"
+#include "actors/gossip.hpp"
 #include "actors/metrics.hpp"
 #include "actors/registry.hpp"
 #include "actors/replica.hpp"

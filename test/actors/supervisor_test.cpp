@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "actors/cluster_view.hpp"
-#include "actors/membership.hpp"
+#include "actors/gossip.hpp"
 #include "actors/metrics.hpp"
 #include "actors/registry.hpp"
 #include "actors/supervisor.hpp"
@@ -88,12 +88,12 @@ TEST_CASE_METHOD(supervisor_fixture, "the supervisor starts and registers every 
                  "[supervisor]") {
   start();
   CHECK(reg->roles() ==
-        std::vector<std::string>{"coordinator", "membership", "node", "replica.0", "replica.1"});
+        std::vector<std::string>{"coordinator", "gossip", "node", "replica.0", "replica.1"});
   auto s = status();
   REQUIRE(s.actors_size() == 5);
-  CHECK(s.actors(0).role() == "replica.0");  // start order: replicas, membership, coordinator, node
+  CHECK(s.actors(0).role() == "replica.0");  // start order: replicas, gossip, coordinator, node
   CHECK(s.actors(1).role() == "replica.1");
-  CHECK(s.actors(2).role() == "membership");
+  CHECK(s.actors(2).role() == "gossip");
   CHECK(s.actors(3).role() == "coordinator");
   CHECK(s.actors(4).role() == "node");
   for (auto& a : s.actors()) CHECK(a.running());

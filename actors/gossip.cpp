@@ -1,0 +1,543 @@
+#include "actors/gossip.hpp"
+
+#include <map>
+#include <random>
+
+#include "actors/log.hpp"
+#include "actors/peer_link.hpp"
+#include "actors/registry.hpp"
+#include "actors/shield.hpp"
+#include "caf/all.hpp"
+#include "caf/io/all.hpp"
+#include "cluster/failure_detector.hpp"
+#include "messages/errc.hpp"
+#include "storage/engine.hpp"
+
+namespace kv::actors {
+namespace {
+
+using cluster::member_entry;
+using cluster::member_status;
+using steady = std::chrono::steady_clock;
+
+constexpr const char* table_key = "member_table";
+
+// Failed attempts after which a peer counts as down for readiness: it is not waited for.
+constexpr uint32_t attempts_before_down = 3;
+
+// A peer, known by the address it listens on; its id is empty until the first exchange.
+struct peer {
+  std::string id;
+  bool alias = false;    // another address of a member reached under its own: not used
+  node_actor front;      // set once connected and introduced
+  peer_link_actor link;  // this node's replica calls to it, while connected
+  bool connecting = false;
+  bool exchanging = false;  // a gossip request is in flight
+  uint32_t failures = 0;    // connection attempts failed since the last success
+  steady::time_point last_attempt{};
+};
+
+struct gossip_state {
+  gossip_deps deps;
+  cluster::member_table table{member_entry{}};
+  cluster::failure_detector detector;
+  std::map<std::string, peer> peers;  // by address
+  std::shared_ptr<const cluster::ring> ring;
+  std::string ring_members;  // what `ring` was built from
+  std::string published;     // what the last snapshot showed: placement, status, connections
+  uint64_t version = 0;
+  bool settled = false;  // latched: once placement is final, the node serves for good
+  std::mt19937_64 rng{std::random_device{}()};
+  steady::time_point last_waiting_log;
+  std::shared_ptr<spdlog::logger> log = log::get("gossip");
+
+  static inline const char* name = "gossip";
+};
+
+using gossip_pointer = gossip_actor::stateful_pointer<gossip_state>;
+
+// -- rows on the wire -----------------------------------------------------------------------------
+
+member_entry from_row(const msg::MemberRow& row) {
+  const auto& m = row.member();
+  member_entry e;
+  e.spec = {m.id(), m.rack(), m.datacenter(), m.weight() == 0 ? 1 : m.weight()};
+  e.address = m.address();
+  e.status = from_wire(m.state());
+  e.incarnation = row.incarnation();
+  e.heartbeat = row.heartbeat();
+  return e;
+}
+
+void to_row(const member_entry& e, msg::MemberRow& row) {
+  auto& m = *row.mutable_member();
+  m.set_id(e.spec.id);
+  m.set_address(e.address);
+  m.set_rack(e.spec.rack);
+  m.set_datacenter(e.spec.datacenter);
+  m.set_weight(e.spec.weight);
+  m.set_state(to_wire(e.status));
+  row.set_incarnation(e.incarnation);
+  row.set_heartbeat(e.heartbeat);
+}
+
+msg::MemberTable wire_table(const gossip_state& st) {
+  msg::MemberTable t;
+  t.set_from(st.table.self_id());
+  for (auto& [id, row] : st.table.rows()) to_row(row, *t.add_rows());
+  for (auto& id : st.detector.suspects(steady::now())) t.add_suspects(id);
+  return t;
+}
+
+std::vector<member_entry> entries_of(const msg::MemberTable& t) {
+  std::vector<member_entry> result;
+  result.reserve(t.rows_size());
+  for (auto& row : t.rows()) result.push_back(from_row(row));
+  return result;
+}
+
+// -- peers ----------------------------------------------------------------------------------------
+
+peer* peer_of(gossip_state& st, const std::string& id) {
+  for (auto& [address, p] : st.peers)
+    if (p.id == id && !p.alias) return &p;
+  return nullptr;
+}
+
+bool others(const gossip_state& st, const member_entry& row) {
+  return row.spec.id != st.table.self_id() && row.status != member_status::removed;
+}
+
+// Every member of the table has a peer at its address, unless it is connected under another
+// (a seed given by another name). A removed member's peer, or one at an address the member
+// left, is closed and kept only as an alias, so it is not dialled again.
+void sync_peers(gossip_pointer self) {
+  auto& st = self->state;
+  auto retire = [self](peer& p) {
+    if (p.link) self->send_exit(p.link, caf::exit_reason::user_shutdown);
+    auto id = p.id;
+    p = peer{};
+    p.id = id;
+    p.alias = true;
+  };
+  for (auto& [id, row] : st.table.rows()) {
+    if (row.spec.id == st.table.self_id() || row.address.empty()) continue;
+    auto* known = peer_of(st, id);
+    if (row.status == member_status::removed) {
+      if (known) retire(*known);
+      continue;
+    }
+    if (known && !known->front && st.peers.count(row.address) == 0) {  // it moved
+      retire(*known);
+      known = nullptr;
+    }
+    if (known) continue;
+    auto& p = st.peers[row.address];
+    if (p.id.empty() || p.id == id) {
+      p.id = id;
+      p.alias = false;
+    }
+  }
+}
+
+std::vector<std::string> missing_seeds(const gossip_state& st) {
+  std::vector<std::string> result;
+  for (auto& seed : st.deps.cfg.seeds) {
+    auto address = to_string(seed);
+    if (address == st.table.self().address) continue;
+    auto i = st.peers.find(address);
+    if (i == st.peers.end() || i->second.id.empty()) result.push_back(address);
+  }
+  return result;
+}
+
+// Placement is final, and every placed peer that is not down is connected or has failed a few
+// attempts: the node may serve.
+bool settled(const gossip_state& st) {
+  if (!missing_seeds(st).empty()) return false;
+  for (auto& [address, p] : st.peers) {
+    auto* row = p.id.empty() || p.alias ? nullptr : st.table.find(p.id);
+    if (!row || !cluster::placed(row->status) || row->status == member_status::down) continue;
+    if (!p.front && p.failures < attempts_before_down) return false;
+  }
+  return true;
+}
+
+// -- the view -------------------------------------------------------------------------------------
+
+std::string signature(const std::vector<cluster::member_spec>& specs) {
+  std::string result;
+  for (auto& m : specs)
+    result += m.id + "/" + m.datacenter + "/" + m.rack + "/" + std::to_string(m.weight) + ";";
+  return result;
+}
+
+void store_table(gossip_state& st) {
+  storage::write_batch batch;
+  batch.put(storage::column::meta, table_key, wire_table(st).SerializeAsString());
+  if (auto err = st.deps.db->write(batch, true))
+    st.log->warn("MembersNotStored err=\"{}\"",
+                 describe(err));  // kept in memory; retried on change
+}
+
+// A new snapshot when placement, a status or a connection changed; the ring is rebuilt only
+// when placement changed.
+void publish(gossip_pointer self) {
+  auto& st = self->state;
+  auto specs = st.table.placement();
+  auto sig = signature(specs);
+  if (!st.ring || sig != st.ring_members) {
+    st.ring = std::make_shared<cluster::ring>(specs, ring_options_of(st.deps.cfg));
+    st.ring_members = sig;
+    st.log->info("RingBuilt members={} partitions={}", specs.size(), st.ring->partitions());
+    store_table(st);
+  }
+  auto snap = std::make_shared<cluster_snapshot>();
+  snap->ring = st.ring;
+  snap->self = cluster_snapshot::no_member;  // until found: a removed node holds nothing
+  std::string shown = sig;
+  for (auto& m : st.ring->members()) {
+    const auto* row = st.table.find(m.id);
+    if (m.id == st.table.self_id()) {
+      snap->self = static_cast<uint32_t>(snap->peers.size());
+      snap->peers.push_back({row->address, true, peer_link_actor{}});
+      continue;
+    }
+    auto* p = peer_of(st, m.id);
+    bool up = p && p->front && row->status != member_status::down;
+    snap->peers.push_back({row->address, up, up ? p->link : peer_link_actor{}});
+    shown += m.id + (up ? "+" : "-");
+  }
+  st.settled = st.settled || settled(st);
+  shown += st.settled ? "!" : "?";
+  if (shown == st.published) return;
+  st.published = shown;
+  snap->complete = st.settled;
+  snap->version = ++st.version;
+  st.deps.view->publish(std::move(snap));
+}
+
+// -- gossip ---------------------------------------------------------------------------------------
+
+void connect_all(gossip_pointer self);
+void connect(gossip_pointer self, const std::string& address);
+
+// Takes in a peer's table: merges it, counts whoever spoke as heard, and takes the sender's
+// suspicions into account.
+void absorb(gossip_pointer self, const msg::MemberTable& remote) {
+  auto& st = self->state;
+  auto now = steady::now();
+  auto out = st.table.merge(entries_of(remote));
+  for (auto& id : out.advanced) st.detector.heard(id, now);
+  for (auto& id : out.learned) {
+    auto* row = st.table.find(id);
+    st.log->info("MemberLearned id={} address={} status={} rack={} dc={} weight={}", id,
+                 row->address, to_string(row->status), row->spec.rack, row->spec.datacenter,
+                 row->spec.weight);
+  }
+  for (auto& id : out.revived)
+    st.log->info("MemberUp id={} incarnation={}", id, st.table.find(id)->incarnation);
+  if (!remote.from().empty() && remote.from() != st.table.self_id()) {
+    std::vector<std::string> suspects{remote.suspects().begin(), remote.suspects().end()};
+    st.detector.reported(remote.from(), suspects, now);
+  }
+  if (out.refuted)
+    st.log->warn("DownRefuted incarnation={} (a peer had declared this node down)",
+                 st.table.self().incarnation);
+  if (out.self_removed)
+    st.log->error(
+        "NodeRemoved id={} (this node was removed from the cluster; it no longer holds "
+        "replicas)",
+        st.table.self_id());
+  if (!out.changed) return;
+  sync_peers(self);
+  connect_all(self);
+  for (auto& id : out.advanced)  // it speaks: dial it back now, not at the next attempt
+    for (auto& [address, p] : st.peers)
+      if (p.id == id && !p.alias && !p.front && !p.connecting) connect(self, address);
+  publish(self);
+}
+
+void introduced(gossip_pointer self, const std::string& address, node_actor front,
+                const msg::MemberTable& remote) {
+  auto& st = self->state;
+  auto& p = st.peers[address];
+  p.connecting = false;
+  p.failures = 0;
+  p.id = remote.from();
+  if (auto* other = peer_of(st, p.id); other && other != &p) {
+    if (other->front) {  // reached under another address already (a seed by another name)
+      p.alias = true;
+      absorb(self, remote);
+      return;
+    }
+    *other = peer{};  // this address takes over
+    other->id = p.id;
+    other->alias = true;
+  }
+  p.alias = false;
+  p.front = std::move(front);  // before absorbing: connect_all must see this peer connected
+  self->monitor(p.front);
+  if (p.link)  // the peer restarted before its old connection was seen to drop
+    self->send_exit(p.link, caf::exit_reason::user_shutdown);
+  p.link = spawn_peer_link(self, p.front, p.id);
+  st.log->info("PeerConnected id={} address={}", p.id, address);
+  absorb(self, remote);
+  publish(self);
+}
+
+void connect_failed(gossip_pointer self, const std::string& address, const caf::error& err) {
+  auto& st = self->state;
+  auto& p = st.peers[address];
+  p.connecting = false;
+  if (++p.failures == attempts_before_down) publish(self);  // may settle the view
+  st.log->debug("PeerUnreachable address={} err=\"{}\"", address, describe(err));
+}
+
+msg::GossipRequest request_of(const gossip_state& st) {
+  msg::GossipRequest req;
+  *req.mutable_table() = wire_table(st);
+  return req;
+}
+
+void connect(gossip_pointer self, const std::string& address) {
+  auto& st = self->state;
+  auto hp = parse_host_port(address);
+  if (!hp) return;
+  auto& p = st.peers[address];
+  p.connecting = true;
+  p.last_attempt = steady::now();
+  auto mm = self->system().middleman().actor_handle();
+  auto timeout = st.deps.cfg.connection_timeout;
+  self->request(mm, timeout, caf::connect_atom::value, hp->host, hp->port)
+      .then(
+          [self, address, timeout](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                                   const std::set<std::string>& interface) {
+            auto expected = self->system().message_types<node_actor>();
+            if (!ptr || interface != expected)
+              return connect_failed(
+                  self, address,
+                  make_error(errc::unavailable, "not a ringkv node of this version"));
+            auto front = caf::actor_cast<node_actor>(std::move(ptr));
+            self->request(front, timeout, request_of(self->state))
+                .then(
+                    [self, address, front](msg::GossipReply& reply) {
+                      introduced(self, address, front, reply.table());
+                    },
+                    [self, address](caf::error& err) { connect_failed(self, address, err); });
+          },
+          [self, address](caf::error& err) { connect_failed(self, address, err); });
+}
+
+// Connects to every peer neither connected nor being connected to, at most once per
+// reconnect_interval each.
+void connect_all(gossip_pointer self) {
+  auto& st = self->state;
+  auto now = steady::now();
+  for (auto& [address, p] : st.peers)
+    if (!p.front && !p.connecting && !p.alias &&
+        now - p.last_attempt >= st.deps.cfg.reconnect_interval)
+      connect(self, address);
+}
+
+void exchange(gossip_pointer self, peer& p) {
+  p.exchanging = true;
+  auto id = p.id;
+  auto timeout = std::max(self->state.deps.cfg.suspect_after, self->state.deps.cfg.gossip_interval);
+  self->request(p.front, timeout, request_of(self->state))
+      .then(
+          [self, id](msg::GossipReply& reply) {
+            if (auto* q = peer_of(self->state, id)) q->exchanging = false;
+            absorb(self, reply.table());
+          },
+          [self, id](caf::error&) {
+            if (auto* q = peer_of(self->state, id)) q->exchanging = false;
+          });
+}
+
+// Picks up to `n` of `candidates` at random, without repeats.
+std::vector<peer*> pick(std::vector<peer*> candidates, size_t n, std::mt19937_64& rng) {
+  std::shuffle(candidates.begin(), candidates.end(), rng);
+  if (candidates.size() > n) candidates.resize(n);
+  return candidates;
+}
+
+// Declares down the members the detector judges down.
+void judge(gossip_pointer self, steady::time_point now) {
+  auto& st = self->state;
+  std::vector<std::string> gone;
+  for (auto& [id, row] : st.table.rows())
+    if (others(st, row) && row.status != member_status::down &&
+        st.detector.judge(id, now) == cluster::verdict::down)
+      gone.push_back(id);
+  for (auto& id : gone) {
+    if (!st.table.mark_down(id)) continue;
+    st.log->warn("MemberDown id={} silent_ms={} phi={:.1f} incarnation={}", id,
+                 st.detector.silent_ms(id, now), st.detector.phi(id, now),
+                 st.table.find(id)->incarnation);
+  }
+}
+
+void log_waiting(gossip_state& st) {
+  auto missing = missing_seeds(st);
+  auto now = steady::now();
+  if (missing.empty() || now - st.last_waiting_log < std::chrono::seconds{5}) return;
+  st.last_waiting_log = now;
+  std::string list;
+  for (auto& m : missing) list += (list.empty() ? "" : ",") + m;
+  st.log->warn("WaitingForSeeds missing={}", list);
+}
+
+void on_tick(gossip_pointer self) {
+  auto& st = self->state;
+  auto now = steady::now();
+  st.table.beat();
+  judge(self, now);
+  std::vector<peer*> live, down;
+  for (auto& [address, p] : st.peers) {
+    if (!p.front || p.exchanging || p.id.empty()) continue;
+    auto* row = st.table.find(p.id);
+    if (!row || row->status == member_status::removed) continue;
+    (row->status == member_status::down ? down : live).push_back(&p);
+  }
+  for (auto* p : pick(live, st.deps.cfg.gossip_fanout, st.rng)) exchange(self, *p);
+  for (auto* p : pick(down, 1, st.rng)) exchange(self, *p);
+  connect_all(self);
+  log_waiting(st);
+  publish(self);
+  self->delayed_send(self, st.deps.cfg.gossip_interval, tick_atom::value);
+}
+
+void on_down(gossip_pointer self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  for (auto& [address, p] : st.peers) {
+    if (!p.front || p.front.address() != dm.source) continue;
+    p.front = nullptr;
+    p.link = nullptr;  // it saw the peer go too, failed its calls and quit
+    p.exchanging = false;
+    if (!p.id.empty()) st.detector.connection_lost(p.id);
+    st.log->warn("PeerDisconnected id={} address={} reason=\"{}\"", p.id, address,
+                 describe(dm.reason));
+    publish(self);
+    return;
+  }
+}
+
+msg::GossipReply on_gossip(gossip_pointer self, const msg::GossipRequest& req) {
+  absorb(self, req.table());
+  msg::GossipReply reply;
+  *reply.mutable_table() = wire_table(self->state);
+  return reply;
+}
+
+// The members for the node's status: state, place and how long since each was heard.
+msg::StatusReply describe_members(gossip_state& st) {
+  msg::StatusReply reply;
+  auto now = steady::now();
+  for (auto& [id, row] : st.table.rows()) {
+    auto& m = *reply.add_members();
+    msg::MemberRow wire;
+    to_row(row, wire);
+    m = wire.member();
+    bool is_self = id == st.table.self_id();
+    m.set_last_heard_ms(is_self ? 0 : st.detector.silent_ms(id, now));
+    auto* p = is_self ? nullptr : peer_of(st, id);
+    m.set_reachable(is_self || (p && p->front));
+  }
+  return reply;
+}
+
+void load_table(gossip_pointer self) {
+  auto& st = self->state;
+  auto stored = st.deps.db->get(storage::column::meta, table_key);
+  if (!stored || !*stored) return;
+  msg::MemberTable t;
+  if (!t.ParseFromString(**stored)) {
+    st.log->warn("StoredMembersUnreadable key={}", table_key);
+    return;
+  }
+  t.clear_from();  // no suspicions from an earlier life
+  t.clear_suspects();
+  absorb(self, t);
+}
+
+gossip_actor::behavior_type gossip(gossip_pointer self, gossip_deps deps) {
+  shield(self, "gossip");
+  self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
+  auto& st = self->state;
+  st.deps = std::move(deps);
+  st.table = cluster::member_table{self_entry(st.deps.cfg, st.deps.epoch)};
+  cluster::detector_options opts;
+  opts.suspect_after = st.deps.cfg.suspect_after;
+  opts.phi_threshold = st.deps.cfg.phi_threshold;
+  opts.min_interval = st.deps.cfg.gossip_interval;
+  st.detector = cluster::failure_detector{opts};
+  st.last_waiting_log = steady::now();  // warn after 5 s of waiting
+  for (auto& seed : st.deps.cfg.seeds) {
+    auto address = to_string(seed);
+    if (address != st.table.self().address) st.peers.try_emplace(address);
+  }
+  load_table(self);
+  publish(self);
+  self->send(self, tick_atom::value);
+  return {
+      [self](const msg::GossipRequest& req) { return on_gossip(self, req); },
+      [self](const msg::StatusRequest&) { return describe_members(self->state); },
+      [self](tick_atom) { on_tick(self); },
+  };
+}
+
+}  // namespace
+
+gossip_actor spawn_gossip(caf::local_actor* parent, gossip_deps deps) {
+  return parent->spawn(gossip, std::move(deps));
+}
+
+member_entry self_entry(const node_config& cfg, uint64_t incarnation) {
+  member_entry e;
+  e.spec = {cfg.node_id, cfg.rack, cfg.datacenter, cfg.weight};
+  e.address = to_string(cfg.listen);
+  e.status = member_status::up;
+  e.incarnation = incarnation;
+  return e;
+}
+
+cluster::ring_options ring_options_of(const node_config& cfg) {
+  cluster::ring_options opts;
+  opts.partitions = cfg.partitions;
+  opts.tokens_per_weight = cfg.tokens_per_weight;
+  return opts;
+}
+
+msg::MemberState to_wire(member_status s) {
+  switch (s) {
+    case member_status::joining:
+      return msg::MEMBER_JOINING;
+    case member_status::up:
+      return msg::MEMBER_UP;
+    case member_status::leaving:
+      return msg::MEMBER_LEAVING;
+    case member_status::down:
+      return msg::MEMBER_DOWN;
+    case member_status::removed:
+      return msg::MEMBER_REMOVED;
+  }
+  return msg::MEMBER_UNKNOWN;
+}
+
+member_status from_wire(msg::MemberState s) {
+  switch (s) {
+    case msg::MEMBER_JOINING:
+      return member_status::joining;
+    case msg::MEMBER_LEAVING:
+      return member_status::leaving;
+    case msg::MEMBER_DOWN:
+      return member_status::down;
+    case msg::MEMBER_REMOVED:
+      return member_status::removed;
+    default:
+      return member_status::up;
+  }
+}
+
+}  // namespace kv::actors

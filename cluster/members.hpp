@@ -1,0 +1,110 @@
+// cluster/members.hpp
+// The member table gossip spreads: one row per node id ever seen, with its address, placement
+// attributes, status, incarnation and heartbeat. Pure logic; the gossip actor holds one table
+// and merges every table it receives into it.
+//
+// The merge is a join: commutative, associative and idempotent, so any two nodes that have
+// received the same rows hold the same table, whatever the order they came in.
+//  - `removed` is final: a removed row beats every row that is not, whatever its incarnation.
+//    A removed id never comes back, not even from a node restarted with an old table.
+//  - Otherwise the higher incarnation wins whole. Only a member raises its own incarnation:
+//    each process start takes a new epoch (storage/identity.hpp) and the member raises it again
+//    to refute a `down` that others declared (it "speaks" and is up again).
+//  - At equal incarnation the later status wins (joining < up < leaving < down), and the higher
+//    heartbeat. Others may only declare a member `down` or `removed`; everything else about a
+//    row is the member's own word.
+// A node restarted with the same id takes a new, greater incarnation, so its old rows (and
+// anyone's stale copy of them) lose to its new ones.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cluster/ring.hpp"
+
+namespace kv::cluster {
+
+enum class member_status : uint8_t { joining, up, leaving, down, removed };
+
+const char* to_string(member_status s);
+
+struct member_entry {
+  member_spec spec;  // id, rack, datacenter, weight
+  std::string address;
+  member_status status = member_status::up;
+  uint64_t incarnation = 0;
+  uint64_t heartbeat = 0;
+
+  friend bool operator==(const member_entry& a, const member_entry& b);
+  friend bool operator!=(const member_entry& a, const member_entry& b) { return !(a == b); }
+};
+
+// The row that wins between two rows of the same id (see the rules above).
+member_entry merge(const member_entry& a, const member_entry& b);
+
+// Whether a member in this status holds replicas: up, leaving and down do (a down member keeps
+// its place, its writes go to fallbacks); joining and removed do not.
+bool placed(member_status s);
+
+// What merging a remote table changed here.
+struct merge_outcome {
+  std::vector<std::string> advanced;  // ids whose heartbeat or incarnation went up: they spoke
+  std::vector<std::string> learned;   // ids new to this table
+  std::vector<std::string> revived;   // ids that were down here and are not any more
+  bool placement_changed = false;     // the members that hold replicas changed (rebuild the ring)
+  bool changed = false;               // any row changed
+  bool refuted = false;               // this node was said down and raised its incarnation
+  bool self_removed = false;          // this node was removed from the cluster
+};
+
+class member_table {
+ public:
+  using row_map = std::map<std::string, member_entry, std::less<>>;
+
+  // The table of a node that knows only itself.
+  explicit member_table(member_entry self);
+
+  const std::string& self_id() const { return self_id_; }
+  const member_entry& self() const { return rows_.at(self_id_); }
+  const row_map& rows() const { return rows_; }
+  const member_entry* find(std::string_view id) const;
+
+  // One gossip round of this node: its heartbeat goes up.
+  void beat();
+
+  // Sets this node's own status (leaving, up again after leaving); raises its incarnation so
+  // the new word wins everywhere.
+  void set_self_status(member_status s);
+
+  // Merges rows received from a peer. A row about this node that would override its own word
+  // (down at its current incarnation, or a newer incarnation than its own) is refuted: this node
+  // keeps its status and takes an incarnation above the row's. A row saying this node was
+  // removed is taken (removal is final) and reported.
+  merge_outcome merge(const std::vector<member_entry>& remote);
+  merge_outcome merge_from(const member_table& remote);  // the same, from another table
+
+  // Declares another member down at the incarnation this table knows, unless it is down or
+  // removed already or newer word exists; true if the row changed.
+  bool mark_down(std::string_view id);
+
+  // Declares a member removed (final); true if the row changed.
+  bool mark_removed(std::string_view id);
+
+  // The members that hold replicas, for the ring.
+  std::vector<member_spec> placement() const;
+
+  std::vector<member_entry> entries() const;
+
+ private:
+  template <class Rows>
+  merge_outcome merge_rows(const Rows& remote);
+
+  std::string self_id_;
+  row_map rows_;
+};
+
+}  // namespace kv::cluster

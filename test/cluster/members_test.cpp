@@ -1,0 +1,136 @@
+#include <catch2/catch.hpp>
+
+#include <random>
+
+#include "cluster/members.hpp"
+
+using namespace kv::cluster;
+
+namespace {
+
+member_entry row(const std::string& id, member_status s, uint64_t inc, uint64_t hb,
+                 const std::string& rack = "r1") {
+  member_entry e;
+  e.spec = {id, rack, "dc1", 1};
+  e.address = "127.0.0.1:7" + id;
+  e.status = s;
+  e.incarnation = inc;
+  e.heartbeat = hb;
+  return e;
+}
+
+member_entry random_row(std::mt19937& rng, const std::string& id) {
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>{lo, hi}(rng); };
+  return row(id, static_cast<member_status>(pick(0, 4)), pick(1, 3), pick(0, 3),
+             "r" + std::to_string(pick(1, 2)));
+}
+
+}  // namespace
+
+TEST_CASE("row merge is commutative, associative and idempotent", "[members]") {
+  std::mt19937 rng{42};
+  for (int i = 0; i < 20000; ++i) {
+    auto a = random_row(rng, "n1"), b = random_row(rng, "n1"), c = random_row(rng, "n1");
+    REQUIRE(merge(a, b) == merge(b, a));
+    REQUIRE(merge(merge(a, b), c) == merge(a, merge(b, c)));
+    REQUIRE(merge(a, a) == a);
+  }
+}
+
+TEST_CASE("a higher incarnation wins whole, removal wins over everything", "[members]") {
+  auto old_down = row("n2", member_status::down, 5, 90);
+  auto restarted = row("n2", member_status::up, 9, 1);
+  CHECK(merge(old_down, restarted) == restarted);
+  auto removed = row("n2", member_status::removed, 5, 0);
+  CHECK(merge(removed, restarted).status == member_status::removed);
+  // At one incarnation: the later status and the higher heartbeat.
+  auto m = merge(row("n2", member_status::up, 5, 40), row("n2", member_status::down, 5, 30));
+  CHECK(m.status == member_status::down);
+  CHECK(m.heartbeat == 40);
+}
+
+TEST_CASE("tables that received the same rows are equal, whatever the order", "[members]") {
+  std::mt19937 rng{7};
+  for (int round = 0; round < 200; ++round) {
+    std::vector<member_entry> rows;
+    for (int i = 0; i < 12; ++i) rows.push_back(random_row(rng, "n" + std::to_string(i % 4 + 2)));
+    member_table a{row("n1", member_status::up, 1, 0)}, b{row("n1", member_status::up, 1, 0)};
+    a.merge(rows);
+    std::shuffle(rows.begin(), rows.end(), rng);
+    for (auto& r : rows) b.merge({r});
+    REQUIRE(a.entries() == b.entries());
+  }
+}
+
+TEST_CASE("a node said down refutes with a higher incarnation, keeping its status", "[members]") {
+  member_table me{row("n1", member_status::leaving, 4, 10)};
+  auto out = me.merge({row("n1", member_status::down, 4, 10)});
+  CHECK(out.refuted);
+  CHECK(me.self().status == member_status::leaving);
+  CHECK(me.self().incarnation == 5);
+  member_table other{row("n2", member_status::up, 1, 0)};
+  CHECK(other.merge({row("n1", member_status::down, 4, 10)}).learned ==
+        std::vector<std::string>{"n1"});
+  CHECK(other.merge(me.entries()).revived == std::vector<std::string>{"n1"});
+  // The refutation wins wherever it goes.
+  CHECK(merge(row("n1", member_status::down, 4, 10), me.self()) == me.self());
+  // A stale row from an earlier life of this node changes nothing.
+  out = me.merge({row("n1", member_status::up, 2, 900)});
+  CHECK_FALSE(out.changed);
+}
+
+TEST_CASE("a node restarted with an old table does not bring back what changed since",
+          "[members]") {
+  member_table cluster_view{row("n1", member_status::up, 100, 50)};
+  cluster_view.merge({row("n2", member_status::up, 200, 7), row("n3", member_status::up, 300, 3)});
+  CHECK(cluster_view.mark_removed("n3"));
+  // n2 restarts (new epoch) with the table it stored long ago: n3 up, n1 at an old heartbeat.
+  member_table restarted{row("n2", member_status::up, 250, 0)};
+  restarted.merge({row("n1", member_status::up, 100, 2), row("n3", member_status::up, 300, 1)});
+  auto out = cluster_view.merge(restarted.entries());
+  CHECK(cluster_view.find("n3")->status == member_status::removed);
+  CHECK(cluster_view.find("n1")->heartbeat == 50);
+  CHECK(cluster_view.find("n2")->incarnation == 250);
+  CHECK(out.advanced == std::vector<std::string>{"n2"});
+  CHECK(out.learned.empty());
+  CHECK(out.revived.empty());
+  restarted.merge(cluster_view.entries());
+  CHECK(restarted.entries() == cluster_view.entries());
+}
+
+TEST_CASE("a removed node learns it and cannot refute", "[members]") {
+  member_table me{row("n1", member_status::up, 4, 10)};
+  auto out = me.merge({row("n1", member_status::removed, 3, 0)});
+  CHECK(out.self_removed);
+  CHECK(out.placement_changed);
+  CHECK(me.self().status == member_status::removed);
+  me.set_self_status(member_status::up);
+  CHECK(me.self().status == member_status::removed);
+}
+
+TEST_CASE("placement holds up, leaving and down members, not joining or removed", "[members]") {
+  member_table t{row("n1", member_status::up, 1, 0)};
+  auto out =
+      t.merge({row("n2", member_status::down, 1, 0), row("n3", member_status::joining, 1, 0),
+               row("n4", member_status::leaving, 1, 0), row("n5", member_status::removed, 1, 0)});
+  CHECK(out.placement_changed);
+  std::vector<std::string> ids;
+  for (auto& m : t.placement()) ids.push_back(m.id);
+  CHECK(ids == std::vector<std::string>{"n1", "n2", "n4"});
+  // Going down keeps a member's place; a heartbeat changes nothing about placement.
+  out = t.merge({row("n4", member_status::down, 1, 5)});
+  CHECK(out.changed);
+  CHECK_FALSE(out.placement_changed);
+  CHECK(out.advanced == std::vector<std::string>{"n4"});
+}
+
+TEST_CASE("mark_down takes effect once, never on this node or a removed one", "[members]") {
+  member_table t{row("n1", member_status::up, 1, 0)};
+  t.merge({row("n2", member_status::up, 3, 0), row("n3", member_status::removed, 1, 0)});
+  CHECK(t.mark_down("n2"));
+  CHECK_FALSE(t.mark_down("n2"));
+  CHECK_FALSE(t.mark_down("n1"));
+  CHECK_FALSE(t.mark_down("n3"));
+  CHECK_FALSE(t.mark_down("n9"));
+  CHECK(t.find("n2")->incarnation == 3);
+}

@@ -104,7 +104,7 @@ peer* peer_of(gossip_state& st, const std::string& id) {
   return nullptr;
 }
 
-bool others(const gossip_state& st, const member_entry& row) {
+bool another_member(const gossip_state& st, const member_entry& row) {
   return row.spec.id != st.table.self_id() && row.status != member_status::removed;
 }
 
@@ -180,8 +180,8 @@ void store_table(gossip_state& st) {
                  describe(err));  // kept in memory; retried on change
 }
 
-// A new snapshot when placement, a status or a connection changed; the ring is rebuilt only
-// when placement changed.
+// A new snapshot when placement, a status, a connection or a link changed; the ring is rebuilt
+// only when placement changed.
 void publish(gossip_pointer self) {
   auto& st = self->state;
   auto specs = st.table.placement();
@@ -204,9 +204,9 @@ void publish(gossip_pointer self) {
       continue;
     }
     auto* p = peer_of(st, m.id);
-    bool up = p && p->front && row->status != member_status::down;
+    bool up = p && p->front && p->link && row->status != member_status::down;
     snap->peers.push_back({row->address, up, up ? p->link : peer_link_actor{}});
-    shown += m.id + (up ? "+" : "-");
+    shown += m.id + (up ? "+" + std::to_string(p->link.id()) : "-");  // a new link is news
   }
   st.settled = st.settled || settled(st);
   shown += st.settled ? "!" : "?";
@@ -367,7 +367,7 @@ void judge(gossip_pointer self, steady::time_point now) {
   auto& st = self->state;
   std::vector<std::string> gone;
   for (auto& [id, row] : st.table.rows())
-    if (others(st, row) && row.status != member_status::down &&
+    if (another_member(st, row) && row.status != member_status::down &&
         st.detector.judge(id, now) == cluster::verdict::down)
       gone.push_back(id);
   for (auto& id : gone) {

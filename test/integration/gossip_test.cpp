@@ -92,6 +92,10 @@ TEST_CASE("a node started with one seed is learned by every member through gossi
   }
   CHECK(total == 3 * 256);
   CHECK(n4_replicas > 0);
+  auto text = kvctl(c[0], {"status"});
+  CHECK(text.out.find("REPLICAS") != std::string::npos);
+  CHECK(text.out.find(" self\n") != std::string::npos);  // n1's own row
+  CHECK(text.out.find("s ago\n") != std::string::npos);  // when the others were last heard
   std::cout << "join through one seed: n4 ready in " << ready.count()
             << " ms, known to all four members " << everywhere->count() << " ms later, "
             << n4_replicas << " of " << total << " replicas placed on it\n";

@@ -216,6 +216,9 @@ node_actor::behavior_type front(front_pointer self, std::shared_ptr<registry> re
       [self](msg::ExplainRequest& req) {
         return route<msg::ExplainReply, admin_actor>(self, "node", req);
       },
+      [self](msg::RemoveMemberRequest& req) {
+        return route<msg::RemoveMemberReply, gossip_actor>(self, "gossip", req);
+      },
       [self](msg::GossipRequest& req) {
         return route<msg::GossipReply, gossip_actor>(self, "gossip", req);
       },

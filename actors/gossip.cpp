@@ -447,6 +447,35 @@ msg::StatusReply describe_members(gossip_state& st) {
   return reply;
 }
 
+// An operator takes a member out for good: refused for this node, an unknown id, and (without
+// force) a member that is not down, whose data would be left behind unannounced.
+caf::result<msg::RemoveMemberReply> remove_member(gossip_pointer self,
+                                                  const msg::RemoveMemberRequest& req) {
+  auto& st = self->state;
+  const auto* row = st.table.find(req.id());
+  if (!row)
+    return make_error(errc::invalid_argument, "no member '" + req.id() + "' in the cluster");
+  if (req.id() == st.table.self_id())
+    return make_error(errc::invalid_argument,
+                      req.id() + " cannot remove itself: stop it and ask another member");
+  if (!req.force() && row->status != member_status::down && row->status != member_status::removed)
+    return make_error(errc::invalid_argument,
+                      req.id() + " is " + to_string(row->status) +
+                          ", not down: stop it first, or pass --force to remove it anyway");
+  if (st.table.mark_removed(req.id())) {
+    st.detector.forget(req.id());
+    st.log->warn("MemberRemoved id={} incarnation={}", req.id(), row->incarnation);
+    sync_peers(self);
+    publish(self);
+    store_table(st);
+  }
+  msg::MemberRow wire;
+  to_row(*st.table.find(req.id()), wire);
+  msg::RemoveMemberReply reply;
+  *reply.mutable_member() = wire.member();
+  return reply;
+}
+
 void load_table(gossip_pointer self) {
   auto& st = self->state;
   auto stored = st.deps.db->get(storage::column::meta, table_key);
@@ -483,6 +512,7 @@ gossip_actor::behavior_type gossip(gossip_pointer self, gossip_deps deps) {
   return {
       [self](const msg::GossipRequest& req) { return on_gossip(self, req); },
       [self](const msg::StatusRequest&) { return describe_members(self->state); },
+      [self](const msg::RemoveMemberRequest& req) { return remove_member(self, req); },
       [self](tick_atom) { on_tick(self); },
   };
 }

@@ -40,7 +40,8 @@ using admin_api =
 using client_actor =
     client_api::extend<caf::replies_to<msg::FailActorRequest>::with<msg::FailActorReply>,
                        caf::replies_to<msg::RingRequest>::with<msg::RingReply>,
-                       caf::replies_to<msg::ExplainRequest>::with<msg::ExplainReply>>;
+                       caf::replies_to<msg::ExplainRequest>::with<msg::ExplainReply>,
+                       caf::replies_to<msg::RemoveMemberRequest>::with<msg::RemoveMemberReply>>;
 
 // The reads and writes of one key's replica. A local replica serves them, and so does the link
 // to each peer for the replicas behind it, so an FSM talks to local and remote replicas alike.
@@ -80,8 +81,10 @@ using replica_actor = replica_api::extend<caf::reacts_to<commit_atom>>;
 
 // Gossip (role "gossip"): the member table and failure detection; connects to the members,
 // publishes the cluster view, and describes the members for the node's status (actors/gossip.hpp).
-using gossip_actor = gossip_api::extend<caf::replies_to<msg::StatusRequest>::with<msg::StatusReply>,
-                                        caf::reacts_to<tick_atom>>;
+using gossip_actor =
+    gossip_api::extend<caf::replies_to<msg::StatusRequest>::with<msg::StatusReply>,
+                       caf::replies_to<msg::RemoveMemberRequest>::with<msg::RemoveMemberReply>,
+                       caf::reacts_to<tick_atom>>;
 
 // Coordinator: validates client requests and runs one FSM per request (actors/coordinator.hpp).
 using coordinator_actor =

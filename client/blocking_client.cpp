@@ -89,4 +89,13 @@ result<std::string> blocking_client::fail_actor(std::string_view role, std::stri
   return r->role();
 }
 
+result<msg::Member> blocking_client::remove_member(std::string_view id, bool force) {
+  msg::RemoveMemberRequest req;
+  req.set_id(std::string{id});
+  req.set_force(force);
+  auto r = impl_->call<msg::RemoveMemberReply>(std::move(req));
+  if (!r) return r.error();
+  return r->member();
+}
+
 }  // namespace kv::client

@@ -20,6 +20,7 @@ namespace kv::msg {
 class StatusReply;
 class RingReply;
 class ExplainReply;
+class Member;
 }  // namespace kv::msg
 
 namespace kv::client {
@@ -55,6 +56,10 @@ class blocking_client {
 
   // Admin: makes the actor registered as `role` on the node fail on purpose.
   result<std::string> fail_actor(std::string_view role, std::string_view reason = {});
+
+  // Takes member `id` out of the cluster for good (kvctl remove); `force` even if it is not
+  // down. Returns its row as the node now holds it.
+  result<msg::Member> remove_member(std::string_view id, bool force = false);
 
  private:
   struct impl;

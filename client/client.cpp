@@ -354,6 +354,10 @@ client_impl::behavior_type client(client_pointer self, client_config cfg) {
         auto t = effective_timeout(self->state, req.options().timeout_ms());
         return submit<msg::ExplainReply>(self, std::move(req), t);
       },
+      [self](msg::RemoveMemberRequest& req) {
+        return submit<msg::RemoveMemberReply>(self, std::move(req),
+                                              self->state.cfg.default_timeout);
+      },
       [self](tick_atom) { on_tick(self); },
       [self](flush_atom) {
         self->state.flush_queued = false;

@@ -529,6 +529,19 @@ int cmd_fail_actor(const common& g, const std::string& role, const std::string& 
   return ok;
 }
 
+int cmd_remove(const common& g, const std::string& id, bool force) {
+  blocking_client db{config_of(g)};
+  auto r = db.remove_member(id, force);
+  if (!r) return fail(r.error());
+  if (g.json)
+    std::cout << "{\"ok\":true,\"id\":" << json_string(r->id()) << ",\"state\":\""
+              << state_word(r->state()) << "\"}\n";
+  else
+    std::cout << r->id() << " removed: its replicas move to the next members of each preference "
+              << "list; gossip spreads the word\n";
+  return ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -587,6 +600,14 @@ int main(int argc, char** argv) {
   fail_actor->add_option("ROLE", role, "registry name: coordinator, replica.0, ...")->required();
   fail_actor->add_option("--reason", reason, "why, for the node's log");
 
+  std::string remove_id;
+  bool remove_force = false;
+  auto* remove = app.add_subcommand(
+      "remove",
+      "take a member out of the cluster for good (it must be down; its id can never rejoin)");
+  remove->add_option("NODE", remove_id, "id of the member to remove")->required();
+  remove->add_flag("--force", remove_force, "remove it even if it is not down");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -601,5 +622,6 @@ int main(int argc, char** argv) {
   if (*ring) return cmd_ring(g, ring_ns);
   if (*explain) return cmd_explain(g, explain_c, key);
   if (*fail_actor) return cmd_fail_actor(g, role, reason);
+  if (*remove) return cmd_remove(g, remove_id, remove_force);
   return usage;
 }

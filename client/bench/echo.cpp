@@ -44,6 +44,7 @@ echo_actor::behavior_type echo(echo_actor::pointer self) {
       [](const msg::FailActorRequest&) { return msg::FailActorReply{}; },
       [](const msg::RingRequest&) { return msg::RingReply{}; },
       [](const msg::ExplainRequest&) { return msg::ExplainReply{}; },
+      [](const msg::RemoveMemberRequest&) { return msg::RemoveMemberReply{}; },
   };
 }
 

@@ -40,6 +40,9 @@ node_actor::behavior_type stuck_front(node_actor::pointer) {
       [](msg::RingRequest&) -> caf::result<msg::RingReply> { return msg::RingReply{}; },
       [](msg::ExplainRequest&) -> caf::result<msg::ExplainReply> { return msg::ExplainReply{}; },
       [](msg::GossipRequest&) -> caf::result<msg::GossipReply> { return msg::GossipReply{}; },
+      [](msg::RemoveMemberRequest&) -> caf::result<msg::RemoveMemberReply> {
+        return msg::RemoveMemberReply{};
+      },
       [](msg::ClientBatch&) {},
       [](msg::ReplicaBatch&) {},
       [](flush_atom) {},

@@ -127,3 +127,64 @@ TEST_CASE("a frozen node (SIGSTOP, its sockets open) is marked down by silence a
   std::cout << "failure detection, 5 nodes, n4 SIGSTOPped: down at " << describe(down)
             << "; SIGCONT, up at " << describe(up) << "\n";
 }
+
+TEST_CASE(
+    "kvctl remove takes a dead node out for good: its lists fill up again, and it cannot "
+    "come back under its id",
+    "[integration][gossip]") {
+  kv::test::temp_dir dir;
+  cluster c{dir.str(), 4};
+  c.kill("n4");
+  REQUIRE(wait_until(5s, [&] { return member_states(c[0])["n4"] == "down"; }));
+
+  // A key that n4 holds a replica of: W=3 cannot be met while n4 is a member.
+  std::string key;
+  for (int i = 0; key.empty() && i < 100; ++i) {
+    auto candidate = "k" + std::to_string(i);
+    for (auto& v : explain(c[0], candidate))
+      if (v.id == "n4") key = candidate;
+  }
+  REQUIRE(!key.empty());
+  auto refused = kvctl(c[0], {"put", key, "v1", "--w", "3"});
+  INFO(describe(refused));
+  CHECK(refused.exit_code == 3);
+
+  // Refused: an unknown id, the node asked, a member that is up.
+  auto unknown = kvctl(c[0], {"remove", "n9"});
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.first_err_line() == "INVALID_ARGUMENT no member 'n9' in the cluster");
+  CHECK(kvctl(c[0], {"remove", "n1"}).exit_code == 2);
+  auto up = kvctl(c[0], {"remove", "n3"});
+  CHECK(up.exit_code == 2);
+  CHECK(up.first_err_line().find("n3 is up, not down") != std::string::npos);
+  CHECK(member_states(c[0])["n3"] == "up");
+
+  auto removed_at = steady::now();
+  auto removed = kvctl(c[1], {"remove", "n4"});
+  INFO(describe(removed));
+  REQUIRE(removed.exit_code == 0);
+  const std::vector<std::string> rest{"n1", "n2", "n3"};
+  auto seen = time_until_all_see(c, rest, "n4", "removed", removed_at, 5s);
+  INFO(describe(seen));
+  CHECK(seen.size() == rest.size());
+
+  // Its replicas went to the next members: W=3 is met again by the three that are left.
+  auto written = wait_until(2s, [&] {
+    return kvctl(c[0], {"put", key, "v2", "--w", "3"}).exit_code == 0;
+  });
+  CHECK(written);
+  auto views = explain(c[0], key);
+  CHECK(views.size() == 3);
+  for (auto& v : views) CHECK(v.id != "n4");
+
+  // Restarted with its old data and its old table, n4 stays out, and learns it.
+  c.restart({"n4"});
+  auto learned = wait_until(5s, [&] { return member_states(c.at("n4"))["n4"] == "removed"; });
+  CHECK(learned);
+  std::this_thread::sleep_for(1s);  // a few gossip rounds for a wrong word to spread, if any
+  for (auto& id : rest) CHECK(member_states(c.at(id))["n4"] == "removed");
+  CHECK(c.at("n4").wait_for_log("NodeRemoved id=n4", 1s));
+  std::cout << "remove: n4 removed everywhere at " << describe(seen)
+            << "; W=3 met again; restarted n4 learned it was removed "
+            << (learned ? learned->count() : -1) << " ms after its restart and stayed out\n";
+}

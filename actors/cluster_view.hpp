@@ -29,6 +29,7 @@ struct cluster_snapshot {
   static constexpr uint32_t no_member = UINT32_MAX;
   uint32_t self = 0;      // this node's index in ring->members(), or no_member
   bool complete = false;  // every seed is known: placement is final
+  bool leaving = false;   // this node hands its data off, and stops once done
   uint64_t version = 0;
 
   const cluster::member_spec& member(uint32_t i) const { return ring->members()[i]; }

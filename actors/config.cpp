@@ -133,6 +133,8 @@ caf::error validate(const node_config& cfg) {
                    ") must exceed the gossip interval (" +
                    std::to_string(cfg.gossip_interval.count()) + " ms)");
   if (!(cfg.phi_threshold > 0)) return invalid("phi_threshold must be positive");
+  if (cfg.handoff_batch_keys == 0 || cfg.handoff_batch_keys > 1024)
+    return invalid("handoff_batch_keys must be between 1 and 1024");
   if (cfg.namespaces.count("default") == 0) return invalid("the 'default' namespace is missing");
   for (auto& [name, ns] : cfg.namespaces)
     if (auto err = cluster::validate(ns)) return err;
@@ -190,6 +192,8 @@ caf::error load_toml(const std::string& path, node_config& cfg) {
   read(doc, "gossip_fanout", cfg.gossip_fanout);
   read_ms(doc, "suspect_after_ms", cfg.suspect_after);
   read(doc, "phi_threshold", cfg.phi_threshold);
+  read(doc, "handoff_batch_keys", cfg.handoff_batch_keys);
+  read_ms(doc, "handoff_settle_ms", cfg.handoff_settle);
   read(doc, "max_restarts", cfg.max_restarts);
   read_ms(doc, "restart_window_ms", cfg.restart_window);
   if (auto tbl = doc["namespaces"].as_table()) {

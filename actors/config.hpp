@@ -73,6 +73,10 @@ struct node_config {
   milliseconds suspect_after{2000};   // silence before a member is suspected
   double phi_threshold = 8.0;         // phi-accrual score that alone declares a member down
 
+  // Handoff (actors/handoff.hpp): partitions streamed to new holders when placement changes.
+  uint32_t handoff_batch_keys = 64;   // keys in flight per transfer
+  milliseconds handoff_settle{2000};  // before the second sweep, and before dropping
+
   // Supervision: more than max_restarts within restart_window ends the process non-zero.
   uint32_t max_restarts = 20;
   milliseconds restart_window{10000};

@@ -216,6 +216,12 @@ node_actor::behavior_type front(front_pointer self, std::shared_ptr<registry> re
       [self](msg::ExplainRequest& req) {
         return route<msg::ExplainReply, admin_actor>(self, "node", req);
       },
+      [self](msg::LeaveRequest& req) {
+        return route<msg::LeaveReply, gossip_actor>(self, "gossip", req);
+      },
+      [self](msg::TransfersRequest& req) {
+        return route<msg::TransfersReply, handoff_actor>(self, "handoff", req);
+      },
       [self](msg::RemoveMemberRequest& req) {
         return route<msg::RemoveMemberReply, gossip_actor>(self, "gossip", req);
       },

@@ -210,6 +210,8 @@ void publish(gossip_pointer self) {
   }
   st.settled = st.settled || settled(st);
   shown += st.settled ? "!" : "?";
+  snap->leaving = st.table.self().status == member_status::leaving;
+  shown += snap->leaving ? "L" : "";
   if (shown == st.published) return;
   st.published = shown;
   snap->complete = st.settled;
@@ -476,6 +478,28 @@ caf::result<msg::RemoveMemberReply> remove_member(gossip_pointer self,
   return reply;
 }
 
+// This node hands its partitions off and then stops (actors/handoff.hpp does both): leaving, it
+// holds no replicas in anyone's ring. Refused for the last member holding data.
+caf::result<msg::LeaveReply> leave(gossip_pointer self) {
+  auto& st = self->state;
+  if (st.table.self().status != member_status::leaving) {
+    auto others = st.table.placement().size() - (cluster::placed(st.table.self().status) ? 1 : 0);
+    if (others == 0)
+      return make_error(errc::invalid_argument,
+                        st.table.self_id() + " is the last member: nobody could take its data");
+    st.table.set_self_status(member_status::leaving);
+    st.log->warn("Leaving id={} incarnation={}: handing partitions off, then stopping",
+                 st.table.self_id(), st.table.self().incarnation);
+    publish(self);
+    store_table(st);
+  }
+  msg::MemberRow wire;
+  to_row(st.table.self(), wire);
+  msg::LeaveReply reply;
+  *reply.mutable_member() = wire.member();
+  return reply;
+}
+
 void load_table(gossip_pointer self) {
   auto& st = self->state;
   auto stored = st.deps.db->get(storage::column::meta, table_key);
@@ -513,6 +537,7 @@ gossip_actor::behavior_type gossip(gossip_pointer self, gossip_deps deps) {
       [self](const msg::GossipRequest& req) { return on_gossip(self, req); },
       [self](const msg::StatusRequest&) { return describe_members(self->state); },
       [self](const msg::RemoveMemberRequest& req) { return remove_member(self, req); },
+      [self](const msg::LeaveRequest&) { return leave(self); },
       [self](tick_atom) { on_tick(self); },
   };
 }

@@ -41,7 +41,9 @@ using client_actor =
     client_api::extend<caf::replies_to<msg::FailActorRequest>::with<msg::FailActorReply>,
                        caf::replies_to<msg::RingRequest>::with<msg::RingReply>,
                        caf::replies_to<msg::ExplainRequest>::with<msg::ExplainReply>,
-                       caf::replies_to<msg::RemoveMemberRequest>::with<msg::RemoveMemberReply>>;
+                       caf::replies_to<msg::RemoveMemberRequest>::with<msg::RemoveMemberReply>,
+                       caf::replies_to<msg::LeaveRequest>::with<msg::LeaveReply>,
+                       caf::replies_to<msg::TransfersRequest>::with<msg::TransfersReply>>;
 
 // The reads and writes of one key's replica. A local replica serves them, and so does the link
 // to each peer for the replicas behind it, so an FSM talks to local and remote replicas alike.
@@ -77,14 +79,23 @@ using peer_link_actor =
 using admin_actor = admin_api;
 
 // Replica (vnode): owns the data of a range of partitions (actors/replica.hpp).
-using replica_actor = replica_api::extend<caf::reacts_to<commit_atom>>;
+using replica_actor =
+    replica_api::extend<caf::replies_to<msg::DropPartitionRequest>::with<msg::DropPartitionReply>,
+                        caf::reacts_to<commit_atom>>;
 
 // Gossip (role "gossip"): the member table and failure detection; connects to the members,
 // publishes the cluster view, and describes the members for the node's status (actors/gossip.hpp).
 using gossip_actor =
     gossip_api::extend<caf::replies_to<msg::StatusRequest>::with<msg::StatusReply>,
                        caf::replies_to<msg::RemoveMemberRequest>::with<msg::RemoveMemberReply>,
+                       caf::replies_to<msg::LeaveRequest>::with<msg::LeaveReply>,
                        caf::reacts_to<tick_atom>>;
+
+// Handoff (role "handoff"): streams partitions to their new holders (actors/handoff.hpp).
+using step_atom = caf::atom_constant<caf::atom("step")>;  // handoff: take the next step now
+using handoff_actor =
+    caf::typed_actor<caf::replies_to<msg::TransfersRequest>::with<msg::TransfersReply>,
+                     caf::reacts_to<tick_atom>, caf::reacts_to<step_atom>>;
 
 // Coordinator: validates client requests and runs one FSM per request (actors/coordinator.hpp).
 using coordinator_actor =

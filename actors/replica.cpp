@@ -177,6 +177,40 @@ caf::result<msg::ReplicaReadReply> on_read(replica_pointer self,
   return reply;
 }
 
+// Deletes every key of a partition this node no longer holds (handoff confirmed them all to
+// their new holders), after committing what is staged; in batches of 1000.
+caf::result<msg::DropPartitionReply> on_drop(replica_pointer self,
+                                             const msg::DropPartitionRequest& req) {
+  auto& st = self->state;
+  if (auto err = check_key(st.cfg, req.partition(), "-")) return err;
+  if (auto err = commit(self)) {
+    self->quit(err);
+    return err;
+  }
+  auto range = storage::partition_range(req.partition());
+  uint64_t keys = 0;
+  storage::write_batch batch;
+  caf::error failed;
+  auto flush = [&] {
+    if (!batch.empty()) failed = st.db->write(batch, st.cfg.sync);
+    batch.clear();
+    return !failed;
+  };
+  auto err = st.db->scan(storage::column::data, range.first, range.last,
+                         [&](std::string_view key, std::string_view) {
+                           batch.erase(storage::column::data, key);
+                           ++keys;
+                           return batch.count() < 1000 || flush();
+                         });
+  if (!err && flush()) {
+    msg::DropPartitionReply reply;
+    reply.set_keys(keys);
+    return reply;
+  }
+  if (failed) self->quit(failed);  // a disk that fails a write: the node must restart
+  return failed ? failed : err;
+}
+
 replica_actor::behavior_type replica(replica_pointer self, replica_config cfg,
                                      std::shared_ptr<storage::engine> db) {
   self->state.cfg = std::move(cfg);
@@ -200,6 +234,7 @@ replica_actor::behavior_type replica(replica_pointer self, replica_config cfg,
   return {
       [self](msg::ReplicaWriteRequest& req) { return on_write(self, req); },
       [self](const msg::ReplicaReadRequest& req) { return on_read(self, req); },
+      [self](const msg::DropPartitionRequest& req) { return on_drop(self, req); },
       [self](commit_atom) {
         if (auto err = commit(self)) self->quit(std::move(err));
       },

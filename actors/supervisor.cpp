@@ -1,5 +1,5 @@
 // Children in start order; each may use only those above it:
-//   replica.0 .. replica.R-1  ->  gossip  ->  coordinator  ->  node
+//   replica.0 .. replica.R-1  ->  gossip  ->  handoff  ->  coordinator  ->  node
 // (Membership, hinted handoff, anti-entropy and compaction join this list as they arrive.)
 //
 // Restart strategy: one-for-one. Children hold no handles of one another; they meet through
@@ -22,6 +22,7 @@
 
 #include "actors/coordinator.hpp"
 #include "actors/gossip.hpp"
+#include "actors/handoff.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics.hpp"
 #include "actors/node.hpp"
@@ -72,6 +73,10 @@ std::vector<child> node_children(const supervisor_deps& deps) {
   result.emplace_back("gossip", [deps](supervisor_pointer self) {
     return caf::actor_cast<caf::actor>(
         spawn_gossip(self, {deps.cfg, deps.db, deps.reg, deps.view, deps.epoch}));
+  });
+  result.emplace_back("handoff", [deps](supervisor_pointer self) {
+    return caf::actor_cast<caf::actor>(spawn_handoff(
+        self, {deps.cfg, deps.db, deps.reg, deps.view, caf::actor_cast<caf::actor>(self)}));
   });
   result.emplace_back("coordinator", [deps](supervisor_pointer self) {
     return caf::actor_cast<caf::actor>(spawn_coordinator(self, deps));

@@ -89,6 +89,16 @@ result<std::string> blocking_client::fail_actor(std::string_view role, std::stri
   return r->role();
 }
 
+result<msg::Member> blocking_client::leave() {
+  auto r = impl_->call<msg::LeaveReply>(msg::LeaveRequest{});
+  if (!r) return r.error();
+  return r->member();
+}
+
+result<msg::TransfersReply> blocking_client::transfers() {
+  return impl_->call<msg::TransfersReply>(msg::TransfersRequest{});
+}
+
 result<msg::Member> blocking_client::remove_member(std::string_view id, bool force) {
   msg::RemoveMemberRequest req;
   req.set_id(std::string{id});

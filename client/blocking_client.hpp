@@ -21,6 +21,7 @@ class StatusReply;
 class RingReply;
 class ExplainReply;
 class Member;
+class TransfersReply;
 }  // namespace kv::msg
 
 namespace kv::client {
@@ -60,6 +61,12 @@ class blocking_client {
   // Takes member `id` out of the cluster for good (kvctl remove); `force` even if it is not
   // down. Returns its row as the node now holds it.
   result<msg::Member> remove_member(std::string_view id, bool force = false);
+
+  // The node asked hands its partitions off and stops (kvctl leave). Returns its row.
+  result<msg::Member> leave();
+
+  // The partitions the node is sending to new holders (kvctl transfers).
+  result<msg::TransfersReply> transfers();
 
  private:
   struct impl;

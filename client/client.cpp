@@ -354,6 +354,12 @@ client_impl::behavior_type client(client_pointer self, client_config cfg) {
         auto t = effective_timeout(self->state, req.options().timeout_ms());
         return submit<msg::ExplainReply>(self, std::move(req), t);
       },
+      [self](msg::LeaveRequest& req) {
+        return submit<msg::LeaveReply>(self, std::move(req), self->state.cfg.default_timeout);
+      },
+      [self](msg::TransfersRequest& req) {
+        return submit<msg::TransfersReply>(self, std::move(req), self->state.cfg.default_timeout);
+      },
       [self](msg::RemoveMemberRequest& req) {
         return submit<msg::RemoveMemberReply>(self, std::move(req),
                                               self->state.cfg.default_timeout);

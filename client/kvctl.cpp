@@ -2,12 +2,15 @@
 // Output: results on stdout; errors on stderr as one line starting with the error code name.
 // Exit codes: 0 ok, 1 not found, 2 bad input or usage, 3 unavailable, 4 timeout (outcome
 // unknown), 5 any other error.
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <sstream>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 
@@ -529,6 +532,84 @@ int cmd_fail_actor(const common& g, const std::string& role, const std::string& 
   return ok;
 }
 
+int cmd_leave(const common& g) {
+  blocking_client db{config_of(g)};
+  auto r = db.leave();
+  if (!r) return fail(r.error());
+  if (g.json)
+    std::cout << "{\"ok\":true,\"id\":" << json_string(r->id()) << ",\"state\":\""
+              << state_word(r->state()) << "\"}\n";
+  else
+    std::cout << r->id() << " is leaving: it hands its partitions to their new holders, then "
+              << "stops (follow with: kvctl transfers --watch)\n";
+  return ok;
+}
+
+// "[#########-----------] 45%".
+std::string progress_bar(double fraction, int width = 30) {
+  fraction = std::clamp(fraction, 0.0, 1.0);
+  int full = static_cast<int>(fraction * width + 0.5);
+  return "[" + std::string(full, '#') + std::string(width - full, '-') + "] " +
+         std::to_string(static_cast<int>(fraction * 100 + 0.5)) + "%";
+}
+
+void print_transfers_text(const kv::msg::TransfersReply& t) {
+  auto pending = static_cast<uint32_t>(t.transfers_size());
+  double fraction = t.planned() == 0 ? 1.0 : static_cast<double>(t.done()) / t.planned();
+  std::string eta = "-";
+  if (pending > 0 && t.keys_per_second() > 0 && t.done() > 0) {
+    double keys_left = static_cast<double>(t.keys_sent()) / t.done() * pending;
+    eta = duration_text(static_cast<int64_t>(keys_left / t.keys_per_second() * 1000));
+  }
+  std::printf(
+      "%s %u of %u transfers done, %u pending, %u partitions to drop; %llu keys "
+      "(%.1f MiB) sent, %.0f keys/s, ETA %s; %llu keys dropped\n",
+      progress_bar(fraction).c_str(), t.done(), t.planned(), pending, t.drops_pending(),
+      static_cast<unsigned long long>(t.keys_sent()), t.bytes_sent() / 1048576.0,
+      t.keys_per_second(), eta.c_str(), static_cast<unsigned long long>(t.keys_dropped()));
+  int shown = 0;
+  for (auto& x : t.transfers()) {
+    if (++shown > 5) {
+      std::printf("  ... %d more\n", t.transfers_size() - 5);
+      break;
+    }
+    std::printf("  partition %u -> %s, pass %u%s, %llu keys sent\n", x.partition(),
+                x.target().c_str(), x.pass(), x.active() ? " (sending)" : "",
+                static_cast<unsigned long long>(x.keys_sent()));
+  }
+}
+
+void print_transfers_json(const kv::msg::TransfersReply& t) {
+  std::cout << "{\"planned\":" << t.planned() << ",\"done\":" << t.done()
+            << ",\"pending\":" << t.transfers_size() << ",\"drops_pending\":" << t.drops_pending()
+            << ",\"keys_sent\":" << t.keys_sent() << ",\"bytes_sent\":" << t.bytes_sent()
+            << ",\"keys_dropped\":" << t.keys_dropped()
+            << ",\"keys_per_second\":" << t.keys_per_second() << ",\"transfers\":[";
+  for (int i = 0; i < t.transfers_size(); ++i) {
+    auto& x = t.transfers(i);
+    std::cout << (i ? "," : "") << "{\"partition\":" << x.partition()
+              << ",\"target\":" << json_string(x.target()) << ",\"pass\":" << x.pass()
+              << ",\"active\":" << (x.active() ? "true" : "false")
+              << ",\"keys_sent\":" << x.keys_sent() << "}";
+  }
+  std::cout << "]}\n";
+}
+
+int cmd_transfers(const common& g, bool watch) {
+  blocking_client db{config_of(g)};
+  for (;;) {
+    auto r = db.transfers();
+    if (!r) return fail(r.error());
+    if (g.json)
+      print_transfers_json(*r);
+    else
+      print_transfers_text(*r);
+    std::cout.flush();
+    if (!watch || (r->transfers_size() == 0 && r->drops_pending() == 0)) return ok;
+    std::this_thread::sleep_for(std::chrono::seconds{1});
+  }
+}
+
 int cmd_remove(const common& g, const std::string& id, bool force) {
   blocking_client db{config_of(g)};
   auto r = db.remove_member(id, force);
@@ -600,6 +681,13 @@ int main(int argc, char** argv) {
   fail_actor->add_option("ROLE", role, "registry name: coordinator, replica.0, ...")->required();
   fail_actor->add_option("--reason", reason, "why, for the node's log");
 
+  auto* leave = app.add_subcommand(
+      "leave", "the node asked hands its partitions to their new holders, then stops");
+  bool watch = false;
+  auto* transfers = app.add_subcommand(
+      "transfers", "partitions the node is sending to new holders: progress, keys, rate, ETA");
+  transfers->add_flag("--watch", watch, "print again every second until all are done");
+
   std::string remove_id;
   bool remove_force = false;
   auto* remove = app.add_subcommand(
@@ -623,5 +711,7 @@ int main(int argc, char** argv) {
   if (*explain) return cmd_explain(g, explain_c, key);
   if (*fail_actor) return cmd_fail_actor(g, role, reason);
   if (*remove) return cmd_remove(g, remove_id, remove_force);
+  if (*leave) return cmd_leave(g);
+  if (*transfers) return cmd_transfers(g, watch);
   return usage;
 }

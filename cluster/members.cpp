@@ -72,7 +72,7 @@ member_entry merge(const member_entry& a, const member_entry& b) {
 }
 
 bool placed(member_status s) {
-  return s == member_status::up || s == member_status::leaving || s == member_status::down;
+  return s == member_status::up || s == member_status::down;
 }
 
 member_table::member_table(member_entry self) : self_id_(self.spec.id) {
@@ -150,7 +150,7 @@ bool member_table::mark_down(std::string_view id) {
   auto i = rows_.find(id);
   if (i == rows_.end() || i->first == self_id_) return false;
   auto& row = i->second;
-  if (row.status == member_status::down || row.status == member_status::removed) return false;
+  if (row.status != member_status::up && row.status != member_status::joining) return false;
   row.status = member_status::down;
   return true;
 }

@@ -46,8 +46,8 @@ struct member_entry {
 // The row that wins between two rows of the same id (see the rules above).
 member_entry merge(const member_entry& a, const member_entry& b);
 
-// Whether a member in this status holds replicas: up, leaving and down do (a down member keeps
-// its place, its writes go to fallbacks); joining and removed do not.
+// Whether a member in this status holds replicas: up and down do (a down member keeps its place,
+// its writes go elsewhere); joining, leaving (handing its data off) and removed do not.
 bool placed(member_status s);
 
 // What merging a remote table changed here.
@@ -87,8 +87,8 @@ class member_table {
   merge_outcome merge(const std::vector<member_entry>& remote);
   merge_outcome merge_from(const member_table& remote);  // the same, from another table
 
-  // Declares another member down at the incarnation this table knows, unless it is down or
-  // removed already or newer word exists; true if the row changed.
+  // Declares another member down at the incarnation this table knows, if it is up or joining (a
+  // leaving member that goes silent stays leaving: it holds nothing); true if the row changed.
   bool mark_down(std::string_view id);
 
   // Declares a member removed (final); true if the row changed.

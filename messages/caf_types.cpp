@@ -25,7 +25,9 @@ void register_types(caf::actor_system_config& cfg) {
           msg::SupervisorStatusRequest, msg::SupervisorStatusReply, msg::RingRequest,
           msg::RingReply, msg::ExplainRequest, msg::ExplainReply, msg::GossipRequest,
           msg::GossipReply, msg::ReplicaBatch, msg::ReplicaResults, msg::ClientBatch,
-          msg::ClientResults, msg::RemoveMemberRequest, msg::RemoveMemberReply>(cfg);
+          msg::ClientResults, msg::RemoveMemberRequest, msg::RemoveMemberReply, msg::DropPartitionRequest,
+          msg::DropPartitionReply, msg::LeaveRequest, msg::LeaveReply, msg::TransfersRequest,
+          msg::TransfersReply>(cfg);
   cfg.add_error_category(caf::atom("kv"),
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) {
                            std::string result{to_string(static_cast<errc>(code))};

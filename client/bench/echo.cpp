@@ -45,6 +45,8 @@ echo_actor::behavior_type echo(echo_actor::pointer self) {
       [](const msg::RingRequest&) { return msg::RingReply{}; },
       [](const msg::ExplainRequest&) { return msg::ExplainReply{}; },
       [](const msg::RemoveMemberRequest&) { return msg::RemoveMemberReply{}; },
+      [](const msg::LeaveRequest&) { return msg::LeaveReply{}; },
+      [](const msg::TransfersRequest&) { return msg::TransfersReply{}; },
   };
 }
 

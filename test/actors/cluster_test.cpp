@@ -43,6 +43,10 @@ node_actor::behavior_type stuck_front(node_actor::pointer) {
       [](msg::RemoveMemberRequest&) -> caf::result<msg::RemoveMemberReply> {
         return msg::RemoveMemberReply{};
       },
+      [](msg::LeaveRequest&) -> caf::result<msg::LeaveReply> { return msg::LeaveReply{}; },
+      [](msg::TransfersRequest&) -> caf::result<msg::TransfersReply> {
+        return msg::TransfersReply{};
+      },
       [](msg::ClientBatch&) {},
       [](msg::ReplicaBatch&) {},
       [](flush_atom) {},

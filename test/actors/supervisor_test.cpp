@@ -87,15 +87,17 @@ struct supervisor_fixture : test::actor_fixture {
 TEST_CASE_METHOD(supervisor_fixture, "the supervisor starts and registers every child",
                  "[supervisor]") {
   start();
-  CHECK(reg->roles() ==
-        std::vector<std::string>{"coordinator", "gossip", "node", "replica.0", "replica.1"});
+  CHECK(reg->roles() == std::vector<std::string>{"coordinator", "gossip", "handoff", "node",
+                                                 "replica.0", "replica.1"});
   auto s = status();
-  REQUIRE(s.actors_size() == 5);
-  CHECK(s.actors(0).role() == "replica.0");  // start order: replicas, gossip, coordinator, node
+  REQUIRE(s.actors_size() == 6);
+  // Start order: replicas, gossip, handoff, coordinator, node.
+  CHECK(s.actors(0).role() == "replica.0");
   CHECK(s.actors(1).role() == "replica.1");
   CHECK(s.actors(2).role() == "gossip");
-  CHECK(s.actors(3).role() == "coordinator");
-  CHECK(s.actors(4).role() == "node");
+  CHECK(s.actors(3).role() == "handoff");
+  CHECK(s.actors(4).role() == "coordinator");
+  CHECK(s.actors(5).role() == "node");
   for (auto& a : s.actors()) CHECK(a.running());
 }
 

@@ -214,3 +214,42 @@ TEST_CASE("a node killed while it receives a transfer gets all of it after its r
             << " keys sent in all; of " << n4_keys << " sampled keys n4 holds, " << n4_missing
             << " missing\n";
 }
+
+TEST_CASE("a sender killed mid-transfer resumes its transfers after its restart",
+          "[integration][handoff]") {
+  kv::test::temp_dir dir;
+  auto config = dir.str() + "/slow-handoff.toml";
+  std::ofstream{config} << "handoff_batch_keys = 1\n";
+  cluster c{dir.str(), 3, {"--sync", "none", "--config", config}};
+  std::vector<std::string> keys;
+  {
+    blocking_client db{kv::test::client_config_for(c[0])};
+    for (int i = 0; i < 2000; ++i) {
+      auto key = "k" + std::to_string(i);
+      REQUIRE(db.put(key, "value of " + key, writing(3)));
+      keys.push_back(key);
+    }
+  }
+  node n4{dir.str(),
+          std::vector<std::string>{"--seeds", c[1].address(), "--sync", "none", "--config", config},
+          "n4"};
+  REQUIRE(wait_until(20s, [&] { return c[0].wait_for_log("TransferStarted", 0ms); }));
+  c.kill("n1");
+  std::this_thread::sleep_for(1s);
+  c.restart({"n1"});
+  CHECK(c[0].wait_for_log("HandoffResumed", 5s));
+  auto done = handed_off({&c[0], &c[1], &c[2], &n4}, 90s);
+  REQUIRE(done);
+  CHECK(unreadable(c, keys) == 0);
+  size_t n4_keys = 0, n4_missing = 0;
+  for (size_t i = 0; i < keys.size(); i += 25)
+    for (auto& v : explain(c[1], keys[i])) {
+      if (v.id != "n4") continue;
+      ++n4_keys;
+      if (!v.holds_only("value of " + keys[i])) ++n4_missing;
+    }
+  CHECK(n4_keys > 0);
+  CHECK(n4_missing == 0);
+  std::cout << "handoff from a sender killed mid-transfer: resumed after its restart; of "
+            << n4_keys << " sampled keys n4 holds, " << n4_missing << " missing\n";
+}

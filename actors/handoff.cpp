@@ -22,6 +22,7 @@ using steady = std::chrono::steady_clock;
 constexpr const char* state_key = "handoff";
 constexpr auto tick_interval = std::chrono::milliseconds{250};
 constexpr auto retry_after = std::chrono::milliseconds{1000};
+constexpr auto orphan_check_every = std::chrono::seconds{5};
 
 // One partition to send to one new holder.
 struct work {
@@ -43,6 +44,7 @@ struct handoff_state {
   bool sending = false;   // a batch of transfers.front() is in flight
   bool dropping = false;  // a drop is in flight
   bool stopping = false;
+  steady::time_point orphans_checked{};
   // Progress, since the process started.
   uint32_t planned = 0;
   uint32_t done = 0;
@@ -119,6 +121,35 @@ void load(handoff_state& st) {
 
 // -- planning -------------------------------------------------------------------------------------
 
+bool has_data(const handoff_state& st, uint32_t partition) {
+  bool found = false;
+  auto range = storage::partition_range(partition);
+  static_cast<void>(st.deps.db->scan(storage::column::data, range.first, range.last,
+                                     [&](std::string_view, std::string_view) {
+                                       found = true;
+                                       return false;
+                                     }));  // ignored: an unreadable partition is not adopted
+  return found;
+}
+
+// Data of a partition this node does not hold and was not told to drop (it arrived from a
+// transfer that a later change cancelled, say) goes to every holder, then is dropped.
+void adopt_orphans(handoff_state& st, const cluster::ring& now) {
+  const auto& self_id = st.deps.cfg.node_id;
+  for (uint32_t p = 0; p < now.partitions(); ++p) {
+    if (st.drops.count(p) || cluster::holds(now, p, st.n, self_id) || !has_data(st, p)) continue;
+    for (auto m : now.preference_list(p, st.n)) {
+      work w;
+      w.partition = p;
+      w.target = now.members()[m].id;
+      st.transfers.push_back(std::move(w));
+      ++st.planned;
+    }
+    st.drops.insert(p);
+    st.log->info("OrphanAdopted partition={}: sent to its holders, then dropped", p);
+  }
+}
+
 // Placement changed from the base to `now`: adds what the change asks of this node.
 void plan(handoff_pointer self, const cluster_snapshot& now) {
   auto& st = self->state;
@@ -137,6 +168,7 @@ void plan(handoff_pointer self, const cluster_snapshot& now) {
     ++st.planned;
   }
   st.drops.insert(p.drops.begin(), p.drops.end());
+  adopt_orphans(st, *now.ring);
   // What an earlier change asked and this one undid: a target that no longer holds the
   // partition needs nothing, a partition held again must stay.
   for (auto i = st.transfers.begin(); i != st.transfers.end();) {
@@ -310,12 +342,25 @@ void step(handoff_pointer self) {
   if (!st.have_base) {  // a new node: its data (none) is laid out for the ring it joins
     st.have_base = true;
     st.base = snap->ring->members();
+    adopt_orphans(st, *snap->ring);
     store(st);
     return;
   }
   if (signature(snap->ring->members()) != signature(st.base)) plan(self, *snap);
+  auto now = steady::now();
+  if (!st.sending) {  // a transfer whose target no longer holds its partition stops here
+    for (auto i = st.transfers.begin(); i != st.transfers.end();) {
+      if (cluster::holds(*snap->ring, i->partition, st.n, i->target)) {
+        ++i;
+        continue;
+      }
+      st.log->info("TransferCancelled partition={} target={} (it no longer holds it)", i->partition,
+                   i->target);
+      i = st.transfers.erase(i);
+      store(st);
+    }
+  }
   if (!st.sending && !st.transfers.empty()) {
-    auto now = steady::now();
     // The first transfer that may go now, to a target that is up, goes to the front.
     for (size_t i = 0; i < st.transfers.size(); ++i) {
       auto& w = st.transfers[i];
@@ -328,6 +373,11 @@ void step(handoff_pointer self) {
       send_batch(self, link_to(*snap, front.target));
       break;
     }
+  }
+  if (st.transfers.empty() && st.drops.empty() && now - st.orphans_checked >= orphan_check_every) {
+    st.orphans_checked = now;  // strays from transfers that a later change cancelled
+    adopt_orphans(st, *snap->ring);
+    if (!st.drops.empty()) store(st);
   }
   if (!st.dropping) drop_next(self, *snap);
   if (snap->leaving && st.transfers.empty() && st.drops.empty() && !st.sending && !st.dropping) {

@@ -1,5 +1,6 @@
 #include "actors/node.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -184,6 +185,10 @@ caf::result<msg::ExplainReply> explain(node_pointer self, const msg::ExplainRequ
   read.set_ns(reply.ns());
   read.set_key(req.key());
   auto order = snap->ring->preference_list(reply.partition(), reply.n());
+  auto preferred = order.size();
+  if (req.everywhere())  // then every other member, in ring order
+    for (uint32_t m = 0; m < snap->ring->members().size(); ++m)
+      if (std::find(order.begin(), order.end(), m) == order.end()) order.push_back(m);
   auto pending = std::make_shared<size_t>(order.size());
   auto promise = self->make_response_promise<msg::ExplainReply>();
   auto out = std::make_shared<msg::ExplainReply>(std::move(reply));
@@ -193,7 +198,7 @@ caf::result<msg::ExplainReply> explain(node_pointer self, const msg::ExplainRequ
   for (auto m : order) {
     auto* view = out->add_replicas();
     *view->mutable_member() = member_of(*snap, m);
-    view->set_preferred(true);
+    view->set_preferred(static_cast<size_t>(out->replicas_size()) <= preferred);
     replica_api target;
     if (m == snap->self)
       target = deps.reg->get_as<replica_actor>(replica_role(

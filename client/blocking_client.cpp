@@ -73,8 +73,9 @@ result<msg::RingReply> blocking_client::ring(std::string_view ns) {
 }
 
 result<msg::ExplainReply> blocking_client::explain(std::string_view key,
-                                                   const request_options& opts) {
+                                                   const request_options& opts, bool everywhere) {
   msg::ExplainRequest req;
+  req.set_everywhere(everywhere);
   set_options(opts, *req.mutable_options());
   req.set_key(std::string{key});
   return impl_->call<msg::ExplainReply>(std::move(req));

@@ -53,7 +53,9 @@ class blocking_client {
   result<msg::RingReply> ring(std::string_view ns = {});
 
   // What every replica of `key` holds, each asked directly.
-  result<msg::ExplainReply> explain(std::string_view key, const request_options& opts = {});
+  // `everywhere`: every member, not only the preference list (copies left elsewhere).
+  result<msg::ExplainReply> explain(std::string_view key, const request_options& opts = {},
+                                    bool everywhere = false);
 
   // Admin: makes the actor registered as `role` on the node fail on purpose.
   result<std::string> fail_actor(std::string_view role, std::string_view reason = {});

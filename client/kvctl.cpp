@@ -453,7 +453,8 @@ std::string version_text(const kv::msg::Dot& d) {
 
 void print_replica_text(const kv::msg::ReplicaView& v) {
   auto& m = v.member();
-  std::printf("%-12s %-22s %-5s ", m.id().c_str(), m.address().c_str(), state_word(m.state()));
+  std::printf("%-12s %-22s %-5s ", (m.id() + (v.preferred() ? "" : " (not in list)")).c_str(),
+              m.address().c_str(), state_word(m.state()));
   if (!v.reachable()) {
     std::printf("not read: %s\n", v.error().c_str());
     return;
@@ -479,7 +480,8 @@ void print_replica_json(const kv::msg::ReplicaView& v) {
   auto& m = v.member();
   std::cout << "{\"id\":" << json_string(m.id()) << ",\"address\":" << json_string(m.address())
             << ",\"state\":\"" << state_word(m.state())
-            << "\",\"reachable\":" << (v.reachable() ? "true" : "false");
+            << "\",\"reachable\":" << (v.reachable() ? "true" : "false")
+            << ",\"preferred\":" << (v.preferred() ? "true" : "false");
   if (!v.error().empty()) std::cout << ",\"error\":" << json_string(v.error());
   std::cout << ",\"siblings\":[";
   if (v.has_object()) {
@@ -501,9 +503,9 @@ void print_replica_json(const kv::msg::ReplicaView& v) {
   std::cout << "}}";
 }
 
-int cmd_explain(const common& g, const consistency& c, const std::string& key) {
+int cmd_explain(const common& g, const consistency& c, const std::string& key, bool everywhere) {
   blocking_client db{config_of(g)};
-  auto r = db.explain(key, options_of(g, c, false));
+  auto r = db.explain(key, options_of(g, c, false), everywhere);
   if (!r) return fail(r.error());
   if (g.json) {
     std::cout << "{\"ns\":" << json_string(r->ns()) << ",\"key\":" << json_string(r->key())
@@ -675,6 +677,9 @@ int main(int argc, char** argv) {
   auto* explain = app.add_subcommand("explain", "what each replica of a key holds, asked directly");
   explain->add_option("KEY", key, "key")->required();
   explain->add_option("--ns", explain_c.ns, "namespace (default: default)");
+  bool everywhere = false;
+  explain->add_flag("--all", everywhere,
+                    "ask every member, not only the preference list (copies left elsewhere)");
 
   auto* fail_actor =
       app.add_subcommand("fail-actor", "make a named actor fail on purpose (chaos, tests)");
@@ -708,7 +713,7 @@ int main(int argc, char** argv) {
   if (*del) return cmd_del(g, del_c, key);
   if (*status) return cmd_status(g);
   if (*ring) return cmd_ring(g, ring_ns);
-  if (*explain) return cmd_explain(g, explain_c, key);
+  if (*explain) return cmd_explain(g, explain_c, key, everywhere);
   if (*fail_actor) return cmd_fail_actor(g, role, reason);
   if (*remove) return cmd_remove(g, remove_id, remove_force);
   if (*leave) return cmd_leave(g);

@@ -208,6 +208,7 @@ inline json parse_json(const cli_result& r) {
 struct replica_view {
   std::string id, state, error;
   bool reachable = false;
+  bool preferred = false;           // in the preference list (else asked with --all)
   std::vector<std::string> values;  // one per sibling; "(deleted)" for a tombstone
   std::map<std::string, std::string> version_vector;
 
@@ -218,8 +219,11 @@ struct replica_view {
 
 // What every replica of `key` holds, in preference order, asked through `via`.
 inline std::vector<replica_view> explain(const node& via, const std::string& key,
-                                         const std::string& ns = "default") {
-  auto doc = parse_json(kvctl(via, {"--json", "explain", key, "--ns", ns}));
+                                         const std::string& ns = "default",
+                                         bool everywhere = false) {
+  std::vector<std::string> args{"--json", "explain", key, "--ns", ns};
+  if (everywhere) args.push_back("--all");
+  auto doc = parse_json(kvctl(via, args));
   CHECK(doc["key"].text == key);
   CHECK(doc["ns"].text == ns);
   std::vector<replica_view> result;
@@ -229,6 +233,7 @@ inline std::vector<replica_view> explain(const node& via, const std::string& key
     v.state = r["state"].text;
     v.error = r["error"].text;
     v.reachable = r["reachable"].is_true();
+    v.preferred = r["preferred"].is_true();
     for (auto& s : r["siblings"].items)
       v.values.push_back(s["deleted"].is_true() ? "(deleted)" : s["value"].text);
     for (auto& [actor, counter] : r["version_vector"].fields)

@@ -140,6 +140,23 @@ TEST_CASE(
   auto grown = handed_off({&c[0], &c[1], &c[2], &n4, &n5}, 60s);
   REQUIRE(grown);
   auto grow_took = since(grow_at);
+  // On five nodes, each sampled key is on its three and nowhere else: the displaced copies went.
+  auto grown_keys = t.acked();
+  size_t sampled = 0, stray = 0, missing = 0;
+  for (size_t i = 0; i < grown_keys.size(); i += std::max<size_t>(1, grown_keys.size() / 40)) {
+    ++sampled;
+    for (auto& v : explain(c[0], grown_keys[i], "default", true)) {
+      if (v.preferred && !v.holds_only("value of " + grown_keys[i])) ++missing;
+      if (!v.preferred && !v.values.empty()) {
+        ++stray;
+        std::cout << "STRAY key=" << grown_keys[i] << " on " << v.id << " vv=";
+        for (auto& [a, n] : v.version_vector) std::cout << a << ":" << n << " ";
+        std::cout << "\n";
+      }
+    }
+  }
+  CHECK(missing == 0);
+  CHECK(stray == 0);
   std::this_thread::sleep_for(1s);
 
   auto shrink_at = steady::now();
@@ -162,7 +179,9 @@ TEST_CASE(
             << " keys sent) and shrinking back (" << shrink_took.count() << " ms, "
             << (*shrunk - *grown) << " more sent); " << t.reads << " reads during, "
             << t.read_misses << " of them missed a key still arriving; afterwards every "
-            << "acknowledged key read back at R=2\n";
+            << "acknowledged key read back at R=2; on five nodes " << sampled
+            << " sampled keys were on exactly their preference list (" << missing << " missing, "
+            << stray << " stray copies)\n";
 }
 
 TEST_CASE("a node killed while it receives a transfer gets all of it after its restart",

@@ -165,13 +165,6 @@ bool settled(const gossip_state& st) {
 
 // -- the view -------------------------------------------------------------------------------------
 
-std::string signature(const std::vector<cluster::member_spec>& specs) {
-  std::string result;
-  for (auto& m : specs)
-    result += m.id + "/" + m.datacenter + "/" + m.rack + "/" + std::to_string(m.weight) + ";";
-  return result;
-}
-
 void store_table(gossip_state& st) {
   storage::write_batch batch;
   batch.put(storage::column::meta, table_key, wire_table(st).SerializeAsString());
@@ -185,7 +178,7 @@ void store_table(gossip_state& st) {
 void publish(gossip_pointer self) {
   auto& st = self->state;
   auto specs = st.table.placement();
-  auto sig = signature(specs);
+  auto sig = cluster::placement_signature(specs);
   if (!st.ring || sig != st.ring_members) {
     st.ring = std::make_shared<cluster::ring>(specs, ring_options_of(st.deps.cfg));
     st.ring_members = sig;

@@ -3,6 +3,7 @@
 #include <deque>
 #include <set>
 
+#include "actors/gossip.hpp"
 #include "actors/log.hpp"
 #include "actors/registry.hpp"
 #include "actors/replica.hpp"
@@ -58,20 +59,6 @@ struct handoff_state {
 };
 
 using handoff_pointer = handoff_actor::stateful_pointer<handoff_state>;
-
-std::string signature(const std::vector<cluster::member_spec>& specs) {
-  std::string result;
-  for (auto& m : specs)
-    result += m.id + "/" + m.datacenter + "/" + m.rack + "/" + std::to_string(m.weight) + ";";
-  return result;
-}
-
-cluster::ring_options ring_options(const node_config& cfg) {
-  cluster::ring_options opts;
-  opts.partitions = cfg.partitions;
-  opts.tokens_per_weight = cfg.tokens_per_weight;
-  return opts;
-}
 
 // -- what survives a restart ----------------------------------------------------------------------
 
@@ -154,7 +141,7 @@ void adopt_orphans(handoff_state& st, const cluster::ring& now) {
 void plan(handoff_pointer self, const cluster_snapshot& now) {
   auto& st = self->state;
   const auto& self_id = st.deps.cfg.node_id;
-  cluster::ring before{st.base, ring_options(st.deps.cfg)};
+  cluster::ring before{st.base, ring_options_of(st.deps.cfg)};
   auto p = cluster::plan_handoff(before, *now.ring, st.n, self_id);
   for (auto& t : p.sends) {
     bool known = false;
@@ -346,7 +333,8 @@ void step(handoff_pointer self) {
     store(st);
     return;
   }
-  if (signature(snap->ring->members()) != signature(st.base)) plan(self, *snap);
+  if (cluster::placement_signature(snap->ring->members()) != cluster::placement_signature(st.base))
+    plan(self, *snap);
   auto now = steady::now();
   if (!st.sending) {  // a transfer whose target no longer holds its partition stops here
     for (auto i = st.transfers.begin(); i != st.transfers.end();) {

@@ -240,4 +240,11 @@ std::vector<uint32_t> ring::replica_counts(uint32_t n) const {
   return counts;
 }
 
+std::string placement_signature(const std::vector<member_spec>& members) {
+  std::string result;
+  for (auto& m : members)
+    result += m.id + "/" + m.datacenter + "/" + m.rack + "/" + std::to_string(m.weight) + ";";
+  return result;
+}
+
 }  // namespace kv::cluster

@@ -40,6 +40,10 @@ struct ring_options {
   uint32_t depth = 16;                // members kept per partition's preference order
 };
 
+// The members as placement sees them, in one string: two member lists place alike if (and,
+// given the order of the list, only if) their signatures are equal.
+std::string placement_signature(const std::vector<member_spec>& members);
+
 class ring {
  public:
   // Preconditions: ids unique and non-empty, weights >= 1, valid_partition_count(Q),

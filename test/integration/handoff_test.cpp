@@ -123,6 +123,44 @@ size_t misplaced(const cluster& c, const std::vector<std::string>& keys, size_t 
   return bad;
 }
 
+// Three nodes that hand off one key at a time (so a kill lands mid-stream), holding `count`
+// keys written at W=3, and a fourth that joins through `seed`.
+struct slow_join {
+  kv::test::temp_dir dir;
+  std::string config = dir.str() + "/slow-handoff.toml";
+  bool written = static_cast<bool>(std::ofstream{config} << "handoff_batch_keys = 1\n");
+  cluster c{dir.str(), 3, {"--sync", "none", "--config", config}};
+  std::vector<std::string> keys;
+
+  explicit slow_join(int count) {
+    blocking_client db{kv::test::client_config_for(c[0])};
+    for (int i = 0; i < count; ++i) {
+      auto key = "k" + std::to_string(i);
+      REQUIRE(db.put(key, "value of " + key, writing(3)));
+      keys.push_back(key);
+    }
+  }
+
+  std::unique_ptr<node> join(const node& seed) {
+    return std::make_unique<node>(
+        dir.str(),
+        std::vector<std::string>{"--seeds", seed.address(), "--sync", "none", "--config", config},
+        "n4");
+  }
+
+  // Of a sample of the keys, how many n4 is a replica of, and how many of those it lacks.
+  std::pair<size_t, size_t> n4_holds(size_t every) {
+    size_t held = 0, missing = 0;
+    for (size_t i = 0; i < keys.size(); i += every)
+      for (auto& v : explain(c[0], keys[i])) {
+        if (v.id != "n4") continue;
+        ++held;
+        if (!v.holds_only("value of " + keys[i])) ++missing;
+      }
+    return {held, missing};
+  }
+};
+
 }  // namespace
 
 TEST_CASE(
@@ -186,89 +224,47 @@ TEST_CASE(
 
 TEST_CASE("a node killed while it receives a transfer gets all of it after its restart",
           "[integration][handoff]") {
-  kv::test::temp_dir dir;
-  // One key in flight per transfer, so that the kill lands mid-stream.
-  auto config = dir.str() + "/slow-handoff.toml";
-  std::ofstream{config} << "handoff_batch_keys = 1\n";
-  cluster c{dir.str(), 3, {"--sync", "none", "--config", config}};
-  std::vector<std::string> keys;
-  {
-    blocking_client db{kv::test::client_config_for(c[0])};
-    for (int i = 0; i < 3000; ++i) {
-      auto key = "k" + std::to_string(i);
-      REQUIRE(db.put(key, "value of " + key, writing(3)));
-      keys.push_back(key);
-    }
-  }
-  node n4{dir.str(),
-          std::vector<std::string>{"--seeds", c[0].address(), "--sync", "none", "--config", config},
-          "n4"};
+  slow_join j{3000};
+  auto& c = j.c;
+  auto n4 = j.join(c[0]);
   // Kill it as soon as a transfer to it is under way.
-  auto started = wait_until(20s, [&] { return c[0].wait_for_log("TransferStarted", 0ms); });
-  REQUIRE(started);
-  REQUIRE(n4.proc().signal(SIGKILL));
-  n4.proc().wait_exit(5s);
+  REQUIRE(wait_until(20s, [&] { return c[0].wait_for_log("TransferStarted", 0ms); }));
+  REQUIRE(n4->proc().signal(SIGKILL));
+  n4->proc().wait_exit(5s);
   std::this_thread::sleep_for(1s);  // its senders fail their batches and wait
-  n4.restart();
-  auto done = handed_off({&c[0], &c[1], &c[2], &n4}, 60s);
+  n4->restart();
+  auto done = handed_off({&c[0], &c[1], &c[2], static_cast<const node*>(n4.get())}, 60s);
   REQUIRE(done);
-  CHECK(unreadable(c, keys) == 0);
-  // n4 holds every key it is a replica of.
-  size_t n4_keys = 0, n4_missing = 0;
-  for (size_t i = 0; i < keys.size(); i += 30) {
-    for (auto& v : explain(c[0], keys[i])) {
-      if (v.id != "n4") continue;
-      ++n4_keys;
-      if (!v.holds_only("value of " + keys[i])) ++n4_missing;
-    }
-  }
-  CHECK(n4_keys > 0);
-  CHECK(n4_missing == 0);
+  CHECK(unreadable(c, j.keys) == 0);
+  auto [held, missing] = j.n4_holds(30);  // n4 holds every key it is a replica of
+  CHECK(held > 0);
+  CHECK(missing == 0);
   size_t interrupted = 0;
   for (size_t i = 0; i < 3; ++i)
     interrupted += c[i].log().find("TransferInterrupted") != std::string::npos ? 1 : 0;
   CHECK(interrupted > 0);
   std::cout << "handoff to a node killed mid-transfer: " << interrupted
             << " senders saw their transfer interrupted and resumed; " << *done
-            << " keys sent in all; of " << n4_keys << " sampled keys n4 holds, " << n4_missing
+            << " keys sent in all; of " << held << " sampled keys n4 holds, " << missing
             << " missing\n";
 }
 
 TEST_CASE("a sender killed mid-transfer resumes its transfers after its restart",
           "[integration][handoff]") {
-  kv::test::temp_dir dir;
-  auto config = dir.str() + "/slow-handoff.toml";
-  std::ofstream{config} << "handoff_batch_keys = 1\n";
-  cluster c{dir.str(), 3, {"--sync", "none", "--config", config}};
-  std::vector<std::string> keys;
-  {
-    blocking_client db{kv::test::client_config_for(c[0])};
-    for (int i = 0; i < 2000; ++i) {
-      auto key = "k" + std::to_string(i);
-      REQUIRE(db.put(key, "value of " + key, writing(3)));
-      keys.push_back(key);
-    }
-  }
-  node n4{dir.str(),
-          std::vector<std::string>{"--seeds", c[1].address(), "--sync", "none", "--config", config},
-          "n4"};
+  slow_join j{2000};
+  auto& c = j.c;
+  auto n4 = j.join(c[1]);
   REQUIRE(wait_until(20s, [&] { return c[0].wait_for_log("TransferStarted", 0ms); }));
   c.kill("n1");
   std::this_thread::sleep_for(1s);
   c.restart({"n1"});
   CHECK(c[0].wait_for_log("HandoffResumed", 5s));
-  auto done = handed_off({&c[0], &c[1], &c[2], &n4}, 90s);
+  auto done = handed_off({&c[0], &c[1], &c[2], static_cast<const node*>(n4.get())}, 90s);
   REQUIRE(done);
-  CHECK(unreadable(c, keys) == 0);
-  size_t n4_keys = 0, n4_missing = 0;
-  for (size_t i = 0; i < keys.size(); i += 25)
-    for (auto& v : explain(c[1], keys[i])) {
-      if (v.id != "n4") continue;
-      ++n4_keys;
-      if (!v.holds_only("value of " + keys[i])) ++n4_missing;
-    }
-  CHECK(n4_keys > 0);
-  CHECK(n4_missing == 0);
-  std::cout << "handoff from a sender killed mid-transfer: resumed after its restart; of "
-            << n4_keys << " sampled keys n4 holds, " << n4_missing << " missing\n";
+  CHECK(unreadable(c, j.keys) == 0);
+  auto [held, missing] = j.n4_holds(25);
+  CHECK(held > 0);
+  CHECK(missing == 0);
+  std::cout << "handoff from a sender killed mid-transfer: resumed after its restart; of " << held
+            << " sampled keys n4 holds, " << missing << " missing\n";
 }

@@ -174,8 +174,6 @@ void plan(handoff_pointer self, const cluster_snapshot& now) {
 
 // -- sending --------------------------------------------------------------------------------------
 
-void step(handoff_pointer self);
-
 struct batch_item {
   msg::ReplicaWriteRequest req;
   std::string key;  // stored key, for the cursor
@@ -186,7 +184,6 @@ caf::expected<std::vector<batch_item>> read_batch(handoff_state& st, const work&
   std::vector<batch_item> items;
   auto range = storage::partition_range(w.partition);
   auto first = w.cursor.empty() ? range.first : w.cursor;
-  caf::error bad;
   auto err = st.deps.db->scan(
       storage::column::data, first, range.last, [&](std::string_view key, std::string_view value) {
         auto parts = storage::parse_data_key(key);

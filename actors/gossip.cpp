@@ -174,8 +174,9 @@ void store_table(gossip_state& st) {
 }
 
 // A new snapshot when placement, a status, a connection or a link changed; the ring is rebuilt
-// only when placement changed.
-void publish(gossip_pointer self) {
+// (and the table stored) only when placement changed. True if it stored the table.
+bool publish(gossip_pointer self) {
+  bool stored = false;
   auto& st = self->state;
   auto specs = st.table.placement();
   auto sig = cluster::placement_signature(specs);
@@ -184,6 +185,7 @@ void publish(gossip_pointer self) {
     st.ring_members = sig;
     st.log->info("RingBuilt members={} partitions={}", specs.size(), st.ring->partitions());
     store_table(st);
+    stored = true;
   }
   auto snap = std::make_shared<cluster_snapshot>();
   snap->ring = st.ring;
@@ -205,11 +207,12 @@ void publish(gossip_pointer self) {
   shown += st.settled ? "!" : "?";
   snap->leaving = st.table.self().status == member_status::leaving;
   shown += snap->leaving ? "L" : "";
-  if (shown == st.published) return;
+  if (shown == st.published) return stored;
   st.published = shown;
   snap->complete = st.settled;
   snap->version = ++st.version;
   st.deps.view->publish(std::move(snap));
+  return stored;
 }
 
 // -- gossip ---------------------------------------------------------------------------------------
@@ -461,8 +464,7 @@ caf::result<msg::RemoveMemberReply> remove_member(gossip_pointer self,
     st.detector.forget(req.id());
     st.log->warn("MemberRemoved id={} incarnation={}", req.id(), row->incarnation);
     sync_peers(self);
-    publish(self);
-    store_table(st);
+    if (!publish(self)) store_table(st);
   }
   msg::MemberRow wire;
   to_row(*st.table.find(req.id()), wire);
@@ -483,8 +485,7 @@ caf::result<msg::LeaveReply> leave(gossip_pointer self) {
     st.table.set_self_status(member_status::leaving);
     st.log->warn("Leaving id={} incarnation={}: handing partitions off, then stopping",
                  st.table.self_id(), st.table.self().incarnation);
-    publish(self);
-    store_table(st);
+    if (!publish(self)) store_table(st);
   }
   msg::MemberRow wire;
   to_row(st.table.self(), wire);

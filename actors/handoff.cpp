@@ -373,7 +373,15 @@ void step(handoff_pointer self) {
   }
 }
 
-msg::TransfersReply describe_transfers(handoff_state& st) {
+// Keys sent so far, once a tick, for the rate over the last few seconds.
+void sample_rate(handoff_state& st) {
+  auto now = steady::now();
+  st.rate.emplace_back(now, st.keys_sent);
+  while (st.rate.size() > 1 && now - st.rate.front().first > std::chrono::seconds{5})
+    st.rate.pop_front();
+}
+
+msg::TransfersReply describe_transfers(const handoff_state& st) {
   msg::TransfersReply reply;
   for (size_t i = 0; i < st.transfers.size(); ++i) {
     auto& w = st.transfers[i];
@@ -390,11 +398,8 @@ msg::TransfersReply describe_transfers(handoff_state& st) {
   reply.set_bytes_sent(st.bytes_sent);
   reply.set_drops_pending(static_cast<uint32_t>(st.drops.size()));
   reply.set_keys_dropped(st.keys_dropped);
-  auto now = steady::now();
-  st.rate.emplace_back(now, st.keys_sent);
-  while (st.rate.size() > 1 && now - st.rate.front().first > std::chrono::seconds{5})
-    st.rate.pop_front();
-  auto span = std::chrono::duration<double>(now - st.rate.front().first).count();
+  if (st.rate.empty()) return reply;
+  auto span = std::chrono::duration<double>(steady::now() - st.rate.front().first).count();
   if (span > 0.5) reply.set_keys_per_second((st.keys_sent - st.rate.front().second) / span);
   return reply;
 }
@@ -408,6 +413,7 @@ handoff_actor::behavior_type handoff(handoff_pointer self, handoff_deps deps) {
   self->send(self, tick_atom::value);
   return {
       [self](tick_atom) {
+        sample_rate(self->state);
         step(self);
         self->delayed_send(self, tick_interval, tick_atom::value);
       },

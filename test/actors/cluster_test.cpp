@@ -202,7 +202,7 @@ TEST_CASE_METHOD(cluster_fixture, "a read repairs the replicas that were behind"
 
 TEST_CASE_METHOD(cluster_fixture,
                  "concurrent writes through different coordinators come back "
-                 "as siblings; their context collapses them",
+                 "as siblings, and their context collapses them",
                  "[cluster]") {
   REQUIRE(put("a", "k", "from a").reply);
   REQUIRE(put("b", "k", "from b").reply);

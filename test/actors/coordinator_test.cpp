@@ -110,7 +110,7 @@ TEST_CASE_METHOD(coordinator_fixture, "a value put is read back", "[coordinator]
 }
 
 TEST_CASE_METHOD(coordinator_fixture,
-                 "blind writes become siblings; a write with their context "
+                 "blind writes become siblings, and a write with their context "
                  "replaces them",
                  "[coordinator]") {
   REQUIRE(put("k", "a").reply);

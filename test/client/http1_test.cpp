@@ -114,7 +114,7 @@ TEST_CASE("the connection's fate follows the version and the Connection header",
             .keep_alive);
 }
 
-TEST_CASE("interim 1xx responses are skipped; 204 and 304 have no body", "[http1]") {
+TEST_CASE("interim 1xx responses are skipped, and 204 and 304 have no body", "[http1]") {
   auto res =
       parse_all("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx");
   CHECK(res.status == 200);

@@ -28,7 +28,7 @@ TEST_CASE("a member heard regularly is alive", "[detector]") {
   CHECK(fd.silent_ms("n9", last) == -1);
 }
 
-TEST_CASE("silence makes a suspect; a second source or phi makes it down", "[detector]") {
+TEST_CASE("silence makes a suspect, and a second source or phi makes it down", "[detector]") {
   failure_detector fd;  // suspect after 2 s, phi threshold 8
   auto t0 = failure_detector::clock::now();
   auto last = beat(fd, "n2", t0, 200ms, 50);
@@ -62,7 +62,7 @@ TEST_CASE("another's suspicion alone does not take a member down", "[detector]")
   CHECK(fd.judge("n2", last + 100ms) == verdict::alive);
 }
 
-TEST_CASE("a lost connection suspects at once; hearing the member clears it", "[detector]") {
+TEST_CASE("a lost connection suspects at once, and hearing the member clears it", "[detector]") {
   failure_detector fd;
   auto t0 = failure_detector::clock::now();
   auto last = beat(fd, "n2", t0, 200ms, 10);

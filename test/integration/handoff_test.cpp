@@ -164,7 +164,7 @@ struct slow_join {
 }  // namespace
 
 TEST_CASE(
-    "the cluster grows 3 -> 5 and shrinks back under W=2 writes and R=2 reads; every "
+    "the cluster grows 3 -> 5 and shrinks back under W=2 writes and R=2 reads, and every "
     "acknowledged write stays readable and sits on its new preference list",
     "[integration][handoff]") {
   kv::test::temp_dir dir;

@@ -57,7 +57,7 @@ TEST_CASE(
   opts.timeout = 1000ms;
   // The bound: the request's timeout, the client's grace, and slack for scheduling.
   auto bound = opts.timeout + cfg.grace + 500ms;
-  REQUIRE(n.proc().signal(SIGSTOP));
+  REQUIRE(n.proc().freeze());
   auto frozen_put = std::async(std::launch::async, [&] {
     return timed([&] { return db.put("during", "the freeze", opts); });
   });
@@ -131,7 +131,7 @@ TEST_CASE(
   kv::client::request_options opts;
   opts.timeout = 1000ms;
   auto bound = opts.timeout + cfg.grace + 500ms;
-  REQUIRE(n.proc().signal(SIGSTOP));
+  REQUIRE(n.proc().freeze());
   auto frozen = steady::now();
   std::map<errc, size_t> codes;
   milliseconds slowest{0};

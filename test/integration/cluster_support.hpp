@@ -273,7 +273,7 @@ inline const states all_up{{"n1", "up"}, {"n2", "up"}, {"n3", "up"}};
 // SIGSTOPs a node for its lifetime; SIGCONT when it goes, whatever the test did meanwhile.
 class frozen {
  public:
-  explicit frozen(node& n) : n_(n) { REQUIRE(n_.proc().signal(SIGSTOP)); }
+  explicit frozen(node& n) : n_(n) { REQUIRE(n_.proc().freeze()); }
   ~frozen() { thaw(); }
   frozen(const frozen&) = delete;
   frozen& operator=(const frozen&) = delete;

@@ -238,7 +238,7 @@ TEST_CASE(
   kv::test::temp_dir dir;
   node n{dir.str()};
   REQUIRE(run_kvctl(with_node(n, {"put", "frozen", "thawed"})).exit_code == 0);
-  REQUIRE(n.proc().signal(SIGSTOP));
+  REQUIRE(n.proc().freeze());
   auto r = run_kvctl(with_node(n, {"--timeout", "1000", "get", "frozen"}), 10000ms);
   REQUIRE(n.proc().signal(SIGCONT));
   INFO(describe(r));

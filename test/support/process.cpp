@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -222,6 +223,29 @@ std::optional<std::string> process::wait_for_line(std::string_view prefix, milli
 bool process::signal(int sig) {
   if (reaped_) return false;
   return ::kill(pid_, sig) == 0;
+}
+
+bool process::freeze(milliseconds timeout) {
+  if (!signal(SIGSTOP)) return false;
+  auto deadline = steady::now() + timeout;
+  auto all_stopped = [this] {
+    std::error_code ec;
+    auto tasks = "/proc/" + std::to_string(pid_) + "/task";
+    for (auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+      std::ifstream stat{task.path() / "stat"};
+      std::string line;
+      std::getline(stat, line);
+      auto close = line.rfind(')');  // "pid (comm) S ...": the state follows the comm
+      if (close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'T')
+        return false;
+    }
+    return !ec;
+  };
+  while (!all_stopped()) {
+    if (steady::now() >= deadline) return false;
+    std::this_thread::sleep_for(milliseconds{1});
+  }
+  return true;
 }
 
 std::optional<int> process::wait_exit(milliseconds timeout) {

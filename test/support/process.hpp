@@ -60,6 +60,11 @@ class process {
   // Sends `sig`; false once the process has been reaped.
   bool signal(int sig);
 
+  // SIGSTOP, then waits (up to `timeout`) until every thread of the process has stopped: the
+  // signal is delivered asynchronously, and a thread still running on another core may answer
+  // one more request. True once all are stopped.
+  bool freeze(milliseconds timeout = milliseconds{2000});
+
   // The exit status once the process ends within `timeout`: its exit code, or 128 + the signal
   // number when a signal ended it (the shell's convention). nullopt if it is still running.
   std::optional<int> wait_exit(milliseconds timeout);

@@ -46,9 +46,13 @@ caf::error apply_namespace_setting(cluster::namespace_config& ns, std::string_vi
     ok = parse_number(value, ns.w);
   else if (key == "lww")
     ok = parse_bool(value, ns.lww);
+  else if (key == "strict")
+    ok = parse_bool(value, ns.strict);
+  else if (key == "ttl_ms")
+    ok = parse_number(value, ns.ttl_ms);
   else
     return invalid("namespace '" + ns.name + "': unknown setting '" + std::string{key} +
-                   "' (known: n, r, w, lww)");
+                   "' (known: n, r, w, lww, strict, ttl_ms)");
   if (!ok)
     return invalid("namespace '" + ns.name + "': bad value '" + std::string{value} + "' for " +
                    std::string{key});
@@ -135,6 +139,23 @@ caf::error validate(const node_config& cfg) {
   if (!(cfg.phi_threshold > 0)) return invalid("phi_threshold must be positive");
   if (cfg.handoff_batch_keys == 0 || cfg.handoff_batch_keys > 1024)
     return invalid("handoff_batch_keys must be between 1 and 1024");
+  if (cfg.hint_batch_keys == 0 || cfg.hint_batch_keys > 1024)
+    return invalid("hint_batch_keys must be between 1 and 1024");
+  if (cfg.hint_max_age.count() <= 0 || cfg.hint_replay_interval.count() <= 0)
+    return invalid("hint_max_age_ms and hint_replay_interval_ms must be positive");
+  // A hint older than the grace period could bring back a value whose tombstone is gone.
+  if (cfg.hint_max_age >= cfg.tombstone_grace)
+    return invalid("hint_max_age_ms (" + std::to_string(cfg.hint_max_age.count()) +
+                   ") must be below tombstone_grace_ms (" +
+                   std::to_string(cfg.tombstone_grace.count()) +
+                   "): an older hint could resurrect a deleted value");
+  if (cfg.merkle_leaves < 1 || cfg.merkle_leaves > 65536 ||
+      (cfg.merkle_leaves & (cfg.merkle_leaves - 1)) != 0)
+    return invalid("merkle_leaves must be a power of two from 1 to 65536");
+  if (cfg.anti_entropy_sweep.count() <= 0 || cfg.anti_entropy_keys_per_second == 0)
+    return invalid("anti_entropy_sweep_ms and anti_entropy_keys_per_second must be positive");
+  if (cfg.compaction_interval.count() <= 0)
+    return invalid("compaction_interval_ms must be positive");
   if (cfg.namespaces.count("default") == 0) return invalid("the 'default' namespace is missing");
   for (auto& [name, ns] : cfg.namespaces)
     if (auto err = cluster::validate(ns)) return err;
@@ -194,6 +215,17 @@ caf::error load_toml(const std::string& path, node_config& cfg) {
   read(doc, "phi_threshold", cfg.phi_threshold);
   read(doc, "handoff_batch_keys", cfg.handoff_batch_keys);
   read_ms(doc, "handoff_settle_ms", cfg.handoff_settle);
+  read(doc, "hint_max_bytes", cfg.hint_max_bytes);
+  if (auto v = doc["hint_max_mb"].value<int64_t>()) cfg.hint_max_bytes = uint64_t(*v) << 20;
+  read_ms(doc, "hint_max_age_ms", cfg.hint_max_age);
+  read(doc, "hint_batch_keys", cfg.hint_batch_keys);
+  read_ms(doc, "hint_replay_interval_ms", cfg.hint_replay_interval);
+  read(doc, "anti_entropy", cfg.anti_entropy);
+  read_ms(doc, "anti_entropy_sweep_ms", cfg.anti_entropy_sweep);
+  read(doc, "anti_entropy_keys_per_second", cfg.anti_entropy_keys_per_second);
+  read(doc, "merkle_leaves", cfg.merkle_leaves);
+  read_ms(doc, "tombstone_grace_ms", cfg.tombstone_grace);
+  read_ms(doc, "compaction_interval_ms", cfg.compaction_interval);
   read(doc, "max_restarts", cfg.max_restarts);
   read_ms(doc, "restart_window_ms", cfg.restart_window);
   if (auto tbl = doc["namespaces"].as_table()) {
@@ -205,6 +237,8 @@ caf::error load_toml(const std::string& path, node_config& cfg) {
         read(*t, "r", ns.r);
         read(*t, "w", ns.w);
         read(*t, "lww", ns.lww);
+        read(*t, "strict", ns.strict);
+        read(*t, "ttl_ms", ns.ttl_ms);
       }
       cfg.namespaces[ns.name] = ns;
     }

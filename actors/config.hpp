@@ -77,6 +77,20 @@ struct node_config {
   uint32_t handoff_batch_keys = 64;   // keys in flight per transfer
   milliseconds handoff_settle{2000};  // before the second sweep, and before dropping
 
+  // Hinted handoff (actors/hint_store.hpp): writes a fallback holds for a down replica.
+  uint64_t hint_max_bytes = uint64_t{256} << 20;  // beyond this, the oldest are dropped
+  milliseconds hint_max_age{3 * 3600 * 1000};     // older hints are dropped
+  uint32_t hint_batch_keys = 64;                  // hints in flight per owner
+  milliseconds hint_replay_interval{1000};        // how often owners are checked
+
+  // Anti-entropy (actors/anti_entropy.hpp) and garbage collection (actors/compaction.hpp).
+  bool anti_entropy = true;                      // off: replicas converge by reads and hints only
+  milliseconds anti_entropy_sweep{300000};       // every held partition is exchanged once per sweep
+  uint32_t anti_entropy_keys_per_second = 2000;  // repairs are paced to this
+  uint32_t merkle_leaves = 256;                  // buckets per partition's Merkle tree
+  milliseconds tombstone_grace{86400000};        // a tombstone lives at least this long
+  milliseconds compaction_interval{60000};       // between garbage-collection passes
+
   // Supervision: more than max_restarts within restart_window ends the process non-zero.
   uint32_t max_restarts = 20;
   milliseconds restart_window{10000};
@@ -98,7 +112,8 @@ struct node_config {
   bool work_stealing = false;
   uint32_t middleman_workers = 0;
   std::string log_level = "info";
-  bool detached_replicas = true;  // actor tests run replicas on the deterministic scheduler
+  bool detached_replicas =
+      true;  // replicas and compaction on threads of their own (actor tests: no)
   wall_clock now_ms = system_wall_clock_ms;
 };
 

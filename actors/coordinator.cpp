@@ -1,5 +1,6 @@
 #include "actors/coordinator.hpp"
 
+#include <optional>
 #include <queue>
 #include <unordered_map>
 #include <utility>
@@ -95,30 +96,60 @@ caf::expected<std::chrono::milliseconds> request_timeout(const node_config& cfg,
 }
 
 struct located {
-  std::vector<fsm_target> targets;  // the reachable replicas, this node's own first
-  std::string unreachable;          // the others, for the error message
+  std::vector<fsm_target> targets;    // the reachable replicas, this node's own first, then
+                                      // fallbacks standing in for the unreachable ones
+  std::vector<fsm_target> fallbacks;  // further reachable fallbacks, in preference order
+  std::string unreachable;            // preference-list replicas that could not be reached
 };
 
-// The first n members of the partition's preference list that can be reached now. This node's
-// replica, when it is one of them, comes first: it coordinates the write without a hop.
-located locate(const coordinator_state& st, const cluster_snapshot& snap, uint32_t partition,
-               uint32_t n) {
-  located result;
-  for (auto m : snap.ring->preference_list(partition, n)) {
-    const auto& id = snap.member(m).id;
-    if (m == snap.self) {
-      auto role =
-          replica_role(replica_index(partition, st.cfg().partitions, st.cfg().replica_actors));
-      if (auto replica = st.deps.reg->get_as<replica_actor>(role)) {
-        result.targets.insert(result.targets.begin(), {id, id + "/" + role, std::move(replica)});
-        continue;
-      }
-    } else if (snap.peers[m].up) {
-      result.targets.push_back({id, id, snap.peers[m].link});
-      continue;
-    }
-    result.unreachable += (result.unreachable.empty() ? "" : ", ") + id;
+// The replica of member `m` of the ring, if it can be reached now.
+std::optional<fsm_target> target_of(const coordinator_state& st, const cluster_snapshot& snap,
+                                    uint32_t partition, uint32_t m) {
+  const auto& id = snap.member(m).id;
+  if (m == snap.self) {
+    auto role =
+        replica_role(replica_index(partition, st.cfg().partitions, st.cfg().replica_actors));
+    if (auto replica = st.deps.reg->get_as<replica_actor>(role))
+      return fsm_target{id, id + "/" + role, std::move(replica), {}};
+  } else if (snap.peers[m].up) {
+    return fsm_target{id, id, snap.peers[m].link, {}};
   }
+  return std::nullopt;
+}
+
+// The first n members of the partition's preference order that can be reached now. This node's
+// replica, when it is one of them, comes first: it coordinates the write without a hop. With
+// `sloppy`, each one that cannot be reached is replaced by the next reachable member after the
+// first n (a fallback), which holds the write as a hint for it.
+located locate(const coordinator_state& st, const cluster_snapshot& snap, uint32_t partition,
+               uint32_t n, bool sloppy) {
+  located result;
+  const auto& order = snap.ring->order(partition);
+  auto primaries = std::min<size_t>(n, order.size());
+  std::vector<std::string> missing;
+  for (size_t i = 0; i < primaries; ++i) {
+    auto target = target_of(st, snap, partition, order[i]);
+    if (!target) {
+      missing.push_back(snap.member(order[i]).id);
+      result.unreachable += (result.unreachable.empty() ? "" : ", ") + missing.back();
+    } else if (order[i] == snap.self) {
+      result.targets.insert(result.targets.begin(), std::move(*target));
+    } else {
+      result.targets.push_back(std::move(*target));
+    }
+  }
+  if (!sloppy) return result;
+  for (size_t i = primaries; i < order.size(); ++i)
+    if (auto target = target_of(st, snap, partition, order[i]))
+      result.fallbacks.push_back(std::move(*target));
+  size_t used = 0;
+  for (; used < missing.size() && used < result.fallbacks.size(); ++used) {
+    auto target = result.fallbacks[used];
+    target.hint_for = missing[used];
+    target.name += " (for " + missing[used] + ")";
+    result.targets.push_back(std::move(target));
+  }
+  result.fallbacks.erase(result.fallbacks.begin(), result.fallbacks.begin() + used);
   return result;
 }
 
@@ -148,8 +179,16 @@ caf::expected<fsm_args> prepare(coordinator_pointer self, const msg::RequestOpti
   args.lww = (*ns)->lww;
   args.plan = *plan;
   args.partition = st.partitions.of(args.ns, key);
-  auto found = locate(st, *snap, args.partition, plan->n);
+  // Only a write counts fallbacks: they hold hints, which reads do not see.
+  auto found = locate(st, *snap, args.partition, plan->n, write && !(*ns)->strict);
   args.targets = std::move(found.targets);
+  args.fallbacks = std::move(found.fallbacks);
+  args.ttl_ms = (*ns)->ttl_ms;
+  if (!args.targets.empty() && !args.targets.front().hint_for.empty())
+    return make_error(
+        errc::unavailable,
+        "no replica of partition " + std::to_string(args.partition) +
+            " is reachable to coordinate the write (unreachable: " + found.unreachable + ")");
   if (args.targets.size() < plan->required)
     return make_error(errc::unavailable,
                       quorum_text(write ? 'w' : 'r', plan->required,

@@ -50,6 +50,9 @@ void set_result(msg::ReplicaResult& r, msg::ReplicaWriteReply&& x) {
 void set_result(msg::ReplicaResult& r, msg::ReplicaReadReply&& x) {
   *r.mutable_read() = std::move(x);
 }
+void set_result(msg::ReplicaResult& r, msg::TreeReply&& x) {
+  *r.mutable_tree() = std::move(x);
+}
 void set_result(msg::ClientResult& r, msg::PutReply&& x) {
   *r.mutable_put() = std::move(x);
 }
@@ -157,6 +160,9 @@ void on_replica_batch(front_pointer self, msg::ReplicaBatch& batch) {
         forward_to_replica<msg::ReplicaReadReply>(self, sink, call.id(),
                                                   std::move(*call.mutable_read()));
         break;
+      case msg::ReplicaCall::kTree:
+        forward_to_replica<msg::TreeReply>(self, sink, call.id(), std::move(*call.mutable_tree()));
+        break;
       default:
         add_result(self, sink, call.id(), make_error(errc::invalid_argument, "an empty call"));
     }
@@ -221,6 +227,15 @@ node_actor::behavior_type front(front_pointer self, std::shared_ptr<registry> re
       },
       [self](msg::TransfersRequest& req) {
         return route<msg::TransfersReply, handoff_actor>(self, "handoff", req);
+      },
+      [self](msg::RepairStatusRequest& req) {
+        return route<msg::RepairStatusReply, anti_entropy_actor>(self, "anti_entropy", req);
+      },
+      [self](msg::HintsRequest& req) {
+        return route<msg::HintsReply, hint_store_actor>(self, "hint_store", req);
+      },
+      [self](msg::CompactionRequest& req) {
+        return route<msg::CompactionReply, compaction_actor>(self, "compaction", req);
       },
       [self](msg::RemoveMemberRequest& req) {
         return route<msg::RemoveMemberReply, gossip_actor>(self, "gossip", req);

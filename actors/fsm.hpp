@@ -31,6 +31,7 @@ struct fsm_target {
   std::string node;  // member id
   std::string name;  // "n1/replica.3" or "n2", for messages and logs
   replica_api replica;
+  std::string hint_for;  // a fallback: the member it stands in for (sloppy quorum)
 };
 
 // Where an FSM stands with each of its targets.
@@ -44,8 +45,10 @@ struct fsm_args {
   std::string key;
   bool lww = false;
   cluster::quorum_plan plan;
-  std::vector<fsm_target> targets;  // the coordinating replica first
-  msg::VersionVector context;       // writes: the client's context, validated
+  std::vector<fsm_target> targets;    // the coordinating replica first; fallbacks after replicas
+  std::vector<fsm_target> fallbacks;  // writes: spare fallbacks for replicas that fail
+  uint64_t ttl_ms = 0;                // reads: the namespace's TTL (0: none)
+  msg::VersionVector context;         // writes: the client's context, validated
   caf::actor_clock::time_point started;
   caf::actor_clock::time_point deadline;
   std::chrono::milliseconds timeout{0};

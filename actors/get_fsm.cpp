@@ -17,6 +17,7 @@
 #include "cluster/quorum.hpp"
 #include "messages/errc.hpp"
 #include "storage/codec.hpp"
+#include "storage/gc.hpp"
 
 namespace kv::actors {
 namespace {
@@ -72,10 +73,17 @@ void finish(get_pointer self) {
   self->quit();
 }
 
-msg::GetReply make_reply(const storage::object& obj) {
+// The merged object as the client sees it: without versions past the namespace's TTL, but
+// with the whole context, so that the client's next write supersedes those too.
+msg::GetReply make_reply(const fsm_args& args, const storage::object& obj) {
   msg::GetReply reply;
   msg::Object proto;
-  storage::to_proto(obj, proto);
+  if (args.ttl_ms > 0)
+    storage::to_proto(storage::object::from_parts(storage::visible(obj, args.ttl_ms, args.now_ms()),
+                                                  obj.context()),
+                      proto);
+  else
+    storage::to_proto(obj, proto);
   reply.mutable_siblings()->Swap(proto.mutable_siblings());
   reply.set_context(proto.context().SerializeAsString());
   return reply;
@@ -97,7 +105,7 @@ void on_vote(get_pointer self, cluster::quorum::state outcome) {
   auto& st = self->state;
   auto& v = *st.votes;
   if (outcome == cluster::quorum::state::succeeded)
-    answer(self, make_reply(st.merged));
+    answer(self, make_reply(st.args, st.merged));
   else if (outcome == cluster::quorum::state::failed)
     answer(self, st.failed.quorum_lost('r', v.required(), v.successes(), "replied"));
   if (st.answered && v.all_answered()) finish(self);

@@ -4,6 +4,9 @@
 // wire. This header is all a caller needs to talk to an actor; behaviours live in the .cpp files.
 #pragma once
 
+#include <cstdint>
+#include <string>
+
 #include "caf/atom.hpp"
 #include "caf/replies_to.hpp"
 #include "caf/typed_actor.hpp"
@@ -43,13 +46,18 @@ using client_actor =
                        caf::replies_to<msg::ExplainRequest>::with<msg::ExplainReply>,
                        caf::replies_to<msg::RemoveMemberRequest>::with<msg::RemoveMemberReply>,
                        caf::replies_to<msg::LeaveRequest>::with<msg::LeaveReply>,
-                       caf::replies_to<msg::TransfersRequest>::with<msg::TransfersReply>>;
+                       caf::replies_to<msg::TransfersRequest>::with<msg::TransfersReply>,
+                       caf::replies_to<msg::RepairStatusRequest>::with<msg::RepairStatusReply>,
+                       caf::replies_to<msg::HintsRequest>::with<msg::HintsReply>,
+                       caf::replies_to<msg::CompactionRequest>::with<msg::CompactionReply>>;
 
-// The reads and writes of one key's replica. A local replica serves them, and so does the link
-// to each peer for the replicas behind it, so an FSM talks to local and remote replicas alike.
+// The reads and writes of one key's replica, and its partitions' Merkle trees. A local replica
+// serves them, and so does the link to each peer for the replicas behind it, so an FSM (or
+// anti-entropy) talks to local and remote replicas alike.
 using replica_api =
     caf::typed_actor<caf::replies_to<msg::ReplicaWriteRequest>::with<msg::ReplicaWriteReply>,
-                     caf::replies_to<msg::ReplicaReadRequest>::with<msg::ReplicaReadReply>>;
+                     caf::replies_to<msg::ReplicaReadRequest>::with<msg::ReplicaReadReply>,
+                     caf::replies_to<msg::TreeRequest>::with<msg::TreeReply>>;
 
 // Gossip between nodes (actors/gossip.hpp).
 using gossip_api = caf::typed_actor<caf::replies_to<msg::GossipRequest>::with<msg::GossipReply>>;
@@ -95,6 +103,30 @@ using gossip_actor =
 using step_atom = caf::atom_constant<caf::atom("step")>;  // handoff: take the next step now
 using handoff_actor =
     caf::typed_actor<caf::replies_to<msg::TransfersRequest>::with<msg::TransfersReply>,
+                     caf::reacts_to<tick_atom>, caf::reacts_to<step_atom>>;
+
+// Hint store (role "hint_store"): replays the hints this node holds as a fallback to their
+// owners (actors/hint_store.hpp). Replicas tell it of hints they committed: (owner, hints,
+// bytes, oldest created ms).
+using hints_atom = caf::atom_constant<caf::atom("hints")>;
+using hint_store_actor =
+    caf::typed_actor<caf::replies_to<msg::HintsRequest>::with<msg::HintsReply>,
+                     caf::reacts_to<hints_atom, std::string, uint64_t, uint64_t, int64_t>,
+                     caf::reacts_to<tick_atom>>;
+
+// Anti-entropy (role "anti_entropy"): exchanges Merkle trees with the other replicas of each
+// held partition and repairs what differs (actors/anti_entropy.hpp). (urgent, partition) puts
+// a partition first: the hint store dropped hints of it.
+using urgent_atom = caf::atom_constant<caf::atom("urgent")>;
+using anti_entropy_actor =
+    caf::typed_actor<caf::replies_to<msg::RepairStatusRequest>::with<msg::RepairStatusReply>,
+                     caf::reacts_to<urgent_atom, uint32_t>, caf::reacts_to<tick_atom>,
+                     caf::reacts_to<step_atom>>;
+
+// Compaction (role "compaction"): tombstone and TTL garbage collection, RocksDB compactions
+// (actors/compaction.hpp).
+using compaction_actor =
+    caf::typed_actor<caf::replies_to<msg::CompactionRequest>::with<msg::CompactionReply>,
                      caf::reacts_to<tick_atom>, caf::reacts_to<step_atom>>;
 
 // Coordinator: validates client requests and runs one FSM per request (actors/coordinator.hpp).

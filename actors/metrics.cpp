@@ -56,6 +56,25 @@ void node_metrics::render(std::string& out) const {
   }
   render_value(out, "ringkv_actor_restarts_total", "counter", "Actors restarted by the supervisor.",
                static_cast<double>(actor_restarts.load()));
+  auto value = [&](const char* name, const char* type, const char* help,
+                   const std::atomic<uint64_t>& v) {
+    render_value(out, name, type, help, static_cast<double>(v.load(std::memory_order_relaxed)));
+  };
+  value("ringkv_hints_pending", "gauge", "Hints held for other members.", hints_pending);
+  value("ringkv_hint_bytes", "gauge", "Bytes of the hints held for other members.", hint_bytes);
+  value("ringkv_hints_replayed_total", "counter", "Hints delivered to their owner and deleted.",
+        hints_replayed);
+  value("ringkv_hints_dropped_total", "counter",
+        "Hints dropped for exceeding the age or size bound.", hints_dropped);
+  value("ringkv_repair_exchanges_total", "counter", "Anti-entropy exchanges completed.",
+        repair_exchanges);
+  value("ringkv_repair_keys_total", "counter", "Keys anti-entropy wrote to either side.",
+        repair_keys);
+  value("ringkv_tombstones_purged_total", "counter",
+        "Tombstones removed once every replica held them past the grace period.",
+        tombstones_purged);
+  value("ringkv_expired_dropped_total", "counter", "Keys removed because their TTL passed.",
+        expired_dropped);
 }
 
 void render_value(std::string& out, const char* name, const char* type, const char* help,

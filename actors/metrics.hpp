@@ -35,6 +35,16 @@ struct node_metrics {
   std::array<latency_histogram, op_count> latency;
   std::atomic<uint64_t> actor_restarts{0};
 
+  // Healing (hint store, anti-entropy, compaction).
+  std::atomic<uint64_t> hints_pending{0};  // gauge: hints held for other members
+  std::atomic<uint64_t> hint_bytes{0};     // gauge
+  std::atomic<uint64_t> hints_replayed{0};
+  std::atomic<uint64_t> hints_dropped{0};  // for exceeding the age or size bound
+  std::atomic<uint64_t> repair_exchanges{0};
+  std::atomic<uint64_t> repair_keys{0};  // keys anti-entropy wrote to either side
+  std::atomic<uint64_t> tombstones_purged{0};
+  std::atomic<uint64_t> expired_dropped{0};
+
   // An answered request: its outcome and how long the client waited for it.
   void answered(op kind, errc code, std::chrono::microseconds elapsed) {
     requests[static_cast<size_t>(kind)][static_cast<size_t>(code)].fetch_add(

@@ -32,6 +32,10 @@ void set_call(msg::ReplicaCall& call, msg::ReplicaReadRequest&& req) {
   *call.mutable_read() = std::move(req);
 }
 
+void set_call(msg::ReplicaCall& call, msg::TreeRequest&& req) {
+  *call.mutable_tree() = std::move(req);
+}
+
 void send_queued(link_pointer self) {
   auto& st = self->state;
   if (!st.queued.empty()) self->send(st.front, st.queued.take());
@@ -66,6 +70,9 @@ void deliver(link_state& st, msg::ReplicaResult& result) {
       break;
     case msg::ReplicaResult::kRead:
       promise.deliver(std::move(*result.mutable_read()));
+      break;
+    case msg::ReplicaResult::kTree:
+      promise.deliver(std::move(*result.mutable_tree()));
       break;
     case msg::ReplicaResult::kError:
       promise.deliver(from_wire(result.error()));
@@ -111,6 +118,7 @@ peer_link_actor::behavior_type peer_link(link_pointer self, node_actor front, st
       [self](msg::ReplicaReadRequest& req) -> caf::result<msg::ReplicaReadReply> {
         return enqueue(self, req);
       },
+      [self](msg::TreeRequest& req) -> caf::result<msg::TreeReply> { return enqueue(self, req); },
       [self](msg::ReplicaResults& results) {
         auto& st = self->state;
         if (self->current_sender() == nullptr ||

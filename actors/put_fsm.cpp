@@ -28,7 +28,8 @@ struct put_state {
   bool is_delete = false;
   bool answered = false;
   bool done = false;
-  std::string seen;  // context token for the client once acknowledged
+  std::string seen;    // context token for the client once acknowledged
+  msg::Object object;  // what the coordinating replica stored, for the others
   failures failed;
 
   static inline const char* name = "put_fsm";
@@ -88,27 +89,47 @@ msg::ReplicaWriteRequest replica_write(const fsm_args& args, const std::string& 
   return req;
 }
 
+void send_to(put_pointer self, size_t i);
+
+// Target i failed: a spare fallback takes its place, else the failure counts.
 void replica_failed(put_pointer self, size_t i, const caf::error& err) {
   auto& st = self->state;
-  if (!settle(st, i, target_state::failed)) return;
+  if (st.targets[i] != target_state::pending) return;
   st.failed.note(st.args.targets[i].name, err);
+  if (!st.args.fallbacks.empty()) {
+    auto& failed = st.args.targets[i];
+    auto owner = failed.hint_for.empty() ? failed.node : failed.hint_for;
+    auto spare = std::move(st.args.fallbacks.front());
+    st.args.fallbacks.erase(st.args.fallbacks.begin());
+    spare.hint_for = owner;
+    spare.name += " (for " + owner + ")";
+    failed = std::move(spare);
+    send_to(self, i);
+    return;
+  }
+  st.targets[i] = target_state::failed;
   on_vote(self, st.votes->fail());
+}
+
+void send_to(put_pointer self, size_t i) {
+  auto& st = self->state;
+  auto req = replica_write(st.args, st.args.key);
+  *req.mutable_merge() = st.object;
+  req.set_hint_for(st.args.targets[i].hint_for);
+  st.targets[i] = target_state::pending;
+  self->request(st.args.targets[i].replica, caf::infinite, std::move(req))
+      .then(
+          [self, i](msg::ReplicaWriteReply&) {
+            if (settle(self->state, i, target_state::answered))
+              on_vote(self, self->state.votes->succeed());
+          },
+          [self, i](caf::error& err) { replica_failed(self, i, err); });
 }
 
 void replicate(put_pointer self, const msg::Object& object) {
   auto& st = self->state;
-  for (size_t i = 1; i < st.args.targets.size(); ++i) {
-    auto req = replica_write(st.args, st.args.key);
-    *req.mutable_merge() = object;
-    st.targets[i] = target_state::pending;
-    self->request(st.args.targets[i].replica, caf::infinite, std::move(req))
-        .then(
-            [self, i](msg::ReplicaWriteReply&) {
-              if (settle(self->state, i, target_state::answered))
-                on_vote(self, self->state.votes->succeed());
-            },
-            [self, i](caf::error& err) { replica_failed(self, i, err); });
-  }
+  st.object = object;
+  for (size_t i = 1; i < st.args.targets.size(); ++i) send_to(self, i);
 }
 
 // The coordinating replica failed: no other replica has the write, so every one counts as

@@ -1,6 +1,10 @@
 #include "actors/replica.hpp"
 
+#include <atomic>
+#include <chrono>
+#include <map>
 #include <optional>
+#include <set>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -10,9 +14,11 @@
 #include "actors/shield.hpp"
 #include "caf/all.hpp"
 #include "messages/errc.hpp"
+#include "messages/storage.pb.h"
 #include "storage/codec.hpp"
 #include "storage/engine.hpp"
 #include "storage/keys.hpp"
+#include "storage/merkle_tree.hpp"
 
 namespace kv::actors {
 namespace {
@@ -21,15 +27,29 @@ using write_promise = caf::typed_response_promise<msg::ReplicaWriteReply>;
 
 // Writes staged for the next commit, waiting for their acknowledgement. Shared with the exit
 // functor so that a replica that dies fails them instead of leaving their requesters waiting.
+struct staged {
+  storage::object object;  // empty: erased
+  uint64_t digest = 0;     // of the staged bytes (merkle_tree::digest); 0: erased
+};
+
+// Hints staged for one owner: what the hint store is told once they are committed.
+struct staged_hints {
+  uint64_t count = 0;
+  uint64_t bytes = 0;
+  int64_t oldest_ms = 0;
+};
+
 struct round {
   storage::write_batch batch;
-  std::unordered_map<std::string, storage::object> objects;  // staged state, by storage key
+  std::unordered_map<std::string, staged> objects;  // staged state, by storage key
+  std::map<std::string, staged_hints> hints;        // by owner
   std::vector<std::pair<write_promise, msg::ReplicaWriteReply>> waiting;
   bool commit_queued = false;
 
   void reset() {
     batch.clear();
     objects.clear();
+    hints.clear();
     waiting.clear();
     commit_queued = false;
   }
@@ -39,6 +59,8 @@ struct replica_state {
   replica_config cfg;
   std::shared_ptr<storage::engine> db;
   std::shared_ptr<round> pending = std::make_shared<round>();
+  // Merkle trees of the partitions anti-entropy asked about, current with every staged write.
+  std::unordered_map<uint32_t, storage::merkle_tree> trees;
   std::shared_ptr<spdlog::logger> log = log::get("replica");
 
   static inline const char* name = "replica";
@@ -62,23 +84,57 @@ caf::expected<storage::object> decode_stored(const std::string& bytes) {
   return obj;
 }
 
-// The committed object of `key`, or nullopt.
+// The committed object of `key`, or nullopt; `digest` (if given) receives the digest of its
+// stored bytes, 0 when absent.
 caf::expected<std::optional<storage::object>> read_committed(const replica_state& st,
-                                                             const std::string& key) {
+                                                             const std::string& key,
+                                                             uint64_t* digest = nullptr) {
   auto stored = st.db->get(storage::column::data, key);
   if (!stored) return stored.error();
+  if (digest) *digest = *stored ? storage::merkle_tree::digest(key, **stored) : 0;
   if (!*stored) return std::optional<storage::object>{};
   auto obj = decode_stored(**stored);
   if (!obj) return obj.error();
   return std::optional<storage::object>{std::move(*obj)};
 }
 
-// The current object of `key`: staged in this round, else committed, else empty.
-caf::expected<storage::object> load(replica_state& st, const std::string& key) {
+// The current object of `key` (staged in this round, else committed, else empty) and its digest.
+caf::expected<staged> load(replica_state& st, const std::string& key) {
   if (auto i = st.pending->objects.find(key); i != st.pending->objects.end()) return i->second;
-  auto committed = read_committed(st, key);
+  staged result;
+  auto committed = read_committed(st, key, &result.digest);
   if (!committed) return committed.error();
-  return committed->value_or(storage::object{});
+  if (*committed) result.object = std::move(**committed);
+  return result;
+}
+
+// Stages `key` to hold `next` (empty: erased) in place of `before`, and keeps its partition's
+// tree current.
+void stage(replica_state& st, uint32_t partition, const std::string& key, const staged& before,
+           storage::object next) {
+  auto& r = *st.pending;
+  staged after;
+  if (next.empty()) {
+    r.batch.erase(storage::column::data, key);
+  } else {
+    auto bytes = storage::encode_object(next);
+    after.digest = storage::merkle_tree::digest(key, bytes);
+    r.batch.put(storage::column::data, key, bytes);
+  }
+  after.object = std::move(next);
+  if (auto t = st.trees.find(partition); t != st.trees.end())
+    t->second.update(key, before.digest, after.digest);
+  r.objects[key] = std::move(after);
+}
+
+// Every committed write makes the hint keys of this process unique: created ms + this counter,
+// which starts at the clock in nanoseconds (a restart never reuses a pair).
+uint64_t next_hint_unique() {
+  static std::atomic<uint64_t> counter{
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count())};
+  return counter.fetch_add(1, std::memory_order_relaxed);
 }
 
 struct applied {
@@ -116,30 +172,78 @@ caf::expected<applied> apply(const replica_config& cfg, const msg::ReplicaWriteR
   return result;
 }
 
-caf::result<msg::ReplicaWriteReply> on_write(replica_pointer self, msg::ReplicaWriteRequest& req) {
-  auto& st = self->state;
-  if (auto err = check_key(st.cfg, req.partition(), req.ns())) return err;
-  auto key = storage::data_key(req.partition(), req.ns(), req.key());
-  auto current = load(st, key);
-  if (!current) return current.error();
-  auto result = apply(st.cfg, req, *current);
-  if (!result) return result.error();
-  auto& r = *st.pending;
-  // An unchanged object needs no write, but if it stands on a staged write, the answer waits
-  // for that write's commit: until then the state it vouches for is not durable.
-  bool staged = r.objects.count(key) != 0;
-  if (!result->changed && !staged) return std::move(result->reply);
-  if (result->changed) {
-    r.batch.put(storage::column::data, key, storage::encode_object(result->object));
-    r.objects[key] = std::move(result->object);
-  }
-  r.waiting.emplace_back(self->make_response_promise<msg::ReplicaWriteReply>(),
-                         std::move(result->reply));
+// Queues the reply of a write staged in this round; it goes out once the round is committed.
+caf::result<msg::ReplicaWriteReply> await_commit(replica_pointer self,
+                                                 msg::ReplicaWriteReply reply) {
+  auto& r = *self->state.pending;
+  r.waiting.emplace_back(self->make_response_promise<msg::ReplicaWriteReply>(), std::move(reply));
   if (!r.commit_queued) {
     r.commit_queued = true;
     self->send(self, commit_atom::value);
   }
   return r.waiting.back().first;
+}
+
+// A fallback's write for the member `hint_for`: stored as a hint, not as data.
+caf::result<msg::ReplicaWriteReply> store_hint(replica_pointer self,
+                                               msg::ReplicaWriteRequest& req) {
+  auto& st = self->state;
+  if (!req.has_merge()) return make_error(errc::invalid_argument, "a hinted write must be a merge");
+  if (req.hint_for().empty() || req.hint_for().size() > 255)
+    return make_error(errc::invalid_argument, "bad hint owner length");
+  auto created = std::max<int64_t>(0, st.cfg.now_ms());
+  msg::HintRecord hint;
+  hint.set_partition(req.partition());
+  hint.set_ns(req.ns());
+  hint.set_key(req.key());
+  hint.set_lww(req.lww());
+  *hint.mutable_object() = std::move(*req.mutable_merge());
+  auto bytes = hint.SerializeAsString();
+  auto key = storage::hint_key(req.hint_for(), created, next_hint_unique());
+  auto& r = *st.pending;
+  r.batch.put(storage::column::hints, key, bytes);
+  auto& owner = r.hints[req.hint_for()];
+  if (owner.count++ == 0) owner.oldest_ms = created;
+  owner.bytes += key.size() + bytes.size();
+  msg::ReplicaWriteReply reply;
+  reply.set_replica(st.cfg.node_id);
+  reply.set_hinted(true);
+  return await_commit(self, std::move(reply));
+}
+
+// Deletes the key if it holds exactly `req.purge()`.
+caf::result<msg::ReplicaWriteReply> purge(replica_pointer self, const msg::ReplicaWriteRequest& req,
+                                          const std::string& key, const staged& current) {
+  auto& st = self->state;
+  auto expected = storage::from_proto(req.purge());
+  if (!expected) return expected.error();
+  msg::ReplicaWriteReply reply;
+  reply.set_replica(st.cfg.node_id);
+  if (current.object.empty() || current.object != *expected) {
+    if (!current.object.empty()) storage::to_proto(current.object, *reply.mutable_object());
+    return reply;  // it changed (or is gone): nothing to purge
+  }
+  stage(st, req.partition(), key, current, storage::object{});
+  reply.set_purged(true);
+  return await_commit(self, std::move(reply));
+}
+
+caf::result<msg::ReplicaWriteReply> on_write(replica_pointer self, msg::ReplicaWriteRequest& req) {
+  auto& st = self->state;
+  if (auto err = check_key(st.cfg, req.partition(), req.ns())) return err;
+  if (!req.hint_for().empty()) return store_hint(self, req);
+  auto key = storage::data_key(req.partition(), req.ns(), req.key());
+  auto current = load(st, key);
+  if (!current) return current.error();
+  if (req.has_purge()) return purge(self, req, key, *current);
+  auto result = apply(st.cfg, req, current->object);
+  if (!result) return result.error();
+  // An unchanged object needs no write, but if it stands on a staged write, the answer waits
+  // for that write's commit: until then the state it vouches for is not durable.
+  bool staged_before = st.pending->objects.count(key) != 0;
+  if (!result->changed && !staged_before) return std::move(result->reply);
+  if (result->changed) stage(st, req.partition(), key, *current, std::move(result->object));
+  return await_commit(self, std::move(result->reply));
 }
 
 // Commits the round. A failed commit leaves the staged writes in doubt: they are answered
@@ -153,13 +257,20 @@ caf::result<msg::ReplicaWriteReply> on_write(replica_pointer self, msg::ReplicaW
     r.reset();
     return caf::none;
   }
-  auto err = st.db->write(r.batch, st.cfg.sync);
+  // A hint is acknowledged as durable whatever the node's sync mode: it may be the only copy
+  // the intended replica will ever get.
+  auto err = st.db->write(r.batch, st.cfg.sync || !r.hints.empty());
   if (err) {
     st.log->error("CommitFailed replica={} writes={} err=\"{}\"", st.cfg.index, r.waiting.size(),
                   describe(err));
     for (auto& entry : r.waiting) entry.first.deliver(err);
   } else {
     for (auto& [promise, reply] : r.waiting) promise.deliver(std::move(reply));
+    if (!r.hints.empty() && st.cfg.reg) {
+      if (auto store = st.cfg.reg->get_as<hint_store_actor>("hint_store"))
+        for (auto& [owner, h] : r.hints)
+          self->send(store, hints_atom::value, owner, h.count, h.bytes, h.oldest_ms);
+    }
   }
   r.reset();
   return err;
@@ -202,6 +313,7 @@ caf::result<msg::DropPartitionReply> on_drop(replica_pointer self,
                            ++keys;
                            return batch.count() < 1000 || flush();
                          });
+  st.trees.erase(req.partition());  // rebuilt from disk when asked for again
   if (!err && flush()) {
     msg::DropPartitionReply reply;
     reply.set_keys(keys);
@@ -209,6 +321,62 @@ caf::result<msg::DropPartitionReply> on_drop(replica_pointer self,
   }
   if (failed) self->quit(failed);  // a disk that fails a write: the node must restart
   return failed ? failed : err;
+}
+
+// The tree of `partition`, built from disk on first use (after committing what is staged, so
+// that every later staged write updates a tree that already holds the committed state).
+caf::expected<storage::merkle_tree*> tree_of(replica_pointer self, uint32_t partition) {
+  auto& st = self->state;
+  if (auto i = st.trees.find(partition); i != st.trees.end()) return &i->second;
+  if (auto err = commit(self)) {
+    self->quit(err);
+    return err;
+  }
+  storage::merkle_tree tree{st.cfg.merkle_leaves};
+  auto range = storage::partition_range(partition);
+  auto err = st.db->scan(storage::column::data, range.first, range.last,
+                         [&](std::string_view key, std::string_view value) {
+                           tree.update(key, 0, storage::merkle_tree::digest(key, value));
+                           return true;
+                         });
+  if (err) return err;
+  return &st.trees.emplace(partition, std::move(tree)).first->second;
+}
+
+caf::result<msg::TreeReply> on_tree(replica_pointer self, const msg::TreeRequest& req) {
+  auto& st = self->state;
+  if (auto err = check_key(st.cfg, req.partition(), "-")) return err;
+  auto tree = tree_of(self, req.partition());
+  if (!tree) return tree.error();
+  auto& t = **tree;
+  msg::TreeReply reply;
+  reply.set_leaves(t.leaves());
+  if (req.level() > t.depth())
+    return make_error(errc::invalid_argument, "no level " + std::to_string(req.level()));
+  for (auto index : req.indexes()) {
+    if (index >= (1u << req.level()))
+      return make_error(errc::invalid_argument, "no node " + std::to_string(index));
+    reply.add_hashes(t.node(req.level(), index));
+  }
+  if (req.buckets_size() == 0) return reply;
+  std::set<uint32_t> wanted(req.buckets().begin(), req.buckets().end());
+  auto range = storage::partition_range(req.partition());
+  uint64_t scanned = 0;
+  auto err = st.db->scan(storage::column::data, range.first, range.last,
+                         [&](std::string_view key, std::string_view value) {
+                           ++scanned;
+                           if (!wanted.count(t.bucket_of(key))) return true;
+                           auto parts = storage::parse_data_key(key);
+                           if (!parts) return true;
+                           auto& entry = *reply.add_keys();
+                           entry.set_ns(std::string{parts->ns});
+                           entry.set_key(std::string{parts->key});
+                           entry.set_digest(storage::merkle_tree::digest(key, value));
+                           return true;
+                         });
+  if (err) return err;
+  reply.set_keys_scanned(scanned);
+  return reply;
 }
 
 replica_actor::behavior_type replica(replica_pointer self, replica_config cfg,
@@ -234,6 +402,7 @@ replica_actor::behavior_type replica(replica_pointer self, replica_config cfg,
   return {
       [self](msg::ReplicaWriteRequest& req) { return on_write(self, req); },
       [self](const msg::ReplicaReadRequest& req) { return on_read(self, req); },
+      [self](const msg::TreeRequest& req) { return on_tree(self, req); },
       [self](const msg::DropPartitionRequest& req) { return on_drop(self, req); },
       [self](commit_atom) {
         if (auto err = commit(self)) self->quit(std::move(err));
@@ -253,6 +422,7 @@ replica_config make_replica_config(const node_config& cfg, uint32_t index, std::
   result.actor = std::move(actor);
   result.sync = cfg.sync;
   result.max_context_entries = cfg.max_context_entries;
+  result.merkle_leaves = cfg.merkle_leaves;
   result.now_ms = cfg.now_ms;
   return result;
 }

@@ -9,6 +9,10 @@
 // the sync form the next round. Reads see committed data only, never a write that has not been
 // acknowledged.
 //
+// It also keeps a Merkle tree (storage/merkle_tree.hpp) of each of its partitions, built from
+// disk the first time anti-entropy asks for it and kept current by every write after that, and
+// it stores the hints of writes it takes as a fallback (synced, whatever the node's sync mode).
+//
 // Killed or crashed, it answers the writes it was holding with UNAVAILABLE at once (they were
 // never committed); asked to stop (user_shutdown), it commits them first. A commit that fails
 // answers its writes INTERNAL (on disk or not, nobody knows) and fails the replica.
@@ -27,6 +31,8 @@ class engine;
 
 namespace kv::actors {
 
+class registry;
+
 struct replica_config {
   uint32_t index = 0;
   uint32_t first_partition = 0;  // owns [first_partition, last_partition)
@@ -35,7 +41,9 @@ struct replica_config {
   std::string actor;  // version-vector actor of this incarnation (storage/identity.hpp)
   bool sync = true;
   size_t max_context_entries = 64;
+  uint32_t merkle_leaves = 256;
   wall_clock now_ms = system_wall_clock_ms;
+  std::shared_ptr<registry> reg;  // to tell the hint store of new hints; may be null
 };
 
 // The configuration of replica `index` on a node configured as `cfg`.

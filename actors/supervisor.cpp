@@ -1,6 +1,6 @@
 // Children in start order; each may use only those above it:
-//   replica.0 .. replica.R-1  ->  gossip  ->  handoff  ->  coordinator  ->  node
-// (Membership, hinted handoff, anti-entropy and compaction join this list as they arrive.)
+//   replica.0 .. replica.R-1  ->  gossip  ->  handoff  ->  hint_store  ->  anti_entropy
+//     ->  compaction  ->  coordinator  ->  node
 //
 // Restart strategy: one-for-one. Children hold no handles of one another; they meet through
 // the registry, so a restart is invisible to the others beyond the requests it had in flight.
@@ -20,9 +20,12 @@
 #include <functional>
 #include <vector>
 
+#include "actors/anti_entropy.hpp"
+#include "actors/compaction.hpp"
 #include "actors/coordinator.hpp"
 #include "actors/gossip.hpp"
 #include "actors/handoff.hpp"
+#include "actors/hint_store.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics.hpp"
 #include "actors/node.hpp"
@@ -65,6 +68,7 @@ std::vector<child> node_children(const supervisor_deps& deps) {
   std::vector<child> result;
   for (uint32_t i = 0; i < deps.cfg.replica_actors; ++i) {
     auto cfg = make_replica_config(deps.cfg, i, deps.actor);
+    cfg.reg = deps.reg;
     auto detached = deps.cfg.detached_replicas;
     result.emplace_back(replica_role(i), [cfg, db = deps.db, detached](supervisor_pointer self) {
       return caf::actor_cast<caf::actor>(spawn_replica(self, cfg, db, detached));
@@ -77,6 +81,15 @@ std::vector<child> node_children(const supervisor_deps& deps) {
   result.emplace_back("handoff", [deps](supervisor_pointer self) {
     return caf::actor_cast<caf::actor>(spawn_handoff(
         self, {deps.cfg, deps.db, deps.reg, deps.view, caf::actor_cast<caf::actor>(self)}));
+  });
+  result.emplace_back("hint_store", [deps](supervisor_pointer self) {
+    return caf::actor_cast<caf::actor>(spawn_hint_store(self, deps));
+  });
+  result.emplace_back("anti_entropy", [deps](supervisor_pointer self) {
+    return caf::actor_cast<caf::actor>(spawn_anti_entropy(self, deps));
+  });
+  result.emplace_back("compaction", [deps](supervisor_pointer self) {
+    return caf::actor_cast<caf::actor>(spawn_compaction(self, deps));
   });
   result.emplace_back("coordinator", [deps](supervisor_pointer self) {
     return caf::actor_cast<caf::actor>(spawn_coordinator(self, deps));

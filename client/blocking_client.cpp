@@ -100,6 +100,18 @@ result<msg::TransfersReply> blocking_client::transfers() {
   return impl_->call<msg::TransfersReply>(msg::TransfersRequest{});
 }
 
+result<msg::RepairStatusReply> blocking_client::repair_status() {
+  return impl_->call<msg::RepairStatusReply>(msg::RepairStatusRequest{});
+}
+
+result<msg::HintsReply> blocking_client::hints() {
+  return impl_->call<msg::HintsReply>(msg::HintsRequest{});
+}
+
+result<msg::CompactionReply> blocking_client::compaction() {
+  return impl_->call<msg::CompactionReply>(msg::CompactionRequest{});
+}
+
 result<msg::Member> blocking_client::remove_member(std::string_view id, bool force) {
   msg::RemoveMemberRequest req;
   req.set_id(std::string{id});

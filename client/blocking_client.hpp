@@ -22,6 +22,9 @@ class RingReply;
 class ExplainReply;
 class Member;
 class TransfersReply;
+class RepairStatusReply;
+class HintsReply;
+class CompactionReply;
 }  // namespace kv::msg
 
 namespace kv::client {
@@ -69,6 +72,12 @@ class blocking_client {
 
   // The partitions the node is sending to new holders (kvctl transfers).
   result<msg::TransfersReply> transfers();
+
+  // What the node's anti-entropy, hint store and compaction did (kvctl repair-status, hints,
+  // compaction).
+  result<msg::RepairStatusReply> repair_status();
+  result<msg::HintsReply> hints();
+  result<msg::CompactionReply> compaction();
 
  private:
   struct impl;

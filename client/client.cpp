@@ -364,6 +364,16 @@ client_impl::behavior_type client(client_pointer self, client_config cfg) {
         return submit<msg::RemoveMemberReply>(self, std::move(req),
                                               self->state.cfg.default_timeout);
       },
+      [self](msg::RepairStatusRequest& req) {
+        return submit<msg::RepairStatusReply>(self, std::move(req),
+                                              self->state.cfg.default_timeout);
+      },
+      [self](msg::HintsRequest& req) {
+        return submit<msg::HintsReply>(self, std::move(req), self->state.cfg.default_timeout);
+      },
+      [self](msg::CompactionRequest& req) {
+        return submit<msg::CompactionReply>(self, std::move(req), self->state.cfg.default_timeout);
+      },
       [self](tick_atom) { on_tick(self); },
       [self](flush_atom) {
         self->state.flush_queued = false;

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include <google/protobuf/util/json_util.h>
 #include <CLI/CLI.hpp>
 
 #include "client/blocking_client.hpp"
@@ -625,6 +626,115 @@ int cmd_remove(const common& g, const std::string& id, bool force) {
   return ok;
 }
 
+// One reply as JSON, with every field (zeros included) under its proto name.
+void print_json(const google::protobuf::Message& m) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
+  std::string out;
+  static_cast<void>(google::protobuf::util::MessageToJsonString(m, &out, options));
+  std::cout << out << "\n";
+}
+
+std::string ago(int64_t when_ms) {
+  if (when_ms == 0) return "never";
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  return duration_text(std::max<int64_t>(0, now - when_ms)) + " ago";
+}
+
+int cmd_repair_status(const common& g, bool all) {
+  blocking_client db{config_of(g)};
+  auto r = db.repair_status();
+  if (!r) return fail(r.error());
+  if (g.json) {
+    print_json(*r);
+    return ok;
+  }
+  std::string per_sweep;
+  for (auto n : r->repaired_per_sweep()) per_sweep += " " + std::to_string(n);
+  std::printf(
+      "anti-entropy: %d partitions held, %u waiting to go first; %llu exchanges, %llu keys "
+      "differed, %llu repaired; %llu hashes and %llu key digests compared\n"
+      "sweep: every partition once per %s; %llu sweeps done; keys repaired per sweep:%s\n",
+      r->partitions_size(), r->urgent(), static_cast<unsigned long long>(r->exchanges()),
+      static_cast<unsigned long long>(r->differences()),
+      static_cast<unsigned long long>(r->repaired()),
+      static_cast<unsigned long long>(r->hashes_compared()),
+      static_cast<unsigned long long>(r->keys_listed()), duration_text(r->sweep_ms()).c_str(),
+      static_cast<unsigned long long>(r->sweeps()), per_sweep.empty() ? " -" : per_sweep.c_str());
+  std::printf("%-9s  %-14s  %9s  %11s  %8s  %s\n", "PARTITION", "LAST EXCHANGE", "EXCHANGES",
+              "DIFFERENCES", "REPAIRED", "NOTE");
+  int hidden = 0;
+  for (auto& p : r->partitions()) {
+    bool notable = p.differences() > 0 || p.urgent() || !p.last_error().empty();
+    if (!all && !notable) {
+      ++hidden;
+      continue;
+    }
+    std::string note = p.urgent() ? "goes first" : "";
+    if (!p.last_error().empty()) note += (note.empty() ? "" : "; ") + p.last_error();
+    std::printf("%-9u  %-14s  %9llu  %11llu  %8llu  %s\n", p.partition(),
+                ago(p.last_exchange_ms()).c_str(), static_cast<unsigned long long>(p.exchanges()),
+                static_cast<unsigned long long>(p.differences()),
+                static_cast<unsigned long long>(p.repaired()), note.c_str());
+  }
+  if (hidden > 0) std::printf("(%d partitions in sync and not shown; --all shows them)\n", hidden);
+  return ok;
+}
+
+int cmd_hints(const common& g) {
+  blocking_client db{config_of(g)};
+  auto r = db.hints();
+  if (!r) return fail(r.error());
+  if (g.json) {
+    print_json(*r);
+    return ok;
+  }
+  std::printf(
+      "hints: %llu held (%.2f MiB) for %d members; %llu replayed; dropped: %llu too old, %llu "
+      "over the size bound; bounds %.0f MiB and %s\n",
+      static_cast<unsigned long long>(r->hints()), r->bytes() / 1048576.0, r->owners_size(),
+      static_cast<unsigned long long>(r->replayed()),
+      static_cast<unsigned long long>(r->dropped_age()),
+      static_cast<unsigned long long>(r->dropped_size()), r->max_bytes() / 1048576.0,
+      duration_text(static_cast<int64_t>(r->max_age_ms())).c_str());
+  if (r->owners_size() == 0) return ok;
+  std::printf("%-16s  %8s  %10s  %-14s  %s\n", "FOR", "HINTS", "BYTES", "OLDEST", "REACHABLE");
+  for (auto& o : r->owners())
+    std::printf("%-16s  %8llu  %10llu  %-14s  %s\n", o.owner().c_str(),
+                static_cast<unsigned long long>(o.hints()),
+                static_cast<unsigned long long>(o.bytes()), ago(o.oldest_ms()).c_str(),
+                o.reachable() ? "yes (replaying)" : "no (waiting)");
+  return ok;
+}
+
+int cmd_compaction(const common& g) {
+  blocking_client db{config_of(g)};
+  auto r = db.compaction();
+  if (!r) return fail(r.error());
+  if (g.json) {
+    print_json(*r);
+    return ok;
+  }
+  std::printf(
+      "garbage collection: %llu passes, the last %s; %llu keys scanned; %llu tombstones purged, "
+      "%llu past grace waiting for every replica to hold them; %llu expired by TTL; grace %s\n"
+      "RocksDB: %llu range compactions asked; %.2f MiB in tables, %.2f MiB pending compaction, "
+      "%llu compactions running\n",
+      static_cast<unsigned long long>(r->passes()), ago(r->last_pass_ms()).c_str(),
+      static_cast<unsigned long long>(r->keys_scanned()),
+      static_cast<unsigned long long>(r->tombstones_purged()),
+      static_cast<unsigned long long>(r->tombstones_waiting()),
+      static_cast<unsigned long long>(r->expired()),
+      duration_text(static_cast<int64_t>(r->grace_ms())).c_str(),
+      static_cast<unsigned long long>(r->compactions()), r->sst_bytes() / 1048576.0,
+      r->pending_compaction_bytes() / 1048576.0,
+      static_cast<unsigned long long>(r->running_compactions()));
+  return ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -693,6 +803,16 @@ int main(int argc, char** argv) {
       "transfers", "partitions the node is sending to new holders: progress, keys, rate, ETA");
   transfers->add_flag("--watch", watch, "print again every second until all are done");
 
+  bool repair_all = false;
+  auto* repair_status = app.add_subcommand(
+      "repair-status",
+      "anti-entropy per partition: last exchange, keys that differed, keys repaired");
+  repair_status->add_flag("--all", repair_all, "also list the partitions that were in sync");
+  auto* hints = app.add_subcommand(
+      "hints", "writes this node holds for members that were down (sloppy quorum), and replay");
+  auto* compaction = app.add_subcommand(
+      "compaction", "tombstone and TTL garbage collection, and RocksDB compaction statistics");
+
   std::string remove_id;
   bool remove_force = false;
   auto* remove = app.add_subcommand(
@@ -718,5 +838,8 @@ int main(int argc, char** argv) {
   if (*remove) return cmd_remove(g, remove_id, remove_force);
   if (*leave) return cmd_leave(g);
   if (*transfers) return cmd_transfers(g, watch);
+  if (*repair_status) return cmd_repair_status(g, repair_all);
+  if (*hints) return cmd_hints(g);
+  if (*compaction) return cmd_compaction(g);
   return usage;
 }

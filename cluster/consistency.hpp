@@ -21,6 +21,11 @@ struct namespace_config {
   uint32_t r = 0;    // default read quorum; 0 = majority of n
   uint32_t w = 0;    // default write quorum; 0 = majority of n
   bool lww = false;  // last write wins instead of siblings
+  // Sloppy quorum: a replica that is down is replaced by a fallback that holds the write as a
+  // hint and counts toward w. A strict namespace never counts fallbacks: too few preference-list
+  // replicas reachable is an UNAVAILABLE error instead.
+  bool strict = false;
+  uint64_t ttl_ms = 0;  // versions older than this expire (hidden, then removed); 0 = never
 };
 
 // What a request asked for; zeros mean "not given".

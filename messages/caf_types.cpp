@@ -25,9 +25,11 @@ void register_types(caf::actor_system_config& cfg) {
           msg::SupervisorStatusRequest, msg::SupervisorStatusReply, msg::RingRequest,
           msg::RingReply, msg::ExplainRequest, msg::ExplainReply, msg::GossipRequest,
           msg::GossipReply, msg::ReplicaBatch, msg::ReplicaResults, msg::ClientBatch,
-          msg::ClientResults, msg::RemoveMemberRequest, msg::RemoveMemberReply, msg::DropPartitionRequest,
-          msg::DropPartitionReply, msg::LeaveRequest, msg::LeaveReply, msg::TransfersRequest,
-          msg::TransfersReply>(cfg);
+          msg::ClientResults, msg::RemoveMemberRequest, msg::RemoveMemberReply,
+          msg::DropPartitionRequest, msg::DropPartitionReply, msg::LeaveRequest, msg::LeaveReply,
+          msg::TransfersRequest, msg::TransfersReply, msg::TreeRequest, msg::TreeReply,
+          msg::RepairStatusRequest, msg::RepairStatusReply, msg::HintsRequest, msg::HintsReply,
+          msg::CompactionRequest, msg::CompactionReply>(cfg);
   cfg.add_error_category(caf::atom("kv"),
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) {
                            std::string result{to_string(static_cast<errc>(code))};

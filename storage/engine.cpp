@@ -300,6 +300,28 @@ uint64_t engine::live_data_bytes() const {
   return total;
 }
 
+caf::error engine::compact_range(column cf, std::string_view first, std::string_view last) {
+  rocksdb::CompactRangeOptions options;
+  // Rewrite the bottommost level too: that is where the deletes meet the data they delete.
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  auto begin = to_slice(first);
+  auto end = to_slice(last);
+  return impl_->check(
+      impl_->db->CompactRange(options, impl_->handle(cf), &begin, last.empty() ? nullptr : &end),
+      "compaction");
+}
+
+compaction_stats engine::compaction() const {
+  compaction_stats result;
+  auto* db = impl_->db.get();
+  auto* data = impl_->handle(column::data);
+  db->GetIntProperty(data, rocksdb::DB::Properties::kEstimatePendingCompactionBytes,
+                     &result.pending_bytes);
+  db->GetIntProperty(data, rocksdb::DB::Properties::kNumRunningCompactions, &result.running);
+  db->GetIntProperty(data, rocksdb::DB::Properties::kTotalSstFilesSize, &result.sst_bytes);
+  return result;
+}
+
 uint64_t engine::block_cache_usage() const {
   return impl_->cache->GetUsage();
 }

@@ -48,6 +48,13 @@ struct engine_stats {
   uint64_t bytes_written = 0;  // key + value bytes in committed batches
 };
 
+// What RocksDB reports of its compactions, for the data column family.
+struct compaction_stats {
+  uint64_t pending_bytes = 0;  // estimated bytes compaction still has to rewrite
+  uint64_t running = 0;        // compactions running now
+  uint64_t sst_bytes = 0;      // size of the table files
+};
+
 // Operations committed atomically by engine::write. Move-only; reusable after clear().
 class write_batch {
  public:
@@ -97,6 +104,12 @@ class engine {
   using visitor = std::function<bool(std::string_view key, std::string_view value)>;
   [[nodiscard]] caf::error scan(column cf, std::string_view first, std::string_view last,
                                 const visitor& visit) const;
+
+  // Compacts the keys of `cf` in [first, last) (empty `last`: no bound) down to the bottommost
+  // level, so that deleted keys stop taking space and time. Blocks until done.
+  [[nodiscard]] caf::error compact_range(column cf, std::string_view first, std::string_view last);
+
+  compaction_stats compaction() const;
 
   // Fsyncs the WAL (used on shutdown and by tests).
   [[nodiscard]] caf::error sync_wal();

@@ -39,4 +39,21 @@ struct key_range {
 };
 key_range partition_range(uint32_t partition);
 
+// Layout of keys in the hints column family:
+//   [owner length: u8][owner][created ms: u64 big-endian][unique: u64 big-endian]
+// so the hints held for one member are one contiguous range, oldest first.
+// Preconditions: 1 <= owner.size() <= 255, created_ms >= 0.
+std::string hint_key(std::string_view owner, int64_t created_ms, uint64_t unique);
+
+struct hint_key_parts {
+  std::string_view owner;
+  int64_t created_ms = 0;
+};
+
+// nullopt when `stored` is not a hint key. The view points into `stored`.
+std::optional<hint_key_parts> parse_hint_key(std::string_view stored);
+
+// The range of every hint held for `owner`.
+key_range hint_range(std::string_view owner);
+
 }  // namespace kv::storage

@@ -47,6 +47,9 @@ echo_actor::behavior_type echo(echo_actor::pointer self) {
       [](const msg::RemoveMemberRequest&) { return msg::RemoveMemberReply{}; },
       [](const msg::LeaveRequest&) { return msg::LeaveReply{}; },
       [](const msg::TransfersRequest&) { return msg::TransfersReply{}; },
+      [](const msg::RepairStatusRequest&) { return msg::RepairStatusReply{}; },
+      [](const msg::HintsRequest&) { return msg::HintsReply{}; },
+      [](const msg::CompactionRequest&) { return msg::CompactionReply{}; },
   };
 }
 

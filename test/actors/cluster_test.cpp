@@ -47,6 +47,13 @@ node_actor::behavior_type stuck_front(node_actor::pointer) {
       [](msg::TransfersRequest&) -> caf::result<msg::TransfersReply> {
         return msg::TransfersReply{};
       },
+      [](msg::RepairStatusRequest&) -> caf::result<msg::RepairStatusReply> {
+        return msg::RepairStatusReply{};
+      },
+      [](msg::HintsRequest&) -> caf::result<msg::HintsReply> { return msg::HintsReply{}; },
+      [](msg::CompactionRequest&) -> caf::result<msg::CompactionReply> {
+        return msg::CompactionReply{};
+      },
       [](msg::ClientBatch&) {},
       [](msg::ReplicaBatch&) {},
       [](flush_atom) {},

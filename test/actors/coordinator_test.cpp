@@ -25,6 +25,9 @@ replica_actor::behavior_type black_hole(replica_actor::pointer self) {
       [self](msg::ReplicaReadRequest&) -> caf::result<msg::ReplicaReadReply> {
         return self->make_response_promise<msg::ReplicaReadReply>();
       },
+      [self](msg::TreeRequest&) -> caf::result<msg::TreeReply> {
+        return self->make_response_promise<msg::TreeReply>();
+      },
       [self](msg::DropPartitionRequest&) -> caf::result<msg::DropPartitionReply> {
         return self->make_response_promise<msg::DropPartitionReply>();
       },

@@ -87,17 +87,18 @@ struct supervisor_fixture : test::actor_fixture {
 TEST_CASE_METHOD(supervisor_fixture, "the supervisor starts and registers every child",
                  "[supervisor]") {
   start();
-  CHECK(reg->roles() == std::vector<std::string>{"coordinator", "gossip", "handoff", "node",
+  CHECK(reg->roles() == std::vector<std::string>{"anti_entropy", "compaction", "coordinator",
+                                                 "gossip", "handoff", "hint_store", "node",
                                                  "replica.0", "replica.1"});
   auto s = status();
-  REQUIRE(s.actors_size() == 6);
-  // Start order: replicas, gossip, handoff, coordinator, node.
-  CHECK(s.actors(0).role() == "replica.0");
-  CHECK(s.actors(1).role() == "replica.1");
-  CHECK(s.actors(2).role() == "gossip");
-  CHECK(s.actors(3).role() == "handoff");
-  CHECK(s.actors(4).role() == "coordinator");
-  CHECK(s.actors(5).role() == "node");
+  REQUIRE(s.actors_size() == 9);
+  // Start order: replicas, gossip, handoff, hint store, anti-entropy, compaction, coordinator,
+  // node.
+  std::vector<std::string> order;
+  for (auto& a : s.actors()) order.push_back(a.role());
+  CHECK(order == std::vector<std::string>{"replica.0", "replica.1", "gossip", "handoff",
+                                          "hint_store", "anti_entropy", "compaction", "coordinator",
+                                          "node"});
   for (auto& a : s.actors()) CHECK(a.running());
 }
 

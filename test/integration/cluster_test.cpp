@@ -15,6 +15,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include "client/blocking_client.hpp"
 #include "messages/client.pb.h"
 #include "storage/codec.hpp"
@@ -91,7 +93,10 @@ TEST_CASE("a write through one node is read through every other, and all three r
 TEST_CASE("a replica that was down during a W=2 write catches up by read repair once it is back",
           "[integration][cluster]") {
   kv::test::temp_dir dir;
-  cluster c{dir.str(), 3};
+  // Anti-entropy off: only the read may repair n3 here (anti_entropy_test.cpp tests it).
+  std::string config = dir.str() + "/no-anti-entropy.toml";
+  REQUIRE(static_cast<bool>(std::ofstream{config} << "anti_entropy = false\n"));
+  cluster c{dir.str(), 3, {"--config", config}};
   const std::string key = "missed-by-n3", value = "written while n3 was down";
   const std::string r3_key = "read-at-r3", r3_value = "also written while n3 was down";
 

@@ -25,9 +25,11 @@ namespace kv::actors {
 namespace {
 
 using steady = std::chrono::steady_clock;
+using namespace std::chrono_literals;
 constexpr auto tick_interval = std::chrono::milliseconds{100};
 constexpr size_t keys_in_flight = 8;
 constexpr size_t sweeps_kept = 10;
+constexpr auto retry_after = std::chrono::seconds{5};  // an urgent exchange that failed
 
 struct partition_stats {
   int64_t last_ms = 0;
@@ -65,8 +67,11 @@ struct ae_state {
   supervisor_deps deps;
   uint32_t n = 1;
   std::map<uint32_t, partition_stats> stats;
-  std::set<uint32_t> urgent;
-  uint32_t cursor = 0;  // the sweep's next partition
+  std::set<uint32_t> urgent;  // held partitions that go first (start, rejoins)
+  std::set<uint32_t> marked;  // partitions whose hints were dropped here: their holders sync
+  std::map<uint32_t, steady::time_point> retry_at;  // urgent or marked ones that failed
+  bool resume_queued = false;                       // a wake-up for the rate limiter is on its way
+  uint32_t cursor = 0;                              // the sweep's next partition
   steady::time_point next_at{};
   bool step_queued = false;  // a delayed step is on its way
   std::optional<exchange> cur;
@@ -129,7 +134,8 @@ void load_marks(ae_state& st) {
   static_cast<void>(st.deps.db->scan(
       storage::column::meta, prefix, last, [&](std::string_view key, std::string_view) {
         auto text = std::string{key.substr(prefix.size())};
-        st.urgent.insert(static_cast<uint32_t>(std::strtoul(text.c_str(), nullptr, 10)));
+        auto p = static_cast<uint32_t>(std::strtoul(text.c_str(), nullptr, 10));
+        if (p < st.deps.cfg.partitions) st.marked.insert(p);
         return true;
       }));  // unreadable marks: the sweep covers those partitions anyway
 }
@@ -170,8 +176,13 @@ void partition_done(ae_pointer self) {
   auto& x = *st.cur;
   auto& s = st.stats[x.partition];
   s.last_ms = st.deps.cfg.now_ms();
-  if (!x.failed) {
+  if (x.failed) {  // tried again later, not at once: the others go first meanwhile
+    if (st.urgent.count(x.partition) || st.marked.count(x.partition))
+      st.retry_at[x.partition] = steady::now() + retry_after;
+  } else {
     st.urgent.erase(x.partition);
+    st.marked.erase(x.partition);
+    st.retry_at.erase(x.partition);
     if (x.mark && read_mark(st, x.partition) == x.mark) {
       storage::write_batch batch;
       batch.erase(storage::column::meta, repair_mark_key(x.partition));
@@ -292,10 +303,14 @@ void sync_next(ae_pointer self) {
   auto& x = *st.cur;
   refill(st);
   while (x.in_flight < keys_in_flight && x.next_key < x.keys.size()) {
-    if (st.tokens < 1) {
-      auto gen = st.generation;
-      self->delayed_send(self, std::chrono::milliseconds{20}, step_atom::value);
-      static_cast<void>(gen);  // step() resumes syncing (see resume_sync)
+    if (st.tokens < 1) {  // one wake-up, when the next token is there
+      if (!st.resume_queued) {
+        st.resume_queued = true;
+        auto wait = std::chrono::duration<double>((1 - st.tokens) /
+                                                  st.deps.cfg.anti_entropy_keys_per_second);
+        self->delayed_send(self, std::chrono::duration_cast<caf::timespan>(wait) + 1ms,
+                           resume_atom::value);
+      }
       return;
     }
     st.tokens -= 1;
@@ -391,14 +406,24 @@ void next_peer(ae_pointer self) {
 
 // -- choosing partitions --------------------------------------------------------------------------
 
-// The next partition to exchange: an urgent one, else the sweep's next held one when its time
-// has come. nullopt: nothing now.
+// The next partition to exchange: an urgent one, then a marked one, else the sweep's next held
+// one when its time has come. nullopt: nothing now.
 std::optional<uint32_t> next_partition(ae_state& st, const cluster_snapshot& snap) {
-  for (auto i = st.urgent.begin(); i != st.urgent.end();) {
-    if (holds(st, snap, *i)) return *i;
-    i = st.urgent.erase(i);  // not ours (any more): its holders exchange it
-  }
   auto now = steady::now();
+  auto due = [&](uint32_t p) {
+    auto i = st.retry_at.find(p);
+    return i == st.retry_at.end() || i->second <= now;
+  };
+  for (auto i = st.urgent.begin(); i != st.urgent.end();) {
+    if (!holds(st, snap, *i)) {
+      i = st.urgent.erase(i);  // not ours (any more): its holders exchange it
+      continue;
+    }
+    if (due(*i)) return *i;
+    ++i;
+  }
+  for (auto p : st.marked)
+    if (due(p)) return p;
   if (now < st.next_at) return std::nullopt;
   uint32_t held = 0;
   for (uint32_t p = 0; p < st.deps.cfg.partitions; ++p) held += holds(st, snap, p) ? 1 : 0;
@@ -420,10 +445,7 @@ std::optional<uint32_t> next_partition(ae_state& st, const cluster_snapshot& sna
 
 void step(ae_pointer self) {
   auto& st = self->state;
-  if (st.cur) {
-    if (st.cur->next_key < st.cur->keys.size()) sync_next(self);  // waiting for tokens
-    return;
-  }
+  if (st.cur) return;
   auto snap = st.deps.view->current();
   if (!snap->complete || snap->self == cluster_snapshot::no_member) return;
   auto p = next_partition(st, *snap);
@@ -436,14 +458,24 @@ void step(ae_pointer self) {
     }
     return;
   }
-  auto local = local_replica(st, *p);
-  if (!local) return;  // restarting: the next tick tries again
   exchange x;
   x.partition = *p;
-  x.local = std::move(local);
   x.mark = read_mark(st, *p);
-  for (auto m : snap->ring->preference_list(*p, st.n))
-    if (m != snap->self) x.peers.push_back(snap->member(m).id);
+  auto list = snap->ring->preference_list(*p, st.n);
+  if (holds(st, *snap, *p)) {
+    x.local = local_replica(st, *p);
+    for (auto m : list)
+      if (m != snap->self) x.peers.push_back(snap->member(m).id);
+  } else if (!list.empty() && snap->peers[list.front()].up) {
+    // Marked here, held elsewhere (this node was a fallback and dropped hints of it): its
+    // first holder exchanges with each of the others, driven from here.
+    x.local = caf::actor_cast<replica_api>(snap->peers[list.front()].link);
+    for (size_t i = 1; i < list.size(); ++i) x.peers.push_back(snap->member(list[i]).id);
+  }
+  if (!x.local) {  // restarting, or the first holder is unreachable: later
+    st.retry_at[*p] = steady::now() + retry_after;
+    return;
+  }
   st.cur = std::move(x);
   next_peer(self);
 }
@@ -476,7 +508,7 @@ msg::RepairStatusReply describe_repairs(const ae_state& st) {
     if (!holds(st, *snap, p)) continue;
     auto& r = *reply.add_partitions();
     r.set_partition(p);
-    r.set_urgent(st.urgent.count(p) > 0);
+    r.set_urgent(st.urgent.count(p) > 0 || st.marked.count(p) > 0);
     auto i = st.stats.find(p);
     if (i == st.stats.end()) continue;
     r.set_last_exchange_ms(i->second.last_ms);
@@ -491,7 +523,8 @@ msg::RepairStatusReply describe_repairs(const ae_state& st) {
   reply.set_repaired(st.repaired);
   reply.set_hashes_compared(st.hashes_compared);
   reply.set_keys_listed(st.keys_listed);
-  reply.set_urgent(static_cast<uint32_t>(st.urgent.size()));
+  reply.set_urgent(static_cast<uint32_t>(st.urgent.size() + st.marked.size()));
+  reply.set_marked(static_cast<uint32_t>(st.marked.size()));
   reply.set_sweeps(st.sweeps);
   for (auto n : st.repaired_per_sweep) reply.add_repaired_per_sweep(n);
   reply.set_sweep_ms(static_cast<uint32_t>(st.deps.cfg.anti_entropy_sweep.count()));
@@ -509,6 +542,7 @@ anti_entropy_actor::behavior_type anti_entropy(ae_pointer self, supervisor_deps 
         [](tick_atom) {},
         [](step_atom) {},
         [](urgent_atom, uint32_t) {},
+        [](resume_atom) {},
         [self](const msg::RepairStatusRequest&) { return describe_repairs(self->state); },
     };
   }
@@ -529,7 +563,13 @@ anti_entropy_actor::behavior_type anti_entropy(ae_pointer self, supervisor_deps 
         self->state.step_queued = false;
         step(self);
       },
-      [self](urgent_atom, uint32_t partition) { self->state.urgent.insert(partition); },
+      [self](urgent_atom, uint32_t partition) {
+        if (partition < self->state.deps.cfg.partitions) self->state.marked.insert(partition);
+      },
+      [self](resume_atom) {
+        self->state.resume_queued = false;
+        if (self->state.cur) sync_next(self);
+      },
       [self](const msg::RepairStatusRequest&) { return describe_repairs(self->state); },
   };
 }

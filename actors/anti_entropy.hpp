@@ -13,9 +13,11 @@
 // Pacing: one partition at a time, all held partitions once per `anti_entropy_sweep`, and the
 // repairs at most `anti_entropy_keys_per_second`, so foreground requests keep their latency.
 // Some partitions go first: all of them when the node starts (it may have missed anything), those
-// shared with a member that just came back, and those whose hints the hint store dropped (marked
-// in the meta column family, so the mark survives a crash; it is cleared once every exchange of
-// the partition succeeded). `kvctl repair-status` shows what it did, per partition.
+// shared with a member that just came back, and those whose hints the hint store dropped. A
+// hint's partition is not held by the fallback that held the hint, so for those this actor
+// drives the exchange between the partition's first holder and each of the others; their mark
+// lives in the meta column family (it survives a crash) until every exchange succeeded. One that
+// fails is tried again 5 s later, behind the others. `kvctl repair-status` shows what it did.
 #pragma once
 
 #include "actors/interfaces.hpp"

@@ -209,6 +209,7 @@ caf::error load_toml(const std::string& path, node_config& cfg) {
   read(doc, "max_connections", cfg.max_connections);
   read_ms(doc, "default_timeout_ms", cfg.default_timeout);
   read_ms(doc, "max_timeout_ms", cfg.max_timeout);
+  read_ms(doc, "fallback_after_ms", cfg.fallback_after);
   read_ms(doc, "gossip_interval_ms", cfg.gossip_interval);
   read(doc, "gossip_fanout", cfg.gossip_fanout);
   read_ms(doc, "suspect_after_ms", cfg.suspect_after);

@@ -65,6 +65,7 @@ struct node_config {
   milliseconds default_timeout{5000};    // a request without timeout_ms gets this
   milliseconds max_timeout{60000};       // a request asking for more is rejected
   milliseconds deadline_tick{10};        // resolution of request deadlines
+  milliseconds fallback_after{1000};     // a write's replica silent this long gets a fallback
   milliseconds reconnect_interval{500};  // how often unreachable peers are retried
 
   // Gossip and failure detection (actors/gossip.hpp, cluster/failure_detector.hpp).

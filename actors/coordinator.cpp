@@ -34,6 +34,8 @@ struct coordinator_state {
   uint64_t next_id = 1;
   std::shared_ptr<live_fsms> live = std::make_shared<live_fsms>();
   std::priority_queue<deadline_entry, std::vector<deadline_entry>, std::greater<>> deadlines;
+  // Writes whose replicas are slow get fallbacks at this point (sloppy quorum).
+  std::priority_queue<deadline_entry, std::vector<deadline_entry>, std::greater<>> hurries;
   bool tick_queued = false;
 
   static inline const char* name = "coordinator";
@@ -213,7 +215,7 @@ caf::error add_context(fsm_args& args, const std::string& token) {
 
 void schedule_tick(coordinator_pointer self) {
   auto& st = self->state;
-  if (st.tick_queued || st.deadlines.empty()) return;
+  if (st.tick_queued || (st.deadlines.empty() && st.hurries.empty())) return;
   st.tick_queued = true;
   self->delayed_send(self, st.cfg().deadline_tick, tick_atom::value);
 }
@@ -223,6 +225,8 @@ void track(coordinator_pointer self, const fsm_args& args, const Handle& fsm) {
   auto& st = self->state;
   st.live->emplace(args.id, caf::actor_cast<caf::actor>(fsm));
   st.deadlines.emplace(args.deadline, args.id);
+  if (!args.fallbacks.empty() && st.cfg().fallback_after < args.timeout)
+    st.hurries.emplace(args.started + st.cfg().fallback_after, args.id);
   schedule_tick(self);
 }
 
@@ -237,6 +241,12 @@ void on_tick(coordinator_pointer self) {
       caf::anon_send(i->second, deadline_atom::value);
       st.live->erase(i);
     }
+  }
+  while (!st.hurries.empty() && st.hurries.top().first <= now) {
+    auto id = st.hurries.top().second;
+    st.hurries.pop();
+    if (auto i = st.live->find(id); i != st.live->end())
+      caf::anon_send(i->second, hurry_atom::value);
   }
   schedule_tick(self);
 }

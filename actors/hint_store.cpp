@@ -12,6 +12,7 @@
 #include "actors/replica.hpp"
 #include "actors/shield.hpp"
 #include "caf/all.hpp"
+#include "cluster/handoff.hpp"
 #include "messages/errc.hpp"
 #include "messages/storage.pb.h"
 #include "storage/engine.hpp"
@@ -75,6 +76,23 @@ void rescan(hint_store_state& st) {
   publish_gauges(st);
 }
 
+// Recounts the hints of one owner.
+void rescan_owner(hint_store_state& st, const std::string& owner) {
+  owner_summary s;
+  auto range = storage::hint_range(owner);
+  static_cast<void>(st.deps.db->scan(storage::column::hints, range.first, range.last,
+                                     [&](std::string_view key, std::string_view value) {
+                                       auto parts = storage::parse_hint_key(key);
+                                       if (parts && s.hints++ == 0) s.oldest_ms = parts->created_ms;
+                                       s.bytes += key.size() + value.size();
+                                       return true;
+                                     }));  // a failed read keeps a wrong count until the rescan
+  if (s.hints == 0)
+    st.owners.erase(owner);
+  else
+    st.owners[owner] = s;
+}
+
 // The oldest hint of `owner` is gone: the summary learns the next one's age.
 void refresh_oldest(hint_store_state& st, const std::string& owner) {
   auto i = st.owners.find(owner);
@@ -103,7 +121,7 @@ void enforce_bounds(hint_store_pointer self) {
     total += s.bytes;
     too_old = too_old || s.oldest_ms + cfg.hint_max_age.count() <= now;
   }
-  if ((!too_old && total <= cfg.hint_max_bytes) || !st.replaying.empty()) return;
+  if (!too_old && total <= cfg.hint_max_bytes) return;
   struct entry {
     std::string key;
     std::string owner;
@@ -119,6 +137,7 @@ void enforce_bounds(hint_store_pointer self) {
           st.log->error("HintDamaged bytes={}: skipped", key.size());
           return true;
         }
+        if (st.replaying.count(std::string{parts->owner})) return true;  // draining already
         entries.push_back({std::string{key}, std::string{parts->owner}, hint.partition()});
         infos.push_back({parts->created_ms, key.size() + value.size()});
         return true;
@@ -162,7 +181,8 @@ void enforce_bounds(hint_store_pointer self) {
       cfg.hint_max_age.count(), cfg.hint_max_bytes);
   if (auto ae = st.deps.reg->get_as<anti_entropy_actor>("anti_entropy"))
     for (auto p : partitions) self->send(ae, urgent_atom::value, p);
-  rescan(st);
+  for (auto& o : owners) rescan_owner(st, o);  // none of them is replaying (skipped above)
+  publish_gauges(st);
 }
 
 // -- replay ---------------------------------------------------------------------------------------
@@ -179,12 +199,14 @@ replica_api replica_of(const hint_store_state& st, const cluster_snapshot& snap,
   return caf::actor_cast<replica_api>(snap.peers[m].link);
 }
 
-// Where a hint goes: its owner, or, when the owner was removed, every current replica of its
-// partition. Empty when one of them cannot be reached now.
+// Where a hint goes: its owner, or, when the owner no longer holds the partition (it was
+// removed, or placement moved on), every current replica of it. Empty when one of them cannot
+// be reached now.
 std::vector<replica_api> destinations(const hint_store_state& st, const cluster_snapshot& snap,
                                       const std::string& owner, uint32_t partition) {
   std::vector<uint32_t> members;
-  if (auto m = snap.ring->index_of(owner))
+  auto m = snap.ring->index_of(owner);
+  if (m && cluster::holds(*snap.ring, partition, st.n, owner))
     members.push_back(*m);
   else
     members = snap.ring->preference_list(partition, st.n);
@@ -281,6 +303,7 @@ void replay_owner(hint_store_pointer self, const std::string& owner) {
         req.set_ns(hint.ns());
         req.set_key(hint.key());
         req.set_lww(hint.lww());
+        req.set_durable(true);  // the hint goes once acknowledged: the owner must have it synced
         *req.mutable_merge() = std::move(*hint.mutable_object());
         for (auto& r : to) deliveries.push_back({b->hints.size() - 1, r, req});
         b->hints.back().left = static_cast<uint32_t>(to.size());

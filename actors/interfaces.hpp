@@ -23,6 +23,7 @@ using commit_atom = caf::atom_constant<caf::atom("commit")>;      // replica: co
 using tick_atom = caf::atom_constant<caf::atom("tick")>;          // periodic work
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;  // FSM: your deadline passed
 using orphan_atom = caf::atom_constant<caf::atom("orphan")>;      // FSM: keep your own deadline
+using hurry_atom = caf::atom_constant<caf::atom("hurry")>;        // put FSM: back slow replicas up
 using fsm_done_atom = caf::atom_constant<caf::atom("fsmdone")>;   // FSM -> coordinator
 using flush_atom = caf::atom_constant<caf::atom("flush")>;        // send what was queued
 
@@ -118,10 +119,11 @@ using hint_store_actor =
 // held partition and repairs what differs (actors/anti_entropy.hpp). (urgent, partition) puts
 // a partition first: the hint store dropped hints of it.
 using urgent_atom = caf::atom_constant<caf::atom("urgent")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;  // anti-entropy: tokens are back
 using anti_entropy_actor =
     caf::typed_actor<caf::replies_to<msg::RepairStatusRequest>::with<msg::RepairStatusReply>,
                      caf::reacts_to<urgent_atom, uint32_t>, caf::reacts_to<tick_atom>,
-                     caf::reacts_to<step_atom>>;
+                     caf::reacts_to<step_atom>, caf::reacts_to<resume_atom>>;
 
 // Compaction (role "compaction"): tombstone and TTL garbage collection, RocksDB compactions
 // (actors/compaction.hpp).
@@ -139,7 +141,8 @@ using coordinator_actor =
 // Per-request state machines, spawned by the coordinator, answering the client directly.
 using put_fsm_actor = caf::typed_actor<caf::replies_to<msg::PutRequest>::with<msg::PutReply>,
                                        caf::replies_to<msg::DeleteRequest>::with<msg::DeleteReply>,
-                                       caf::reacts_to<deadline_atom>, caf::reacts_to<orphan_atom>>;
+                                       caf::reacts_to<deadline_atom>, caf::reacts_to<orphan_atom>,
+                                       caf::reacts_to<hurry_atom>>;
 
 using get_fsm_actor = caf::typed_actor<caf::replies_to<msg::GetRequest>::with<msg::GetReply>,
                                        caf::reacts_to<deadline_atom>, caf::reacts_to<orphan_atom>>;

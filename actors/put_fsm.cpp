@@ -24,6 +24,7 @@ struct put_state {
   fsm_args args;
   std::optional<cluster::quorum> votes;
   std::vector<target_state> targets;  // like args.targets
+  std::vector<uint32_t> attempts;     // like args.targets: requests sent to the slot so far
   caf::response_promise promise;
   bool is_delete = false;
   bool answered = false;
@@ -91,19 +92,24 @@ msg::ReplicaWriteRequest replica_write(const fsm_args& args, const std::string& 
 
 void send_to(put_pointer self, size_t i);
 
+// The next spare fallback takes slot i, holding the write for the member the slot is for.
+void take_fallback(put_state& st, size_t i) {
+  auto& slot = st.args.targets[i];
+  auto owner = slot.hint_for.empty() ? slot.node : slot.hint_for;
+  auto spare = std::move(st.args.fallbacks.front());
+  st.args.fallbacks.erase(st.args.fallbacks.begin());
+  spare.hint_for = owner;
+  spare.name += " (for " + owner + ")";
+  slot = std::move(spare);
+}
+
 // Target i failed: a spare fallback takes its place, else the failure counts.
 void replica_failed(put_pointer self, size_t i, const caf::error& err) {
   auto& st = self->state;
   if (st.targets[i] != target_state::pending) return;
   st.failed.note(st.args.targets[i].name, err);
   if (!st.args.fallbacks.empty()) {
-    auto& failed = st.args.targets[i];
-    auto owner = failed.hint_for.empty() ? failed.node : failed.hint_for;
-    auto spare = std::move(st.args.fallbacks.front());
-    st.args.fallbacks.erase(st.args.fallbacks.begin());
-    spare.hint_for = owner;
-    spare.name += " (for " + owner + ")";
-    failed = std::move(spare);
+    take_fallback(st, i);
     send_to(self, i);
     return;
   }
@@ -117,13 +123,29 @@ void send_to(put_pointer self, size_t i) {
   *req.mutable_merge() = st.object;
   req.set_hint_for(st.args.targets[i].hint_for);
   st.targets[i] = target_state::pending;
+  auto attempt = ++st.attempts[i];
   self->request(st.args.targets[i].replica, caf::infinite, std::move(req))
       .then(
           [self, i](msg::ReplicaWriteReply&) {
             if (settle(self->state, i, target_state::answered))
               on_vote(self, self->state.votes->succeed());
           },
-          [self, i](caf::error& err) { replica_failed(self, i, err); });
+          [self, i, attempt](caf::error& err) {
+            if (attempt == self->state.attempts[i]) replica_failed(self, i, err);
+          });
+}
+
+// Replicas that have not answered by now get a spare fallback beside them.
+void on_hurry(put_pointer self) {
+  auto& st = self->state;
+  if (st.answered || st.targets[0] != target_state::answered) return;  // not replicating yet
+  for (size_t i = 1; i < st.targets.size() && !st.args.fallbacks.empty(); ++i) {
+    if (st.targets[i] != target_state::pending) continue;
+    st.failed.note(st.args.targets[i].name,
+                   make_error(errc::timeout, "slow; a fallback took over"));
+    take_fallback(st, i);
+    send_to(self, i);
+  }
 }
 
 void replicate(put_pointer self, const msg::Object& object) {
@@ -157,6 +179,7 @@ caf::response_promise start(put_pointer self, Request& req, msg::NewVersion vers
   st.promise = self->make_response_promise();
   st.votes.emplace(static_cast<uint32_t>(st.args.targets.size()), st.args.plan.required);
   st.targets.assign(st.args.targets.size(), target_state::idle);
+  st.attempts.assign(st.args.targets.size(), 0);
   version.set_timestamp_ms(st.args.now_ms());
   *version.mutable_context() = std::move(st.args.context);
   auto write = replica_write(st.args, req.key());
@@ -191,6 +214,7 @@ put_fsm_actor::behavior_type put_fsm(put_pointer self, fsm_args args) {
       },
       [self](deadline_atom) { on_deadline(self); },
       [self](orphan_atom) { keep_own_deadline(self, self->state.args.deadline); },
+      [self](hurry_atom) { on_hurry(self); },
   };
 }
 

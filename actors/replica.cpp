@@ -45,6 +45,7 @@ struct round {
   std::map<std::string, staged_hints> hints;        // by owner
   std::vector<std::pair<write_promise, msg::ReplicaWriteReply>> waiting;
   bool commit_queued = false;
+  bool durable = false;  // a write asked for a synced commit
 
   void reset() {
     batch.clear();
@@ -52,6 +53,7 @@ struct round {
     hints.clear();
     waiting.clear();
     commit_queued = false;
+    durable = false;
   }
 };
 
@@ -152,7 +154,12 @@ caf::expected<applied> apply(const replica_config& cfg, const msg::ReplicaWriteR
     auto& create = req.create();
     auto seen = storage::from_proto(create.context());
     if (!seen) return seen.error();
-    auto id = storage::next_dot(current, cfg.actor);
+    auto floor = cfg.dot_floor ? cfg.dot_floor->load() : 0;
+    auto id = storage::next_dot(current, cfg.actor, floor);
+    if (cfg.dot_floor) {  // raise the floor to this counter, unless another replica went past
+      while (floor < id.counter && !cfg.dot_floor->compare_exchange_weak(floor, id.counter)) {
+      }
+    }
     storage::to_proto(id, *result.reply.mutable_dot());
     storage::sibling version{std::move(id), create.value(), create.deleted(),
                              create.timestamp_ms()};
@@ -232,6 +239,7 @@ caf::result<msg::ReplicaWriteReply> on_write(replica_pointer self, msg::ReplicaW
   auto& st = self->state;
   if (auto err = check_key(st.cfg, req.partition(), req.ns())) return err;
   if (!req.hint_for().empty()) return store_hint(self, req);
+  if (req.durable()) st.pending->durable = true;
   auto key = storage::data_key(req.partition(), req.ns(), req.key());
   auto current = load(st, key);
   if (!current) return current.error();
@@ -259,7 +267,7 @@ caf::result<msg::ReplicaWriteReply> on_write(replica_pointer self, msg::ReplicaW
   }
   // A hint is acknowledged as durable whatever the node's sync mode: it may be the only copy
   // the intended replica will ever get.
-  auto err = st.db->write(r.batch, st.cfg.sync || !r.hints.empty());
+  auto err = st.db->write(r.batch, st.cfg.sync || r.durable || !r.hints.empty());
   if (err) {
     st.log->error("CommitFailed replica={} writes={} err=\"{}\"", st.cfg.index, r.waiting.size(),
                   describe(err));

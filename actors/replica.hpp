@@ -18,6 +18,7 @@
 // answers its writes INTERNAL (on disk or not, nobody knows) and fails the replica.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -44,6 +45,9 @@ struct replica_config {
   uint32_t merkle_leaves = 256;
   wall_clock now_ms = system_wall_clock_ms;
   std::shared_ptr<registry> reg;  // to tell the hint store of new hints; may be null
+  // The highest dot counter this incarnation's actor issued, shared by all replicas of the
+  // node and kept across their restarts (storage::next_dot's floor); null: none kept.
+  std::shared_ptr<std::atomic<uint64_t>> dot_floor;
 };
 
 // The configuration of replica `index` on a node configured as `cfg`.

@@ -655,10 +655,12 @@ int cmd_repair_status(const common& g, bool all) {
   std::string per_sweep;
   for (auto n : r->repaired_per_sweep()) per_sweep += " " + std::to_string(n);
   std::printf(
-      "anti-entropy: %d partitions held, %u waiting to go first; %llu exchanges, %llu keys "
+      "anti-entropy: %d partitions held, %u waiting to go first (%u for dropped hints); %llu "
+      "exchanges, %llu keys "
       "differed, %llu repaired; %llu hashes and %llu key digests compared\n"
       "sweep: every partition once per %s; %llu sweeps done; keys repaired per sweep:%s\n",
-      r->partitions_size(), r->urgent(), static_cast<unsigned long long>(r->exchanges()),
+      r->partitions_size(), r->urgent(), r->marked(),
+      static_cast<unsigned long long>(r->exchanges()),
       static_cast<unsigned long long>(r->differences()),
       static_cast<unsigned long long>(r->repaired()),
       static_cast<unsigned long long>(r->hashes_compared()),

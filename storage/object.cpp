@@ -81,8 +81,8 @@ bool object::has_live() const {
                      [](const sibling& s) { return !s.deleted; });
 }
 
-dot next_dot(const object& current, std::string_view actor) {
-  return dot{std::string{actor}, current.context().counter(actor) + 1};
+dot next_dot(const object& current, std::string_view actor, uint64_t floor) {
+  return dot{std::string{actor}, std::max(current.context().counter(actor), floor) + 1};
 }
 
 object merge(const object& a, const object& b, resolution how) {
@@ -106,7 +106,7 @@ object merge(const object& a, const object& b, resolution how) {
 
 write_result apply_write(const object& current, const version_vector& seen, sibling version,
                          const write_rules& rules) {
-  assert(version.id == next_dot(current, version.id.actor));
+  assert(version.id.counter > current.context().counter(version.id.actor));
   if (rules.how == resolution::lww) {
     // Stamped after everything this replica holds, so that a write made after reading a
     // version wins over it even if the wall clock went backwards in between.

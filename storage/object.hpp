@@ -76,8 +76,11 @@ class object {
 };
 
 // The dot a write coordinated by `actor` gets on top of `current`:
-// (actor, current.context().counter(actor) + 1).
-dot next_dot(const object& current, std::string_view actor);
+// (actor, max(current.context().counter(actor), floor) + 1). `floor` is the highest counter
+// the actor issued for any key: a key whose object was removed entirely (an expired value, a
+// purged tombstone) has forgotten its counter, and a copy of the old object that still exists
+// elsewhere would take a reissued counter for one it already saw, and drop the new write.
+dot next_dot(const object& current, std::string_view actor, uint64_t floor = 0);
 
 // Join of two replicas' states of one key. A sibling survives when the other side holds it
 // too, or when the other side's context does not cover it (it has not seen it). The result's
@@ -97,7 +100,7 @@ struct write_result {
 };
 
 // A client write applied at the coordinating replica. `seen` is the client's context (empty
-// for a blind write); `version.id` must be next_dot(current, <this replica's actor>).
+// for a blind write); `version.id` must come from next_dot(current, <this replica's actor>).
 // Siblings covered by `seen` are superseded; every other sibling stays beside the new one
 // (under lww: the new version alone stays, its timestamp raised above every one held).
 // The stored context becomes current ∪ seen ∪ {version.id}, with the client's entry stamps

@@ -363,6 +363,30 @@ TEST_CASE("the next dot is one above the actor's counter in the context", "[obje
   CHECK(next_dot(a.state, "b.1") == dot{"b.1", 1});
 }
 
+TEST_CASE("a write after its key was removed is not lost to an old copy kept elsewhere",
+          "[object]") {
+  // a and b hold a value of actor a.1 at counter 2; a removes the key (its version expired, or
+  // a purge), b has not yet. A new write through a must survive a merge with b's old copy.
+  replica a{"a.1", {}};
+  a.write({}, value({}, "x"));
+  a.write({}, value({}, "y"));
+  auto b_state = a.state;
+  replica fresh{"a.1", {}};  // a's state of the key after the removal
+  SECTION("a reissued counter is taken for the old one and the write is dropped") {
+    fresh.write({}, value({}, "new"));  // next_dot without a floor: a.1:1 again
+    auto merged = values(merge(b_state, fresh.state));
+    CHECK(std::count(merged.begin(), merged.end(), "new") == 0);
+  }
+  SECTION("with the actor's floor the new dot is above every one it issued") {
+    auto id = next_dot(fresh.state, "a.1", 2);
+    CHECK(id == dot{"a.1", 3});
+    sibling version{id, "new", false, 0};
+    auto written = apply_write(fresh.state, {}, std::move(version), {});
+    auto merged = values(merge(b_state, written.stored));
+    CHECK(std::count(merged.begin(), merged.end(), "new") == 1);
+  }
+}
+
 TEST_CASE("from_parts sorts, keeps one sibling per dot and covers every sibling", "[object]") {
   auto obj = object::from_parts(
       {value({"b.1", 1}, "y", 5), value({"a.1", 2}, "x", 7), value({"b.1", 1}, "y", 6)},

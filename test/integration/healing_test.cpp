@@ -404,3 +404,44 @@ TEST_CASE(
     return left == 0;
   }));
 }
+
+TEST_CASE(
+    "a namespace TTL hides a value once it passed and compaction removes it, and the "
+    "healing verbs report in text",
+    "[integration][healing]") {
+  kv::test::temp_dir dir;
+  auto config = write_config(dir.str(), "ttl", "compaction_interval_ms = 300\n");
+  node n{dir.str(), {"--config", config, "--namespace", "short:ttl_ms=1500"}};
+  auto put = kvctl(n, {"put", "session", "s1", "--ns", "short"});
+  REQUIRE(put.exit_code == 0);
+  REQUIRE(kvctl(n, {"put", "forever", "f1"}).exit_code == 0);
+  auto fresh = kvctl(n, {"get", "session", "--ns", "short"});
+  CHECK(fresh.exit_code == 0);
+  CHECK(fresh.out.rfind("s1\n", 0) == 0);
+  auto hidden = wait_until(4s, [&] {
+    return kvctl(n, {"get", "session", "--ns", "short"}).exit_code == 1;
+  });
+  REQUIRE(hidden);
+  CHECK(*hidden > 1000ms);  // not before its time (1.5 s after the put, give or take the clock)
+  CHECK(kvctl(n, {"get", "forever"}).exit_code == 0);
+  auto removed = wait_until(5s, [&] {
+    auto doc = parse_json(kvctl(n, {"--json", "compaction"}));
+    return number(doc["expired"]) == 1;
+  });
+  CHECK(removed);
+  auto views = explain(n, "session", "short");
+  REQUIRE(views.size() == 1);
+  CHECK(views.front().values.empty());
+
+  auto gc = kvctl(n, {"compaction"});
+  CHECK(gc.exit_code == 0);
+  CHECK_THAT(gc.out, Catch::StartsWith("garbage collection: "));
+  CHECK_THAT(gc.out, Catch::Contains("1 expired by TTL"));
+  auto hints = kvctl(n, {"hints"});
+  CHECK(hints.exit_code == 0);
+  CHECK_THAT(hints.out, Catch::StartsWith("hints: 0 held"));
+  auto repair = kvctl(n, {"repair-status", "--all"});
+  CHECK(repair.exit_code == 0);
+  CHECK_THAT(repair.out, Catch::StartsWith("anti-entropy: 256 partitions held"));
+  CHECK_THAT(repair.out, Catch::Contains("PARTITION"));
+}

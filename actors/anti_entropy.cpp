@@ -55,6 +55,7 @@ struct exchange {
   uint32_t level = 0;
   std::vector<uint32_t> indexes;  // nodes of `level` to compare
   std::vector<key_ref> keys;      // differing keys to sync with `peer`
+  bool syncing = false;           // `keys` are listed: the exchange with `peer` syncs them
   size_t next_key = 0;
   size_t in_flight = 0;
   uint64_t differences = 0;         // with `peer`
@@ -98,11 +99,6 @@ using ae_pointer = anti_entropy_actor::stateful_pointer<ae_state>;
 bool holds(const ae_state& st, const cluster_snapshot& snap, uint32_t p) {
   return snap.self != cluster_snapshot::no_member &&
          cluster::holds(*snap.ring, p, st.n, st.deps.cfg.node_id);
-}
-
-replica_api local_replica(const ae_state& st, uint32_t p) {
-  auto role = replica_role(replica_index(p, st.deps.cfg.partitions, st.deps.cfg.replica_actors));
-  return caf::actor_cast<replica_api>(st.deps.reg->get_as<replica_actor>(role));
 }
 
 storage::resolution how(const ae_state& st, const std::string& ns) {
@@ -338,6 +334,7 @@ void list_keys(ae_pointer self, std::vector<uint32_t> buckets) {
     }
     for (auto& [k, digest] : local) x.keys.push_back({k.first, k.second});
     x.differences = x.keys.size();
+    x.syncing = true;
     sync_next(self);
   });
 }
@@ -394,6 +391,7 @@ void next_peer(ae_pointer self) {
     x.level = 0;
     x.indexes = {0};
     x.keys.clear();
+    x.syncing = false;
     x.next_key = 0;
     x.in_flight = 0;
     x.differences = 0;
@@ -462,14 +460,15 @@ void step(ae_pointer self) {
   x.partition = *p;
   x.mark = read_mark(st, *p);
   auto list = snap->ring->preference_list(*p, st.n);
+  auto& cfg = st.deps.cfg;
   if (holds(st, *snap, *p)) {
-    x.local = local_replica(st, *p);
+    x.local = replica_of(*snap, *st.deps.reg, snap->self, *p, cfg.replica_actors);
     for (auto m : list)
       if (m != snap->self) x.peers.push_back(snap->member(m).id);
-  } else if (!list.empty() && snap->peers[list.front()].up) {
+  } else if (!list.empty()) {
     // Marked here, held elsewhere (this node was a fallback and dropped hints of it): its
     // first holder exchanges with each of the others, driven from here.
-    x.local = caf::actor_cast<replica_api>(snap->peers[list.front()].link);
+    x.local = replica_of(*snap, *st.deps.reg, list.front(), *p, cfg.replica_actors);
     for (size_t i = 1; i < list.size(); ++i) x.peers.push_back(snap->member(list[i]).id);
   }
   if (!x.local) {  // restarting, or the first holder is unreachable: later
@@ -568,7 +567,7 @@ anti_entropy_actor::behavior_type anti_entropy(ae_pointer self, supervisor_deps 
       },
       [self](resume_atom) {
         self->state.resume_queued = false;
-        if (self->state.cur) sync_next(self);
+        if (self->state.cur && self->state.cur->syncing) sync_next(self);
       },
       [self](const msg::RepairStatusRequest&) { return describe_repairs(self->state); },
   };

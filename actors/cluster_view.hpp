@@ -46,6 +46,14 @@ class cluster_view {
   std::shared_ptr<const cluster_snapshot> snapshot_;
 };
 
+class registry;
+
+// The replica of ring member `m` that holds `partition`: this node's own (found by role in
+// `reg`; its replicas split the partitions evenly), or this node's link to the peer. Null when
+// it cannot be reached now (the peer is down, or the replica is restarting).
+replica_api replica_of(const cluster_snapshot& snap, const registry& reg, uint32_t m,
+                       uint32_t partition, uint32_t replica_actors);
+
 // The view of a node alone: itself, reachable, complete.
 std::shared_ptr<const cluster_snapshot> single_node(const cluster::member_spec& self,
                                                     const std::string& address,

@@ -66,17 +66,6 @@ bool lww_of(const compaction_state& st, const std::string& ns) {
   return i != st.deps.cfg.namespaces.end() && i->second.lww;
 }
 
-// The replica of ring member `m` for partition `p`, if it can be reached.
-replica_api replica_of(const compaction_state& st, const cluster_snapshot& snap, uint32_t m,
-                       uint32_t p) {
-  if (m == snap.self) {
-    auto role = replica_role(replica_index(p, st.deps.cfg.partitions, st.deps.cfg.replica_actors));
-    return caf::actor_cast<replica_api>(st.deps.reg->get_as<replica_actor>(role));
-  }
-  if (!snap.peers[m].up) return {};
-  return caf::actor_cast<replica_api>(snap.peers[m].link);
-}
-
 msg::ReplicaWriteRequest purge_request(const compaction_state& st, uint32_t p, const candidate& c) {
   msg::ReplicaWriteRequest req;
   req.set_partition(p);
@@ -97,8 +86,10 @@ void settled(compaction_pointer self) {
 void remove_expired(compaction_pointer self, const candidate& c) {
   auto& st = self->state;
   auto snap = st.deps.view->current();
-  auto local = snap->ring ? replica_of(st, *snap, snap->self, st.partition) : replica_api{};
-  if (snap->self == cluster_snapshot::no_member || !local) return;
+  if (snap->self == cluster_snapshot::no_member) return;
+  auto local =
+      replica_of(*snap, *st.deps.reg, snap->self, st.partition, st.deps.cfg.replica_actors);
+  if (!local) return;
   ++st.outstanding;
   self->request(local, caf::infinite, purge_request(st, st.partition, c))
       .then(
@@ -120,7 +111,7 @@ void remove_tombstone(compaction_pointer self, const candidate& c) {
   auto snap = st.deps.view->current();
   std::vector<replica_api> replicas;
   for (auto m : snap->ring->preference_list(st.partition, st.n)) {
-    auto r = replica_of(st, *snap, m, st.partition);
+    auto r = replica_of(*snap, *st.deps.reg, m, st.partition, st.deps.cfg.replica_actors);
     if (!r) {  // a replica that cannot be asked may still hold the old value
       ++st.waiting;
       return;

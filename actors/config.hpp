@@ -90,7 +90,7 @@ struct node_config {
   uint32_t anti_entropy_keys_per_second = 2000;  // repairs are paced to this
   uint32_t merkle_leaves = 256;                  // buckets per partition's Merkle tree
   milliseconds tombstone_grace{86400000};        // a tombstone lives at least this long
-  milliseconds compaction_interval{60000};       // between garbage-collection passes
+  milliseconds compaction_interval{600000};      // between garbage-collection passes
 
   // Supervision: more than max_restarts within restart_window ends the process non-zero.
   uint32_t max_restarts = 20;

@@ -187,18 +187,6 @@ void enforce_bounds(hint_store_pointer self) {
 
 // -- replay ---------------------------------------------------------------------------------------
 
-// The replica of ring member `m` for `partition`: this node's own, or the link to the peer.
-replica_api replica_of(const hint_store_state& st, const cluster_snapshot& snap, uint32_t m,
-                       uint32_t partition) {
-  if (m == snap.self) {
-    auto role =
-        replica_role(replica_index(partition, st.deps.cfg.partitions, st.deps.cfg.replica_actors));
-    return caf::actor_cast<replica_api>(st.deps.reg->get_as<replica_actor>(role));
-  }
-  if (!snap.peers[m].up) return {};
-  return caf::actor_cast<replica_api>(snap.peers[m].link);
-}
-
 // Where a hint goes: its owner, or, when the owner no longer holds the partition (it was
 // removed, or placement moved on), every current replica of it. Empty when one of them cannot
 // be reached now.
@@ -212,7 +200,7 @@ std::vector<replica_api> destinations(const hint_store_state& st, const cluster_
     members = snap.ring->preference_list(partition, st.n);
   std::vector<replica_api> result;
   for (auto m : members) {
-    auto r = replica_of(st, snap, m, partition);
+    auto r = replica_of(snap, *st.deps.reg, m, partition, st.deps.cfg.replica_actors);
     if (!r) return {};
     result.push_back(std::move(r));
   }

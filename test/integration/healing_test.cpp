@@ -97,6 +97,17 @@ repairs repairs_of(const node& n) {
   return r;
 }
 
+// SIGKILLs the nodes `ids`, then waits until n1 sees them down.
+void kill_and_wait_down(cluster& c, const std::vector<std::string>& ids) {
+  for (auto& id : ids) c.kill(id);
+  REQUIRE(wait_until(8s, [&] {
+    auto states = member_states(c[0]);
+    for (auto& id : ids)
+      if (states[id] != "down") return false;
+    return true;
+  }));
+}
+
 uint64_t hints_held(const node& n) {
   return number(parse_json(kvctl(n, {"--json", "hints"}))["hints"]);
 }
@@ -112,12 +123,7 @@ TEST_CASE(
   auto config =
       write_config(dir.str(), "hints", "anti_entropy = false\nhint_replay_interval_ms = 200\n");
   cluster c{dir.str(), 5, {"--config", config}};
-  c.kill("n4");
-  c.kill("n5");
-  REQUIRE(wait_until(8s, [&] {
-    auto s = member_states(c[0]);
-    return s["n4"] == "down" && s["n5"] == "down";
-  }));
+  kill_and_wait_down(c, {"n4", "n5"});
 
   // Keys with both n4 and n5 among their three replicas: one replica is left, so W=2 needs a
   // fallback; others need one or none.
@@ -361,12 +367,7 @@ TEST_CASE(
                              "hint_max_age_ms = 1000\nhint_replay_interval_ms = 200\n"
                              "anti_entropy_sweep_ms = 600000\n");
   cluster c{dir.str(), 5, {"--config", config}};
-  c.kill("n4");
-  c.kill("n5");
-  REQUIRE(wait_until(8s, [&] {
-    auto s = member_states(c[0]);
-    return s["n4"] == "down" && s["n5"] == "down";
-  }));
+  kill_and_wait_down(c, {"n4", "n5"});
   blocking_client db{kv::test::client_config_for(c[0])};
   std::map<std::string, std::string> acked;
   for (int i = 0; i < 60; ++i) {

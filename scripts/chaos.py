@@ -2,7 +2,7 @@
 """ringkv chaos: a local cluster, checker workloads, a nemesis, and a verdict.
 
   scripts/chaos.py run [--nodes 5] [--duration 120] [--seed S] [--faults LIST] [--broken lww]
-                       [--dir DIR] [--history FILE]
+                       [--dir DIR] [--history FILE] [--compose PROJECT]
 
 `run` starts N kvnode processes, each in a network namespace of its own on a private bridge
 (10.213.T.0/24, T from the process id), so that the network between them can be cut. While
@@ -38,6 +38,10 @@ Invariants checked at the end:
                 second
 --broken lww makes the set namespace last-write-wins, which loses concurrent additions: the
 checker must then report lost elements (the proof that it can fail).
+
+With --compose PROJECT it acts on a running docker-compose cluster instead (scripts/compose-
+chaos.sh brings one up and down): docker kill / start, docker pause / unpause, iptables in the
+containers' network namespaces (nsenter), and Docker's restart policy as the process manager.
 
 Needs root (network namespaces, iptables) and the binaries in build/bin. Every process it
 starts is killed by PID and every namespace removed when it ends.
@@ -223,6 +227,11 @@ class Cluster:
                 except RuntimeError as e:
                     say(f"process manager: {e}")
 
+    def ensure_running(self):
+        for i in range(1, self.net.nodes + 1):
+            if self.procs[i].poll() is not None:
+                self.start(i)
+
     def stop_all(self):
         with self.lock:
             self.closing = True
@@ -232,6 +241,107 @@ class Cluster:
                 p.send_signal(signal.SIGCONT)
                 p.send_signal(signal.SIGKILL)
                 p.wait()
+
+
+# -- the same, as containers of the docker-compose cluster ----------------------------------------
+
+def docker(*args, check=True, timeout=60):
+    return sh("docker", *args, check=check, timeout=timeout)
+
+
+class ComposeNetwork:
+    """Cuts links between containers with iptables in their network namespaces (nsenter)."""
+
+    def __init__(self, project, nodes):
+        self.project = project
+        self.nodes = nodes
+
+    def container(self, i):
+        return f"{self.project}_n{i}_1"
+
+    def ip(self, i):
+        return docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+                      self.container(i)).stdout.strip()
+
+    def pid(self, i):
+        return docker("inspect", "-f", "{{.State.Pid}}", self.container(i)).stdout.strip()
+
+    def up(self):
+        pass
+
+    def down(self):
+        self.heal()
+
+    def iptables(self, i, *args, check=True):
+        pid = self.pid(i)
+        if pid in ("", "0"):
+            return None  # not running: nothing to cut or heal
+        return sh("nsenter", "-t", pid, "-n", "iptables", *args, check=check)
+
+    def cut(self, i, j, both=True):
+        self.iptables(i, "-A", "INPUT", "-s", self.ip(j), "-j", "DROP")
+        if both:
+            self.iptables(j, "-A", "INPUT", "-s", self.ip(i), "-j", "DROP")
+
+    def heal(self):
+        for i in range(1, self.nodes + 1):
+            self.iptables(i, "-F", "INPUT", check=False)
+
+
+class ComposeCluster:
+    """The nodes of a running docker-compose project. Docker is the process manager: a node
+    that exits on its own is restarted by its restart policy."""
+
+    def __init__(self, net, project):
+        self.net = net
+        self.project = project
+        self.paused = set()
+        self.ips = {i: net.ip(i) for i in range(1, net.nodes + 1)}
+
+    def address(self, i):
+        return f"{self.ips[i]}:{PORT}"
+
+    def addresses(self):
+        return [self.address(i) for i in range(1, self.net.nodes + 1)]
+
+    @property
+    def manager_restarts(self):
+        return sum(int(docker("inspect", "-f", "{{.RestartCount}}", self.net.container(i),
+                              check=False).stdout.strip() or 0)
+                   for i in range(1, self.net.nodes + 1))
+
+    def start(self, i, wait=True):
+        docker("start", self.net.container(i))
+        if wait:
+            self.await_ready(i)
+
+    def await_ready(self, i):
+        # The address stays: compose keeps a container's IP across restarts on its network.
+        if not wait_for(30, lambda: kvctl(self.address(i), "status")[0] == 0):
+            raise RuntimeError(f"{self.net.container(i)} did not serve again")
+
+    def kill(self, i):
+        docker("kill", "-s", "KILL", self.net.container(i), check=False)
+
+    def pause(self, i):
+        self.paused.add(i)
+        docker("pause", self.net.container(i))
+
+    def resume(self, i):
+        self.paused.discard(i)
+        docker("unpause", self.net.container(i), check=False)
+
+    def ensure_running(self):
+        for i in range(1, self.net.nodes + 1):
+            state = docker("inspect", "-f", "{{.State.Status}}", self.net.container(i)).stdout
+            if state.strip() != "running":
+                self.start(i)
+
+    def manage(self):
+        pass
+
+    def stop_all(self):
+        pass  # the project is the caller's: it brought it up, it takes it down
 
 
 # -- kvctl ---------------------------------------------------------------------------------------
@@ -509,8 +619,10 @@ class Nemesis(threading.Thread):
         before = self.c.manager_restarts
         log_fault("too-fast", [f"n{i}"], "actor kills every 20 ms until the node gives up")
         until = time.monotonic() + 15
-        while time.monotonic() < until and self.c.manager_restarts == before:
+        kills = 0
+        while time.monotonic() < until and (kills % 25 or self.c.manager_restarts == before):
             self.fail_actor(i, self.rng.choice(ROLES[:-1]))
+            kills += 1
             time.sleep(0.02)
         detail = "the process manager restarted it" if self.c.manager_restarts > before else \
             "it never gave up within 15 s"
@@ -655,8 +767,12 @@ def run(args):
     history_file = open(history_path, "w", buffering=1)
     faults_file = open(os.path.join(workdir, "faults.jsonl"), "w")
     config = os.path.join(workdir, "node.toml")
+    with open(CONFIG) as f:
+        text = f.read()
+    if args.broken == "lww":
+        text = text.replace("[namespaces.sets]\n", "[namespaces.sets]\nlww = true\n")
     with open(config, "w") as f:
-        f.write(CONFIG.format(lww="true" if args.broken == "lww" else "false"))
+        f.write(text)
     faults = [x for x in args.faults.split(",") if x]
     for x in faults:
         if x not in ALL_FAULTS:
@@ -664,8 +780,17 @@ def run(args):
             return 2
     say(f"seed {args.seed}, {args.nodes} nodes, {args.duration} s, faults {','.join(faults)}, "
         f"dir {workdir}")
-    net = Network(args.nodes)
-    c = Cluster(net, workdir, config)
+    if args.compose:
+        net = ComposeNetwork(args.compose, args.nodes)
+        try:
+            c = ComposeCluster(net, args.compose)
+        except subprocess.CalledProcessError as e:
+            print(f"chaos: no compose project '{args.compose}': {e.stderr.strip()}",
+                  file=sys.stderr)
+            return 3
+    else:
+        net = Network(args.nodes)
+        c = Cluster(net, workdir, config)
     try:
         try:
             net.up()
@@ -674,15 +799,16 @@ def run(args):
             print(f"chaos: SKIPPED: no network namespaces or bridges here ({detail})",
                   file=sys.stderr)
             return 77
-        try:
-            for i in range(1, args.nodes + 1):  # a node is ready once it reached every seed
-                c.start(i, wait=False)
-            for i in range(1, args.nodes + 1):
-                c.await_ready(i)
-        except (RuntimeError, OSError) as e:
-            print(f"chaos: could not start the cluster: {e}", file=sys.stderr)
-            return 3
-        threading.Thread(target=c.manage, daemon=True).start()
+        if not args.compose:
+            try:
+                for i in range(1, args.nodes + 1):  # ready once it reached every seed
+                    c.start(i, wait=False)
+                for i in range(1, args.nodes + 1):
+                    c.await_ready(i)
+            except (RuntimeError, OSError) as e:
+                print(f"chaos: could not start the cluster: {e}", file=sys.stderr)
+                return 3
+            threading.Thread(target=c.manage, daemon=True).start()
         if not wait_for(30, lambda: all(
                 (lambda d: d is not None and len(d["members"]) == args.nodes and
                  all(m.get("state") == "up" for m in d["members"]))(kvctl(n, "status")[1])
@@ -714,9 +840,7 @@ def run(args):
         net.heal()
         for i in list(c.paused):
             c.resume(i)
-        for i in range(1, args.nodes + 1):
-            if c.procs[i].poll() is not None:
-                c.start(i)
+        c.ensure_running()
         log_fault("healed", [], "network healed, every node running")
         keys = [("sets", k) for k in set_keys] + [("blind", k) for k in blind_keys] + \
             [("dels", f"del-{i}-{j}") for i in range(2) for j in range(2)]
@@ -769,26 +893,10 @@ def run(args):
         net.down()
 
 
-CONFIG = """# chaos.py: short timers so that a few minutes see many faults heal
-anti_entropy_sweep_ms = 5000
-hint_replay_interval_ms = 300
-fallback_after_ms = 800
-default_timeout_ms = 2000
-tombstone_grace_ms = 3600000
-hint_max_age_ms = 600000
-max_restarts = 20
-restart_window_ms = 5000
+# The nodes' configuration: short timers so that a few minutes see many faults heal, and the
+# workloads' namespaces. The compose cluster mounts the same file (scripts/compose/).
+CONFIG = os.path.join(ROOT, "scripts", "compose", "chaos.toml")
 
-[namespaces.sets]
-n = 3
-lww = {lww}
-
-[namespaces.blind]
-n = 3
-
-[namespaces.dels]
-n = 3
-"""
 
 
 def main():
@@ -807,11 +915,19 @@ def main():
     r.add_argument("--converge-s", type=float, default=60, help="bound for convergence checks")
     r.add_argument("--dir", help="where data, logs, history and verdict go")
     r.add_argument("--history", help="history file (default DIR/history.jsonl)")
+    r.add_argument("--compose", metavar="PROJECT",
+                   help="act on the running docker-compose project PROJECT (containers "
+                        "PROJECT_n1_1..) instead of starting processes; its nodes must run "
+                        "with the configuration of scripts/chaos-compose.yml")
     args = p.parse_args()
     # A TERM (a timeout, CTest) unwinds like an exception, so every node and namespace goes.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(3))
     if os.geteuid() != 0:
         print("chaos: SKIPPED: needs root (network namespaces and iptables)", file=sys.stderr)
+        return 77
+    if args.compose and subprocess.run(["docker", "info"], stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL).returncode != 0:
+        print("chaos: SKIPPED: no Docker engine answers (docker info)", file=sys.stderr)
         return 77
     if args.nodes < 5 and "partition" in args.faults:
         print("chaos: partitions need at least 5 nodes", file=sys.stderr)

@@ -316,7 +316,7 @@ class ComposeCluster:
             self.await_ready(i)
 
     def await_ready(self, i):
-        # The address stays: compose keeps a container's IP across restarts on its network.
+        self.ips[i] = self.net.ip(i)  # a restarted container may get another address
         if not wait_for(30, lambda: kvctl(self.address(i), "status")[0] == 0):
             raise RuntimeError(f"{self.net.container(i)} did not serve again")
 

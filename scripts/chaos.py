@@ -3,6 +3,10 @@
 
   scripts/chaos.py run [--nodes 5] [--duration 120] [--seed S] [--faults LIST] [--broken lww]
                        [--dir DIR] [--history FILE] [--compose PROJECT]
+  scripts/chaos.py fault KIND [nI] --compose PROJECT [--role R] [--shape S]
+                       one fault now on a running compose cluster: kill, start, pause, unpause,
+                       actor (a named or random role, through the admin request), partition
+                       (isolate, split, asymmetric) or heal
 
 `run` starts N kvnode processes, each in a network namespace of its own on a private bridge
 (10.213.T.0/24, T from the process id), so that the network between them can be cut. While
@@ -398,14 +402,21 @@ def live_siblings(doc):
 
 
 class Workload(threading.Thread):
-    def __init__(self, name, cluster, rng, stop):
+    """A client: until stopped, one step (a few requests) on a random one of its keys."""
+
+    def __init__(self, name, cluster, rng, stop, keys):
         super().__init__(daemon=True)
         self.name_ = name
         self.cluster = cluster
         self.rng = rng
         self.stop = stop
+        self.keys = keys
         self.n = 0
         self.max_siblings = 0
+
+    def run(self):
+        while not self.stop.is_set():
+            self.step(self.rng.choice(self.keys))
 
     def node(self):
         return self.rng.choice(self.cluster.addresses())
@@ -434,60 +445,42 @@ class Workload(threading.Thread):
 class SetClient(Workload):
     """Adds unique elements to a few keys by read-modify-write through the causal context."""
 
-    def __init__(self, name, cluster, rng, stop, keys):
-        super().__init__(name, cluster, rng, stop)
-        self.keys = keys
-
-    def run(self):
-        while not self.stop.is_set():
-            key = self.rng.choice(self.keys)
-            doc = self.read(key, "sets")
-            if doc is None:
-                continue
-            self.n += 1
-            element = f"{self.name_}-{self.n}"
-            value = ",".join(sorted(elements_of(doc) | {element}))
-            self.write("add", key, "sets", value, doc.get("context"), element)
+    def step(self, key):
+        doc = self.read(key, "sets")
+        if doc is None:
+            return
+        self.n += 1
+        element = f"{self.name_}-{self.n}"
+        value = ",".join(sorted(elements_of(doc) | {element}))
+        self.write("add", key, "sets", value, doc.get("context"), element)
 
 
 class BlindClient(Workload):
     """Writes unique values with no context, then resolves the siblings by union."""
 
-    def __init__(self, name, cluster, rng, stop, keys):
-        super().__init__(name, cluster, rng, stop)
-        self.keys = keys
-
-    def run(self):
-        while not self.stop.is_set():
-            key = self.rng.choice(self.keys)
-            self.n += 1
-            element = f"{self.name_}-{self.n}"
-            self.write("blind", key, "blind", element, None, element)
-            doc = self.read(key, "blind")
-            if doc is not None and live_siblings(doc) > 1:
-                self.write("resolve", key, "blind", ",".join(sorted(elements_of(doc))),
-                           doc.get("context"))
+    def step(self, key):
+        self.n += 1
+        element = f"{self.name_}-{self.n}"
+        self.write("blind", key, "blind", element, None, element)
+        doc = self.read(key, "blind")
+        if doc is not None and live_siblings(doc) > 1:
+            self.write("resolve", key, "blind", ",".join(sorted(elements_of(doc))),
+                       doc.get("context"))
 
 
 class DeleteClient(Workload):
     """Alone on its keys: re-adds a key it finds deleted, deletes it when found."""
 
-    def __init__(self, name, cluster, rng, stop, keys):
-        super().__init__(name, cluster, rng, stop)
-        self.keys = keys
-
-    def run(self):
-        while not self.stop.is_set():
-            key = self.rng.choice(self.keys)
-            doc = self.read(key, "dels")
-            if doc is None:
-                continue
-            self.n += 1
-            if elements_of(doc):
-                self.write("delete", key, "dels", None, doc.get("context"))
-            else:
-                self.write("add", key, "dels", f"{self.name_}-{self.n}", doc.get("context"),
-                           f"{self.name_}-{self.n}")
+    def step(self, key):
+        doc = self.read(key, "dels")
+        if doc is None:
+            return
+        self.n += 1
+        if elements_of(doc):
+            self.write("delete", key, "dels", None, doc.get("context"))
+        else:
+            element = f"{self.name_}-{self.n}"
+            self.write("add", key, "dels", element, doc.get("context"), element)
 
 
 # -- the nemesis ---------------------------------------------------------------------------------
@@ -899,6 +892,47 @@ CONFIG = os.path.join(ROOT, "scripts", "compose", "chaos.toml")
 
 
 
+def fault(args):
+    """One fault now, on a running compose project; logged like the nemesis's."""
+    global faults_file
+    faults_file = open(os.devnull, "w")  # the log line on stdout is the record
+    net = ComposeNetwork(args.compose, args.nodes)
+    c = ComposeCluster(net, args.compose)
+    i = int(args.node[1:]) if args.node else random.Random(args.seed).randint(1, args.nodes)
+    rng = random.Random(args.seed)
+    if args.kind == "kill":
+        c.kill(i)
+    elif args.kind == "start":
+        c.start(i)
+    elif args.kind == "pause":
+        c.pause(i)
+    elif args.kind == "unpause":
+        c.resume(i)
+    elif args.kind == "actor":
+        role = args.role or rng.choice(ROLES)
+        code, _ = kvctl(c.address(i), "fail-actor", role, "--reason", "chaos")
+        if code != 0:
+            return code
+        args.kind += " " + role
+    elif args.kind == "heal":
+        net.heal()
+    elif args.kind == "partition":
+        nodes = [x for x in range(1, args.nodes + 1) if x != i]
+        rng.shuffle(nodes)
+        if args.shape == "isolate":
+            for j in nodes:
+                net.cut(i, j)
+        elif args.shape == "split":
+            for a in (i, nodes[0]):
+                for b in nodes[1:]:
+                    net.cut(a, b)
+        else:  # asymmetric
+            net.cut(i, nodes[0], both=False)
+        args.kind += " " + args.shape
+    log_fault(args.kind, [f"n{i}"], "one-off")
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -919,7 +953,20 @@ def main():
                    help="act on the running docker-compose project PROJECT (containers "
                         "PROJECT_n1_1..) instead of starting processes; its nodes must run "
                         "with the configuration of scripts/chaos-compose.yml")
+    f = sub.add_parser("fault", help="one fault now, on a running docker-compose project")
+    f.add_argument("kind", choices=["kill", "start", "pause", "unpause", "actor", "partition",
+                                    "heal"])
+    f.add_argument("node", nargs="?", help="n1..nN (default: a random one, by --seed)")
+    f.add_argument("--compose", metavar="PROJECT", required=True)
+    f.add_argument("--nodes", type=int, default=5)
+    f.add_argument("--role", help="actor: the role to fail (default: a random one)")
+    f.add_argument("--shape", choices=["isolate", "split", "asymmetric"], default="isolate",
+                   help="partition: the node alone, the node and another against the rest, or "
+                        "the node no longer hearing another")
+    f.add_argument("--seed", type=int, default=int(time.time()) % 100000)
     args = p.parse_args()
+    if args.cmd == "fault":
+        return fault(args)
     # A TERM (a timeout, CTest) unwinds like an exception, so every node and namespace goes.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(3))
     if os.geteuid() != 0:

@@ -36,3 +36,5 @@ fi
 echo "compose-test: smoke OK; chaos for ${duration}s (seed $seed)"
 python3 scripts/chaos.py run --compose "$project" --duration "$duration" --seed "$seed" \
   --faults "${faults:-kill,kill-many,partition,pause,actor,too-fast}" --dir "build/chaos-compose"
+# A named actor, through the admin request, as an operator would.
+python3 scripts/chaos.py fault actor n1 --role coordinator --compose "$project"

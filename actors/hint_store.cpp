@@ -36,6 +36,9 @@ struct hint_store_state {
   uint32_t n = 1;  // the longest preference list of any namespace
   std::map<std::string, owner_summary> owners;
   std::set<std::string> replaying;  // owners with a batch in flight
+  // Where the next batch of an owner's replay starts (the hints before it were sent in this
+  // pass): one pass is one scan of the owner's range, not one per batch over ever more deletes.
+  std::map<std::string, std::string> cursors;
   steady::time_point rescanned{};
   uint64_t replayed = 0;
   uint64_t dropped_age = 0;
@@ -216,6 +219,7 @@ struct hint_in_flight {
 
 struct batch_in_flight {
   std::string owner;
+  std::string next;  // the key after the last one this batch scanned
   std::vector<hint_in_flight> hints;
   size_t left = 0;  // deliveries not yet answered, all hints
   bool full = false;
@@ -252,12 +256,34 @@ void batch_done(hint_store_pointer self, batch_in_flight& b) {
     publish_gauges(st);
   }
   if (b.first_error) {
+    st.cursors.erase(b.owner);  // the next round starts over, with the ones that failed
     st.log->warn("HintReplayInterrupted owner={} delivered={} failed={} err=\"{}\"", b.owner,
                  deleted, b.hints.size() - deleted, describe(b.first_error));
-    return;  // the next round tries again
+    return;
   }
   st.log->debug("HintsReplayed owner={} count={}", b.owner, deleted);
-  if (b.full) replay_owner(self, b.owner);
+  if (!b.full) {
+    st.cursors.erase(b.owner);  // the pass reached the end
+    return;
+  }
+  st.cursors[b.owner] = b.next;
+  replay_owner(self, b.owner);
+}
+
+// Hints that do not parse (damage on this disk) can never be delivered: they are deleted,
+// counted with the dropped ones, and logged.
+void drop_damaged(hint_store_state& st, const std::string& owner,
+                  const std::vector<std::string>& keys) {
+  storage::write_batch batch;
+  for (auto& k : keys) batch.erase(storage::column::hints, k);
+  if (auto err = st.deps.db->write(batch, false)) {
+    st.log->error("HintDropFailed owner={} err=\"{}\"", owner, describe(err));
+    return;
+  }
+  st.log->error("HintsDamaged owner={} count={}: dropped (they do not parse)", owner, keys.size());
+  if (st.deps.metrics) st.deps.metrics->hints_dropped.fetch_add(keys.size());
+  rescan_owner(st, owner);
+  publish_gauges(st);
 }
 
 // Sends the next batch of `owner`'s hints, if its destinations can be reached.
@@ -273,15 +299,20 @@ void replay_owner(hint_store_pointer self, const std::string& owner) {
     msg::ReplicaWriteRequest req;
   };
   std::vector<delivery> deliveries;
+  std::vector<std::string> damaged;
   auto range = storage::hint_range(owner);
+  auto cursor = st.cursors.find(owner);
+  auto first = cursor != st.cursors.end() ? cursor->second : range.first;
   auto cutoff = st.deps.cfg.now_ms() - st.deps.cfg.hint_max_age.count();
   auto err = st.deps.db->scan(
-      storage::column::hints, range.first, range.last,
-      [&](std::string_view key, std::string_view value) {
+      storage::column::hints, first, range.last, [&](std::string_view key, std::string_view value) {
+        b->next = std::string{key} + '\0';
         auto parts = storage::parse_hint_key(key);
         msg::HintRecord hint;
-        if (!parts || !hint.ParseFromArray(value.data(), static_cast<int>(value.size())))
-          return true;                                 // enforce_bounds reports and drops it
+        if (!parts || !hint.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          damaged.emplace_back(key);  // it can never be delivered
+          return true;
+        }
         if (parts->created_ms <= cutoff) return true;  // too old: the bounds drop it
         auto to = destinations(st, *snap, owner, hint.partition());
         if (to.empty()) return true;
@@ -301,7 +332,11 @@ void replay_owner(hint_store_pointer self, const std::string& owner) {
     st.log->error("HintScanFailed owner={} err=\"{}\"", owner, describe(err));
     return;
   }
-  if (deliveries.empty()) return;
+  if (!damaged.empty()) drop_damaged(st, owner, damaged);
+  if (deliveries.empty()) {
+    st.cursors.erase(owner);  // nothing sendable up to the end: the next round starts over
+    return;
+  }
   b->full = b->hints.size() == st.deps.cfg.hint_batch_keys;
   b->left = deliveries.size();
   st.replaying.insert(owner);
@@ -327,7 +362,7 @@ void replay(hint_store_pointer self) {
   if (!snap->complete) return;
   std::vector<std::string> ready;
   for (auto& [owner, s] : st.owners) {
-    if (s.hints == 0 || st.replaying.count(owner)) continue;
+    if (st.replaying.count(owner)) continue;  // an owner is listed while it has hints
     auto m = snap->ring->index_of(owner);
     if (m && *m != snap->self && !snap->peers[*m].up) continue;  // wait until it is up
     ready.push_back(owner);

@@ -102,14 +102,8 @@ bool holds(const ae_state& st, const cluster_snapshot& snap, uint32_t p) {
 }
 
 storage::resolution how(const ae_state& st, const std::string& ns) {
-  auto i = st.deps.cfg.namespaces.find(ns);
-  return i != st.deps.cfg.namespaces.end() && i->second.lww ? storage::resolution::lww
-                                                            : storage::resolution::causal;
-}
-
-uint64_t ttl_of(const ae_state& st, const std::string& ns) {
-  auto i = st.deps.cfg.namespaces.find(ns);
-  return i == st.deps.cfg.namespaces.end() ? 0 : i->second.ttl_ms;
+  return namespace_settings(st.deps.cfg, ns).lww ? storage::resolution::lww
+                                                 : storage::resolution::causal;
 }
 
 void step(ae_pointer self);
@@ -244,7 +238,7 @@ void sync_key(ae_pointer self, const key_ref& k) {
         auto merged = storage::merge(objs[0].value_or(storage::object{}),
                                      objs[1].value_or(storage::object{}), how(st, k.ns));
         storage::gc_rules rules{st.deps.cfg.now_ms(), st.deps.cfg.tombstone_grace.count(),
-                                ttl_of(st, k.ns)};
+                                namespace_settings(st.deps.cfg, k.ns).ttl_ms};
         std::vector<replica_api> stale;
         if (!merged.empty() && storage::judge(merged, rules) != storage::gc_verdict::expired) {
           if (objs[0] != merged) stale.push_back(x.local);
@@ -534,7 +528,7 @@ anti_entropy_actor::behavior_type anti_entropy(ae_pointer self, supervisor_deps 
   shield(self, "anti_entropy");
   auto& st = self->state;
   st.deps = std::move(deps);
-  for (auto& [name, ns] : st.deps.cfg.namespaces) st.n = std::max(st.n, ns.n);
+  st.n = max_replicas(st.deps.cfg);
   if (!st.deps.cfg.anti_entropy) {
     st.log->warn("AntiEntropyOff: replicas converge only by read repair and hints");
     return {

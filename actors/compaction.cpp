@@ -56,22 +56,12 @@ struct compaction_state {
 
 using compaction_pointer = compaction_actor::stateful_pointer<compaction_state>;
 
-uint64_t ttl_of(const compaction_state& st, std::string_view ns) {
-  auto i = st.deps.cfg.namespaces.find(std::string{ns});
-  return i == st.deps.cfg.namespaces.end() ? 0 : i->second.ttl_ms;
-}
-
-bool lww_of(const compaction_state& st, const std::string& ns) {
-  auto i = st.deps.cfg.namespaces.find(ns);
-  return i != st.deps.cfg.namespaces.end() && i->second.lww;
-}
-
 msg::ReplicaWriteRequest purge_request(const compaction_state& st, uint32_t p, const candidate& c) {
   msg::ReplicaWriteRequest req;
   req.set_partition(p);
   req.set_ns(c.ns);
   req.set_key(c.key);
-  req.set_lww(lww_of(st, c.ns));
+  req.set_lww(namespace_settings(st.deps.cfg, c.ns).lww);
   storage::to_proto(c.object, *req.mutable_purge());
   return req;
 }
@@ -183,7 +173,7 @@ void scan_partition(compaction_pointer self, const cluster_snapshot& snap) {
         auto parts = storage::parse_data_key(key);
         auto obj = storage::decode_object(value);
         if (!parts || !obj) return true;
-        rules.ttl_ms = ttl_of(st, parts->ns);
+        rules.ttl_ms = namespace_settings(st.deps.cfg, std::string{parts->ns}).ttl_ms;
         auto verdict = storage::judge(*obj, rules);
         if (verdict == storage::gc_verdict::keep) return true;
         if (verdict == storage::gc_verdict::tombstone && !first) return true;
@@ -269,7 +259,7 @@ compaction_actor::behavior_type compaction(compaction_pointer self, supervisor_d
   shield(self, "compaction");
   auto& st = self->state;
   st.deps = std::move(deps);
-  for (auto& [name, ns] : st.deps.cfg.namespaces) st.n = std::max(st.n, ns.n);
+  st.n = max_replicas(st.deps.cfg);
   self->delayed_send(self, st.deps.cfg.compaction_interval, tick_atom::value);
   return {
       [self](tick_atom) {

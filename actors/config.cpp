@@ -93,6 +93,19 @@ std::string to_string(const host_port& hp) {
   return hp.host + ":" + std::to_string(hp.port);
 }
 
+const cluster::namespace_config& namespace_settings(const node_config& cfg,
+                                                    const std::string& name) {
+  static const cluster::namespace_config unknown;
+  auto i = cfg.namespaces.find(name);
+  return i == cfg.namespaces.end() ? unknown : i->second;
+}
+
+uint32_t max_replicas(const node_config& cfg) {
+  uint32_t n = 1;
+  for (auto& [name, ns] : cfg.namespaces) n = std::max(n, ns.n);
+  return n;
+}
+
 bool clustered(const node_config& cfg) {
   auto self = to_string(cfg.listen);
   return std::any_of(cfg.seeds.begin(), cfg.seeds.end(),

@@ -118,6 +118,15 @@ struct node_config {
   wall_clock now_ms = system_wall_clock_ms;
 };
 
+// The settings of namespace `name` as stored data sees them: one no longer configured (its data
+// outlived its definition) reads as causal, with no TTL.
+const cluster::namespace_config& namespace_settings(const node_config& cfg,
+                                                    const std::string& name);
+
+// The longest preference list of any namespace (at least 1): a partition holds every
+// namespace's keys, so this is how many members hold a partition.
+uint32_t max_replicas(const node_config& cfg);
+
 // True when the seeds name a node other than this one.
 bool clustered(const node_config& cfg);
 

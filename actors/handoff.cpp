@@ -194,8 +194,7 @@ caf::expected<std::vector<batch_item>> read_batch(handoff_state& st, const work&
         }
         batch_item item;
         item.req.set_partition(w.partition);
-        auto ns = st.deps.cfg.namespaces.find(std::string{parts->ns});
-        item.req.set_lww(ns != st.deps.cfg.namespaces.end() && ns->second.lww);
+        item.req.set_lww(namespace_settings(st.deps.cfg, std::string{parts->ns}).lww);
         item.req.set_ns(std::string{parts->ns});
         item.req.set_key(std::string{parts->key});
         *item.req.mutable_merge() = std::move(*stored.mutable_object());
@@ -408,7 +407,7 @@ handoff_actor::behavior_type handoff(handoff_pointer self, handoff_deps deps) {
   shield(self, "handoff");
   auto& st = self->state;
   st.deps = std::move(deps);
-  for (auto& [name, ns] : st.deps.cfg.namespaces) st.n = std::max(st.n, ns.n);
+  st.n = max_replicas(st.deps.cfg);
   load(st);
   self->send(self, tick_atom::value);
   return {

@@ -397,7 +397,7 @@ hint_store_actor::behavior_type hint_store(hint_store_pointer self, supervisor_d
   shield(self, "hint_store");
   auto& st = self->state;
   st.deps = std::move(deps);
-  for (auto& [name, ns] : st.deps.cfg.namespaces) st.n = std::max(st.n, ns.n);
+  st.n = max_replicas(st.deps.cfg);
   rescan(st);
   if (!st.owners.empty()) {
     uint64_t hints = 0;

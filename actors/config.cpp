@@ -50,6 +50,10 @@ caf::error apply_namespace_setting(cluster::namespace_config& ns, std::string_vi
     ok = parse_bool(value, ns.strict);
   else if (key == "ttl_ms")
     ok = parse_number(value, ns.ttl_ms);
+  else if (key == "max_object_bytes")
+    ok = parse_number(value, ns.max_object_bytes);
+  else if (key == "max_siblings")
+    ok = parse_number(value, ns.max_siblings);
   else
     return invalid("namespace '" + ns.name + "': unknown setting '" + std::string{key} +
                    "' (known: n, r, w, lww, strict, ttl_ms)");
@@ -219,6 +223,7 @@ caf::error load_toml(const std::string& path, node_config& cfg) {
   read(doc, "max_value_bytes", cfg.max_value_bytes);
   read(doc, "max_context_entries", cfg.max_context_entries);
   read(doc, "max_frame_bytes", cfg.max_frame_bytes);
+  read(doc, "max_peer_message_bytes", cfg.max_peer_message_bytes);
   read(doc, "max_connections", cfg.max_connections);
   read_ms(doc, "default_timeout_ms", cfg.default_timeout);
   read_ms(doc, "max_timeout_ms", cfg.max_timeout);
@@ -253,6 +258,8 @@ caf::error load_toml(const std::string& path, node_config& cfg) {
         read(*t, "lww", ns.lww);
         read(*t, "strict", ns.strict);
         read(*t, "ttl_ms", ns.ttl_ms);
+        read(*t, "max_object_bytes", ns.max_object_bytes);
+        read(*t, "max_siblings", ns.max_siblings);
       }
       cfg.namespaces[ns.name] = ns;
     }

@@ -102,9 +102,11 @@ struct node_config {
   milliseconds handshake_timeout{3000};      // a connection must finish its handshake in time
   milliseconds frame_timeout{3000};          // a frame, once started, must arrive whole in time
   size_t max_frame_bytes = size_t{4} << 20;  // must exceed the key and value limits (+64 KiB)
-  uint32_t max_connections = 1024;           // more are refused, so a flood cannot take every fd
-  milliseconds heartbeat_interval{500};      // middleman heartbeats between processes
-  milliseconds connection_timeout{5000};     // a peer silent this long is disconnected
+  // The largest message between nodes, put together from pieces (actors/batching.hpp).
+  uint64_t max_peer_message_bytes = uint64_t{256} << 20;
+  uint32_t max_connections = 1024;        // more are refused, so a flood cannot take every fd
+  milliseconds heartbeat_interval{500};   // middleman heartbeats between processes
+  milliseconds connection_timeout{5000};  // a peer silent this long is disconnected
 
   // Runtime. CAF's work-sharing scheduler wakes an idle thread at once, where work stealing
   // sleeps with back-off: on loopback a request's round trip fell from ~310 to ~90 us with it.

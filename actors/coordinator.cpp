@@ -21,6 +21,7 @@ namespace kv::actors {
 namespace {
 
 using time_point = caf::actor_clock::time_point;
+
 using deadline_entry = std::pair<time_point, uint64_t>;
 
 // FSMs still running, by id. Shared with the exit functor, which tells them to keep their own
@@ -186,6 +187,9 @@ caf::expected<fsm_args> prepare(coordinator_pointer self, const msg::RequestOpti
   args.targets = std::move(found.targets);
   args.fallbacks = std::move(found.fallbacks);
   args.ttl_ms = (*ns)->ttl_ms;
+  args.token.max_entries = st.cfg().max_context_entries + (*ns)->max_siblings;
+  args.max_object_bytes = (*ns)->max_object_bytes;
+  args.max_siblings = (*ns)->max_siblings;
   if (!args.targets.empty() && !args.targets.front().hint_for.empty())
     return make_error(
         errc::unavailable,
@@ -207,7 +211,7 @@ caf::expected<fsm_args> prepare(coordinator_pointer self, const msg::RequestOpti
 }
 
 caf::error add_context(fsm_args& args, const std::string& token) {
-  auto context = storage::decode_context(token);
+  auto context = storage::decode_context(token, args.token);
   if (!context) return context.error();
   storage::to_proto(*context, args.context);
   return caf::none;

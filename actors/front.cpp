@@ -1,6 +1,7 @@
 #include "actors/front.hpp"
 
 #include <map>
+#include <type_traits>
 
 #include "actors/batching.hpp"
 #include "actors/registry.hpp"
@@ -25,6 +26,11 @@ struct front_state {
   std::map<caf::actor_addr, outbox<replica_results_sink, msg::ReplicaResults>> to_peers;
   std::map<caf::actor_addr, outbox<client_results_sink, msg::ClientResults>> to_clients;
   bool flush_queued = false;
+  // Calls arriving in pieces, by sender; a sender is monitored from its first piece on, and
+  // what it sent is dropped when it goes.
+  assembler pieces{0};
+  std::map<caf::actor_addr, uint64_t> piece_senders;
+  uint64_t next_piece_sender = 1;
 
   static inline const char* name = "port";
 };
@@ -87,12 +93,25 @@ void send_all(front_pointer self, Boxes& boxes) {
   boxes.clear();
 }
 
-// Adds the result of call `id` to what goes to `sink` at the next flush.
+// Adds the result of call `id` to what goes to `sink` at the next flush. A peer's result too
+// large for one batch goes in pieces (a client's never does: nothing caps what a client reads).
 template <class Boxes, class Sink, class Value>
 void add_result(front_pointer self, Boxes& boxes, const Sink& sink, uint64_t id, Value&& value) {
   auto size = size_of(value);
   auto& box = boxes[sink.address()];
   if (!box.sink) box.sink = sink;
+  using results_type = decltype(box.pending.take());
+  if constexpr (std::is_same_v<results_type, msg::ReplicaResults>) {
+    if (size > max_piece_bytes) {
+      msg::ReplicaResult whole;
+      whole.set_id(id);
+      set_result(whole, std::forward<Value>(value));
+      queue_pieces(box.pending, id, whole.SerializeAsString(),
+                   [self, &box](results_type batch) { self->send(box.sink, std::move(batch)); });
+      schedule_flush(self);
+      return;
+    }
+  }
   if (box.pending.full_for(size)) self->send(box.sink, box.pending.take());
   auto& result = *box.pending.next(size).add_results();
   result.set_id(id);
@@ -142,31 +161,68 @@ void forward_to_replica(front_pointer self, const replica_results_sink& sink, ui
   forward<Reply>(self, sink, id, *replica, std::move(req));
 }
 
+void dispatch(front_pointer self, const replica_results_sink& sink, msg::ReplicaCall& call) {
+  switch (call.call_case()) {
+    case msg::ReplicaCall::kWrite:
+      forward_to_replica<msg::ReplicaWriteReply>(self, sink, call.id(),
+                                                 std::move(*call.mutable_write()));
+      break;
+    case msg::ReplicaCall::kRead:
+      forward_to_replica<msg::ReplicaReadReply>(self, sink, call.id(),
+                                                std::move(*call.mutable_read()));
+      break;
+    case msg::ReplicaCall::kTree:
+      forward_to_replica<msg::TreeReply>(self, sink, call.id(), std::move(*call.mutable_tree()));
+      break;
+    default:
+      add_result(self, sink, call.id(), make_error(errc::invalid_argument, "an empty call"));
+  }
+}
+
+// The number the assembler knows `sink` by; monitored from its first piece on.
+uint64_t piece_sender(front_pointer self, const replica_results_sink& sink) {
+  auto& st = self->state;
+  auto [i, added] = st.piece_senders.emplace(sink.address(), st.next_piece_sender);
+  if (added) {
+    ++st.next_piece_sender;
+    self->monitor(sink);
+  }
+  return i->second;
+}
+
+// A piece of a call; the call runs once whole.
+void assemble(front_pointer self, const replica_results_sink& sink, const msg::Piece& piece) {
+  auto whole = self->state.pieces.add(piece_sender(self, sink), piece);
+  if (!whole) return add_result(self, sink, piece.id(), std::move(whole.error()));
+  if (!*whole) return;
+  msg::ReplicaCall call;
+  if (!call.ParseFromString(**whole))
+    return add_result(self, sink, piece.id(),
+                      make_error(errc::invalid_argument, "a call in pieces that does not parse"));
+  call.set_id(piece.id());
+  dispatch(self, sink, call);
+}
+
 void on_replica_batch(front_pointer self, msg::ReplicaBatch& batch) {
   auto sink = caf::actor_cast<replica_results_sink>(self->current_sender());
   if (!sink) return;  // anonymous: nobody to answer
   size_t n = 0;
   for (auto& call : *batch.mutable_calls()) {
-    if (++n > max_batch_items) {
+    if (++n > max_batch_items)
       add_result(self, sink, call.id(), too_many_calls());
-      continue;
-    }
-    switch (call.call_case()) {
-      case msg::ReplicaCall::kWrite:
-        forward_to_replica<msg::ReplicaWriteReply>(self, sink, call.id(),
-                                                   std::move(*call.mutable_write()));
-        break;
-      case msg::ReplicaCall::kRead:
-        forward_to_replica<msg::ReplicaReadReply>(self, sink, call.id(),
-                                                  std::move(*call.mutable_read()));
-        break;
-      case msg::ReplicaCall::kTree:
-        forward_to_replica<msg::TreeReply>(self, sink, call.id(), std::move(*call.mutable_tree()));
-        break;
-      default:
-        add_result(self, sink, call.id(), make_error(errc::invalid_argument, "an empty call"));
-    }
+    else
+      dispatch(self, sink, call);
   }
+  for (auto& piece : batch.pieces()) assemble(self, sink, piece);
+}
+
+// A peer that sent pieces went away: what it sent of unfinished calls is dropped.
+void on_down(front_pointer self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  auto i = st.piece_senders.find(dm.source);
+  if (i == st.piece_senders.end()) return;
+  st.pieces.drop(i->second);
+  st.piece_senders.erase(i);
 }
 
 // -- batches from clients -----------------------------------------------------------------------
@@ -198,8 +254,10 @@ void on_client_batch(front_pointer self, msg::ClientBatch& batch) {
 node_actor::behavior_type front(front_pointer self, std::shared_ptr<registry> reg,
                                 node_config cfg) {
   shield(self, "port");
+  self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
   self->state.reg = std::move(reg);
   self->state.cfg = std::move(cfg);
+  self->state.pieces = assembler{self->state.cfg.max_peer_message_bytes};
   return {
       [self](msg::PutRequest& req) {
         return route<msg::PutReply, coordinator_actor>(self, "coordinator", req);

@@ -23,6 +23,7 @@
 #include "caf/actor_clock.hpp"
 #include "caf/error.hpp"
 #include "cluster/consistency.hpp"
+#include "storage/codec.hpp"
 
 namespace kv::actors {
 
@@ -49,6 +50,9 @@ struct fsm_args {
   std::vector<fsm_target> fallbacks;  // writes: spare fallbacks for replicas that fail
   uint64_t ttl_ms = 0;                // reads: the namespace's TTL (0: none)
   msg::VersionVector context;         // writes: the client's context, validated
+  storage::token_limits token;        // what the context tokens handed to the client may hold
+  uint64_t max_object_bytes = 0;      // writes: the namespace's bounds on the object
+  uint32_t max_siblings = 0;
   caf::actor_clock::time_point started;
   caf::actor_clock::time_point deadline;
   std::chrono::milliseconds timeout{0};

@@ -85,7 +85,8 @@ msg::GetReply make_reply(const fsm_args& args, const storage::object& obj) {
   else
     storage::to_proto(obj, proto);
   reply.mutable_siblings()->Swap(proto.mutable_siblings());
-  reply.set_context(proto.context().SerializeAsString());
+  reply.set_context(
+      storage::encode_context(storage::client_context(obj.context(), obj.siblings(), args.token)));
   return reply;
 }
 

@@ -21,6 +21,7 @@
 #include "caf/io/all.hpp"
 #include "cluster/partitioner.hpp"
 #include "messages/errc.hpp"
+#include "storage/dot_issuer.hpp"
 #include "storage/engine.hpp"
 #include "storage/identity.hpp"
 
@@ -59,7 +60,7 @@ msg::StatusReply describe_node(const supervisor_deps& info) {
   reply.set_uptime_ms(cfg.now_ms() - info.started_ms);
   reply.set_partitions(cfg.partitions);
   reply.set_sync(cfg.sync);
-  reply.set_epoch(info.actor);
+  reply.set_epoch(info.issuer->actor());
   for (auto& [name, ns] : cfg.namespaces) reply.add_namespaces(name);
   auto snap = info.view->current();
   for (uint32_t i = 0; i < snap->peers.size(); ++i) *reply.add_members() = member_of(*snap, i);
@@ -393,7 +394,21 @@ caf::expected<std::unique_ptr<http_endpoint>> start_http(const node_config& cfg,
 struct opened_storage {
   std::shared_ptr<storage::engine> db;
   storage::identity id;
+  std::shared_ptr<storage::dot_issuer> issuer;
 };
+
+// The node's dot issuer: it starts with this incarnation's actor and takes the next
+// incarnation, stored in `db`, when a stored context makes that necessary.
+std::shared_ptr<storage::dot_issuer> make_issuer(const std::shared_ptr<storage::engine>& db,
+                                                 storage::identity id, wall_clock now_ms) {
+  auto actor = id.actor;
+  auto current = std::make_shared<storage::identity>(std::move(id));
+  return std::make_shared<storage::dot_issuer>(
+      std::move(actor), [db, current, now_ms]() -> caf::expected<std::string> {
+        if (auto err = storage::renew_incarnation(*db, *current, now_ms())) return err;
+        return current->actor;
+      });
+}
 
 caf::expected<opened_storage> open_storage(const node_config& cfg) {
   storage::engine_options opts;
@@ -404,7 +419,8 @@ caf::expected<opened_storage> open_storage(const node_config& cfg) {
   std::shared_ptr<storage::engine> db{std::move(*opened)};
   auto id = storage::start_incarnation(*db, cfg.node_id, cfg.partitions, cfg.now_ms());
   if (!id) return id.error();
-  return opened_storage{std::move(db), std::move(*id)};
+  auto issuer = make_issuer(db, *id, cfg.now_ms);
+  return opened_storage{std::move(db), std::move(*id), std::move(issuer)};
 }
 
 // The node's actors, port and HTTP endpoint; returns the exit code.
@@ -418,7 +434,7 @@ int run_actors(const node_config& cfg, const opened_storage& storage, signal_wat
   auto view = std::make_shared<cluster_view>();
   view->publish(initial_view(cfg));
   auto sup = spawn_supervisor(
-      sys, {cfg, storage.db, reg, storage.id.actor, metrics, cfg.now_ms(), view, storage.id.epoch});
+      sys, {cfg, storage.db, reg, storage.issuer, metrics, cfg.now_ms(), view, storage.id.epoch});
   auto face = spawn_front(sys, reg, cfg);
   auto stop = [&](int code) {
     signals.stop();

@@ -15,6 +15,7 @@ struct link_state {
   node_actor front;
   std::string peer;
   outgoing<msg::ReplicaBatch> queued;
+  assembler pieces{0};  // results that come back in pieces
   bool flush_queued = false;
   uint64_t next_id = 1;
   std::unordered_map<uint64_t, caf::response_promise> waiting;  // queued or sent, by call id
@@ -45,11 +46,20 @@ template <class Request>
 caf::response_promise enqueue(link_pointer self, Request& req) {
   auto& st = self->state;
   auto size = req.ByteSizeLong();
-  if (st.queued.full_for(size)) send_queued(self);
   auto id = st.next_id++;
-  auto& call = *st.queued.next(size).add_calls();
-  call.set_id(id);
-  set_call(call, std::move(req));
+  if (size > max_piece_bytes) {
+    msg::ReplicaCall call;
+    call.set_id(id);
+    set_call(call, std::move(req));
+    queue_pieces(st.queued, id, call.SerializeAsString(), [self](msg::ReplicaBatch batch) {
+      self->send(self->state.front, std::move(batch));
+    });
+  } else {
+    if (st.queued.full_for(size)) send_queued(self);
+    auto& call = *st.queued.next(size).add_calls();
+    call.set_id(id);
+    set_call(call, std::move(req));
+  }
   auto promise = self->make_response_promise();
   st.waiting.emplace(id, promise);
   if (!st.flush_queued) {
@@ -82,6 +92,24 @@ void deliver(link_state& st, msg::ReplicaResult& result) {
   }
 }
 
+// A result in pieces: delivered once whole.
+void assemble(link_state& st, const msg::Piece& piece) {
+  auto whole = st.pieces.add(0, piece);
+  if (!whole) {
+    if (auto i = st.waiting.find(piece.id()); i != st.waiting.end()) {
+      i->second.deliver(whole.error());
+      st.waiting.erase(i);
+    }
+    return;
+  }
+  if (!*whole) return;
+  msg::ReplicaResult result;
+  if (!result.ParseFromString(**whole))
+    result.mutable_error()->set_message(st.peer + " sent a result in pieces that does not parse");
+  result.set_id(piece.id());
+  deliver(st, result);
+}
+
 void fail_all(link_state& st, const caf::error& err) {
   auto waiting = std::move(st.waiting);
   st.waiting.clear();
@@ -89,7 +117,7 @@ void fail_all(link_state& st, const caf::error& err) {
 }
 
 peer_link_actor::behavior_type peer_link(link_pointer self, node_actor front, std::string peer,
-                                         caf::actor owner) {
+                                         uint64_t max_message_bytes, caf::actor owner) {
   shield(self, "peer_link", [](caf::scheduled_actor* ptr, caf::exit_msg& msg) {
     auto self = static_cast<link_pointer>(ptr);
     fail_all(self->state, make_error(errc::unavailable, "the link to " + self->state.peer +
@@ -99,6 +127,7 @@ peer_link_actor::behavior_type peer_link(link_pointer self, node_actor front, st
   auto& st = self->state;
   st.front = std::move(front);
   st.peer = std::move(peer);
+  st.pieces = assembler{max_message_bytes};
   self->monitor(st.front);
   if (owner) self->monitor(owner);
   self->set_down_handler([self, owner = caf::actor_addr{owner.address()}](caf::down_msg& dm) {
@@ -127,6 +156,7 @@ peer_link_actor::behavior_type peer_link(link_pointer self, node_actor front, st
           return;
         }
         for (auto& result : *results.mutable_results()) deliver(st, result);
+        for (auto& piece : results.pieces()) assemble(st, piece);
       },
       [self](flush_atom) {
         self->state.flush_queued = false;
@@ -137,13 +167,15 @@ peer_link_actor::behavior_type peer_link(link_pointer self, node_actor front, st
 
 }  // namespace
 
-peer_link_actor spawn_peer_link(caf::local_actor* owner, node_actor front, std::string peer) {
-  return owner->spawn(peer_link, std::move(front), std::move(peer),
+peer_link_actor spawn_peer_link(caf::local_actor* owner, node_actor front, std::string peer,
+                                uint64_t max_message_bytes) {
+  return owner->spawn(peer_link, std::move(front), std::move(peer), max_message_bytes,
                       caf::actor_cast<caf::actor>(owner));
 }
 
-peer_link_actor spawn_peer_link(caf::actor_system& sys, node_actor front, std::string peer) {
-  return sys.spawn(peer_link, std::move(front), std::move(peer), caf::actor{});
+peer_link_actor spawn_peer_link(caf::actor_system& sys, node_actor front, std::string peer,
+                                uint64_t max_message_bytes) {
+  return sys.spawn(peer_link, std::move(front), std::move(peer), max_message_bytes, caf::actor{});
 }
 
 }  // namespace kv::actors

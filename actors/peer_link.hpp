@@ -10,18 +10,26 @@
 // connection drops, or its heartbeats stop), every call it holds fails UNAVAILABLE at once and
 // the link quits, so a call sent to it afterwards fails with `request_receiver_down`. CAF never
 // fails a request to a dead peer by itself; this is where ringkv does.
+//
+// Calls and results too large for one batch travel in pieces (actors/batching.hpp); a result
+// in pieces is put together within `max_message_bytes`.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "actors/interfaces.hpp"
 
 namespace kv::actors {
 
+constexpr uint64_t default_max_message_bytes = uint64_t{256} << 20;
+
 // A link owned by `owner` (gossip): it also closes, failing its calls, when the owner goes.
-peer_link_actor spawn_peer_link(caf::local_actor* owner, node_actor front, std::string peer);
+peer_link_actor spawn_peer_link(caf::local_actor* owner, node_actor front, std::string peer,
+                                uint64_t max_message_bytes = default_max_message_bytes);
 
 // A link of its own (tests).
-peer_link_actor spawn_peer_link(caf::actor_system& sys, node_actor front, std::string peer);
+peer_link_actor spawn_peer_link(caf::actor_system& sys, node_actor front, std::string peer,
+                                uint64_t max_message_bytes = default_max_message_bytes);
 
 }  // namespace kv::actors

@@ -9,6 +9,7 @@
 // replicas in parallel. The coordinating replica must come first: a dot is only ever issued by
 // the replica that has seen every earlier dot of its actor for the key. Acks count toward w,
 // the coordinating replica's included. Replies after the answer are consumed quietly.
+#include <algorithm>
 #include <optional>
 
 #include "actors/fsm.hpp"
@@ -16,6 +17,7 @@
 #include "caf/all.hpp"
 #include "cluster/quorum.hpp"
 #include "messages/errc.hpp"
+#include "storage/codec.hpp"
 
 namespace kv::actors {
 namespace {
@@ -155,20 +157,36 @@ void replicate(put_pointer self, const msg::Object& object) {
 }
 
 // The coordinating replica failed: no other replica has the write, so every one counts as
-// failed. A request the replica found invalid is answered with its error as is.
+// failed. A request the replica found invalid or too large is answered with its error as is.
 void coordinate_failed(put_pointer self, const caf::error& err) {
   auto& st = self->state;
   if (!settle(st, 0, target_state::failed)) return;
-  if (code_of(err) == errc::invalid_argument) answer(self, err);
+  if (code_of(err) == errc::invalid_argument || code_of(err) == errc::too_large) answer(self, err);
   st.failed.note(st.args.targets.front().name, err);
   for (size_t i = 0; i < st.args.targets.size(); ++i) st.votes->fail();
   on_vote(self, cluster::quorum::state::failed);
 }
 
+// The context handed back to the client: what the coordinating replica says the writer has
+// now seen, within the token limits (the client's context plus one dot can pass them).
+std::string client_token(const fsm_args& args, const msg::ReplicaWriteReply& reply) {
+  const auto& entries = reply.seen().entries();
+  bool within = static_cast<size_t>(entries.size()) <= args.token.max_entries &&
+                std::all_of(entries.begin(), entries.end(),
+                            [](const auto& e) { return e.counter() < storage::max_counter; });
+  if (within) return reply.seen().SerializeAsString();
+  auto seen = storage::from_proto(reply.seen());
+  if (!seen) return {};  // ignored: an empty token only makes the next write a blind one
+  std::vector<storage::sibling> held;  // their dots: the actors to keep in the token
+  for (const auto& s : reply.object().siblings())
+    held.push_back({{s.dot().actor(), s.dot().counter()}, {}, false, 0});
+  return storage::encode_context(storage::client_context(std::move(*seen), held, args.token));
+}
+
 void coordinated(put_pointer self, msg::ReplicaWriteReply& reply) {
   auto& st = self->state;
   if (!settle(st, 0, target_state::answered)) return;
-  st.seen = reply.seen().SerializeAsString();
+  st.seen = client_token(st.args, reply);
   replicate(self, reply.object());
   on_vote(self, st.votes->succeed());
 }
@@ -181,6 +199,8 @@ caf::response_promise start(put_pointer self, Request& req, msg::NewVersion vers
   st.targets.assign(st.args.targets.size(), target_state::idle);
   st.attempts.assign(st.args.targets.size(), 0);
   version.set_timestamp_ms(st.args.now_ms());
+  version.set_max_object_bytes(st.args.max_object_bytes);
+  version.set_max_siblings(st.args.max_siblings);
   *version.mutable_context() = std::move(st.args.context);
   auto write = replica_write(st.args, req.key());
   *write.mutable_create() = std::move(version);

@@ -16,6 +16,7 @@
 #include "messages/errc.hpp"
 #include "messages/storage.pb.h"
 #include "storage/codec.hpp"
+#include "storage/dot_issuer.hpp"
 #include "storage/engine.hpp"
 #include "storage/keys.hpp"
 #include "storage/merkle_tree.hpp"
@@ -30,6 +31,7 @@ using write_promise = caf::typed_response_promise<msg::ReplicaWriteReply>;
 struct staged {
   storage::object object;  // empty: erased
   uint64_t digest = 0;     // of the staged bytes (merkle_tree::digest); 0: erased
+  size_t bytes = 0;        // stored size
 };
 
 // Hints staged for one owner: what the hint store is told once they are committed.
@@ -86,14 +88,17 @@ caf::expected<storage::object> decode_stored(const std::string& bytes) {
   return obj;
 }
 
-// The committed object of `key`, or nullopt; `digest` (if given) receives the digest of its
-// stored bytes, 0 when absent.
+// The committed object of `key`, or nullopt; `about` (if given) receives the digest and size
+// of its stored bytes, 0 when absent.
 caf::expected<std::optional<storage::object>> read_committed(const replica_state& st,
                                                              const std::string& key,
-                                                             uint64_t* digest = nullptr) {
+                                                             staged* about = nullptr) {
   auto stored = st.db->get(storage::column::data, key);
   if (!stored) return stored.error();
-  if (digest) *digest = *stored ? storage::merkle_tree::digest(key, **stored) : 0;
+  if (about && *stored) {
+    about->digest = storage::merkle_tree::digest(key, **stored);
+    about->bytes = (*stored)->size();
+  }
   if (!*stored) return std::optional<storage::object>{};
   auto obj = decode_stored(**stored);
   if (!obj) return obj.error();
@@ -104,23 +109,23 @@ caf::expected<std::optional<storage::object>> read_committed(const replica_state
 caf::expected<staged> load(replica_state& st, const std::string& key) {
   if (auto i = st.pending->objects.find(key); i != st.pending->objects.end()) return i->second;
   staged result;
-  auto committed = read_committed(st, key, &result.digest);
+  auto committed = read_committed(st, key, &result);
   if (!committed) return committed.error();
   if (*committed) result.object = std::move(**committed);
   return result;
 }
 
-// Stages `key` to hold `next` (empty: erased) in place of `before`, and keeps its partition's
-// tree current.
+// Stages `key` to hold `next` (empty: erased; `bytes` is its stored form) in place of
+// `before`, and keeps its partition's tree current.
 void stage(replica_state& st, uint32_t partition, const std::string& key, const staged& before,
-           storage::object next) {
+           storage::object next, const std::string& bytes) {
   auto& r = *st.pending;
   staged after;
   if (next.empty()) {
     r.batch.erase(storage::column::data, key);
   } else {
-    auto bytes = storage::encode_object(next);
     after.digest = storage::merkle_tree::digest(key, bytes);
+    after.bytes = bytes.size();
     r.batch.put(storage::column::data, key, bytes);
   }
   after.object = std::move(next);
@@ -145,28 +150,36 @@ struct applied {
   bool changed = true;
 };
 
-caf::expected<applied> apply(const replica_config& cfg, const msg::ReplicaWriteRequest& req,
+// A client write at its coordinating replica: the new version gets its dot, and the object
+// after the write and what the writer has now seen go back.
+caf::error create(replica_state& st, const msg::NewVersion& create, const storage::object& current,
+                  storage::resolution how, applied& result) {
+  auto seen = storage::from_proto(create.context());
+  if (!seen) return seen.error();
+  auto id = st.cfg.issuer->issue(current);
+  if (!id) return id.error();
+  if (!id->retired.empty())
+    st.log->warn(
+        "IncarnationRenewed retired={} actor={} (a stored context claims dots {} never "
+        "issued)",
+        id->retired, id->id.actor, id->retired);
+  storage::to_proto(id->id, *result.reply.mutable_dot());
+  storage::sibling version{std::move(id->id), create.value(), create.deleted(),
+                           create.timestamp_ms()};
+  storage::write_rules rules{how, st.cfg.now_ms(), st.cfg.max_context_entries};
+  auto written = storage::apply_write(current, *seen, std::move(version), rules);
+  storage::to_proto(written.seen, *result.reply.mutable_seen());
+  result.object = std::move(written.stored);
+  return caf::none;
+}
+
+caf::expected<applied> apply(replica_state& st, const msg::ReplicaWriteRequest& req,
                              const storage::object& current) {
   auto how = req.lww() ? storage::resolution::lww : storage::resolution::causal;
   applied result;
-  result.reply.set_replica(cfg.node_id);
+  result.reply.set_replica(st.cfg.node_id);
   if (req.has_create()) {
-    auto& create = req.create();
-    auto seen = storage::from_proto(create.context());
-    if (!seen) return seen.error();
-    auto floor = cfg.dot_floor ? cfg.dot_floor->load() : 0;
-    auto id = storage::next_dot(current, cfg.actor, floor);
-    if (cfg.dot_floor) {  // raise the floor to this counter, unless another replica went past
-      while (floor < id.counter && !cfg.dot_floor->compare_exchange_weak(floor, id.counter)) {
-      }
-    }
-    storage::to_proto(id, *result.reply.mutable_dot());
-    storage::sibling version{std::move(id), create.value(), create.deleted(),
-                             create.timestamp_ms()};
-    storage::write_rules rules{how, cfg.now_ms(), cfg.max_context_entries};
-    auto written = storage::apply_write(current, *seen, std::move(version), rules);
-    storage::to_proto(written.seen, *result.reply.mutable_seen());
-    result.object = std::move(written.stored);
+    if (auto err = create(st, req.create(), current, how, result)) return err;
   } else if (req.has_merge()) {
     auto incoming = storage::from_proto(req.merge());
     if (!incoming) return incoming.error();
@@ -177,6 +190,32 @@ caf::expected<applied> apply(const replica_config& cfg, const msg::ReplicaWriteR
   }
   storage::to_proto(result.object, *result.reply.mutable_object());
   return result;
+}
+
+// A client write that would take the object past a bound of its namespace is refused before
+// anything is staged or replicated, unless it leaves the object no larger than it was: a write
+// that resolves siblings must always be possible, even on an object that grew past a bound
+// through merges or before the bound was lowered. Repair paths (merges) are never refused.
+caf::error check_bounds(const msg::ReplicaWriteRequest& req, const staged& before,
+                        const storage::object& after, size_t after_bytes) {
+  const auto& limits = req.create();
+  auto count = after.siblings().size();
+  auto grows_past = [](uint64_t now, uint64_t then, uint64_t limit) {
+    return limit != 0 && now > limit && now > then;
+  };
+  std::string what;
+  if (grows_past(after_bytes, before.bytes, limits.max_object_bytes()))
+    what = "make the object " + std::to_string(after_bytes) + " bytes; namespace '" + req.ns() +
+           "' allows " + std::to_string(limits.max_object_bytes()) + " (max_object_bytes)";
+  else if (grows_past(count, before.object.siblings().size(), limits.max_siblings()))
+    what = "give the object " + std::to_string(count) + " siblings; namespace '" + req.ns() +
+           "' allows " + std::to_string(limits.max_siblings()) + " (max_siblings)";
+  else
+    return caf::none;
+  return make_error(errc::too_large,
+                    "the write would " + what +
+                        ". Resolve the siblings with a write that carries the context of a read, "
+                        "or delete the key");
 }
 
 // Queues the reply of a write staged in this round; it goes out once the round is committed.
@@ -230,7 +269,7 @@ caf::result<msg::ReplicaWriteReply> purge(replica_pointer self, const msg::Repli
     if (!current.object.empty()) storage::to_proto(current.object, *reply.mutable_object());
     return reply;  // it changed (or is gone): nothing to purge
   }
-  stage(st, req.partition(), key, current, storage::object{});
+  stage(st, req.partition(), key, current, storage::object{}, {});
   reply.set_purged(true);
   return await_commit(self, std::move(reply));
 }
@@ -244,13 +283,18 @@ caf::result<msg::ReplicaWriteReply> on_write(replica_pointer self, msg::ReplicaW
   auto current = load(st, key);
   if (!current) return current.error();
   if (req.has_purge()) return purge(self, req, key, *current);
-  auto result = apply(st.cfg, req, current->object);
+  auto result = apply(st, req, current->object);
   if (!result) return result.error();
   // An unchanged object needs no write, but if it stands on a staged write, the answer waits
   // for that write's commit: until then the state it vouches for is not durable.
   bool staged_before = st.pending->objects.count(key) != 0;
   if (!result->changed && !staged_before) return std::move(result->reply);
-  if (result->changed) stage(st, req.partition(), key, *current, std::move(result->object));
+  if (result->changed) {
+    auto bytes = result->object.empty() ? std::string{} : storage::encode_object(result->object);
+    if (req.has_create())
+      if (auto err = check_bounds(req, *current, result->object, bytes.size())) return err;
+    stage(st, req.partition(), key, *current, std::move(result->object), bytes);
+  }
   return await_commit(self, std::move(result->reply));
 }
 
@@ -420,19 +464,25 @@ replica_actor::behavior_type replica(replica_pointer self, replica_config cfg,
 
 }  // namespace
 
-replica_config make_replica_config(const node_config& cfg, uint32_t index, std::string actor) {
+replica_config make_replica_config(const node_config& cfg, uint32_t index,
+                                   std::shared_ptr<storage::dot_issuer> issuer) {
   replica_config result;
   auto per_replica = cfg.partitions / cfg.replica_actors;
   result.index = index;
   result.first_partition = index * per_replica;
   result.last_partition = (index + 1) * per_replica;
   result.node_id = cfg.node_id;
-  result.actor = std::move(actor);
+  result.issuer = std::move(issuer);
   result.sync = cfg.sync;
   result.max_context_entries = cfg.max_context_entries;
   result.merkle_leaves = cfg.merkle_leaves;
   result.now_ms = cfg.now_ms;
   return result;
+}
+
+replica_config make_replica_config(const node_config& cfg, uint32_t index, std::string actor) {
+  return make_replica_config(cfg, index,
+                             std::make_shared<storage::dot_issuer>(std::move(actor), nullptr));
 }
 
 uint32_t replica_index(uint32_t partition, uint32_t partitions, uint32_t replicas) {

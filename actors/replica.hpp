@@ -18,7 +18,6 @@
 // answers its writes INTERNAL (on disk or not, nobody knows) and fails the replica.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -28,6 +27,7 @@
 
 namespace kv::storage {
 class engine;
+class dot_issuer;
 }  // namespace kv::storage
 
 namespace kv::actors {
@@ -39,18 +39,21 @@ struct replica_config {
   uint32_t first_partition = 0;  // owns [first_partition, last_partition)
   uint32_t last_partition = 0;
   std::string node_id;
-  std::string actor;  // version-vector actor of this incarnation (storage/identity.hpp)
+  // Issues the dots of client writes, shared by every replica of the node and kept across
+  // their restarts (storage/dot_issuer.hpp).
+  std::shared_ptr<storage::dot_issuer> issuer;
   bool sync = true;
   size_t max_context_entries = 64;
   uint32_t merkle_leaves = 256;
   wall_clock now_ms = system_wall_clock_ms;
   std::shared_ptr<registry> reg;  // to tell the hint store of new hints; may be null
-  // The highest dot counter this incarnation's actor issued, shared by all replicas of the
-  // node and kept across their restarts (storage::next_dot's floor); null: none kept.
-  std::shared_ptr<std::atomic<uint64_t>> dot_floor;
 };
 
 // The configuration of replica `index` on a node configured as `cfg`.
+replica_config make_replica_config(const node_config& cfg, uint32_t index,
+                                   std::shared_ptr<storage::dot_issuer> issuer);
+
+// The same with an issuer of its own for `actor`, which cannot take a new incarnation (tests).
 replica_config make_replica_config(const node_config& cfg, uint32_t index, std::string actor);
 
 // Index of the replica (of `replicas`) that owns `partition` (of `partitions`).

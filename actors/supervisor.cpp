@@ -66,11 +66,9 @@ struct supervisor_state {
 // The tree. Everything a child needs is copied into it here.
 std::vector<child> node_children(const supervisor_deps& deps) {
   std::vector<child> result;
-  auto dot_floor = std::make_shared<std::atomic<uint64_t>>(0);
   for (uint32_t i = 0; i < deps.cfg.replica_actors; ++i) {
-    auto cfg = make_replica_config(deps.cfg, i, deps.actor);
+    auto cfg = make_replica_config(deps.cfg, i, deps.issuer);
     cfg.reg = deps.reg;
-    cfg.dot_floor = dot_floor;
     auto detached = deps.cfg.detached_replicas;
     result.emplace_back(replica_role(i), [cfg, db = deps.db, detached](supervisor_pointer self) {
       return caf::actor_cast<caf::actor>(spawn_replica(self, cfg, db, detached));

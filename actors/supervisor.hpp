@@ -12,6 +12,7 @@
 
 namespace kv::storage {
 class engine;
+class dot_issuer;
 }  // namespace kv::storage
 
 namespace kv::actors {
@@ -24,7 +25,7 @@ struct supervisor_deps {
   node_config cfg;
   std::shared_ptr<storage::engine> db;
   std::shared_ptr<registry> reg;
-  std::string actor;  // version-vector actor of this incarnation
+  std::shared_ptr<storage::dot_issuer> issuer;  // dots of client writes, for every replica
   std::shared_ptr<node_metrics> metrics;
   int64_t started_ms = 0;              // process start, for the node actor's uptime
   std::shared_ptr<cluster_view> view;  // published by gossip, read by everyone

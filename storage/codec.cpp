@@ -1,5 +1,6 @@
 #include "storage/codec.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <set>
 #include <utility>
@@ -143,11 +144,45 @@ std::string encode_context(const version_vector& vv) {
   return out.SerializeAsString();
 }
 
-caf::expected<version_vector> decode_context(std::string_view bytes) {
+caf::expected<version_vector> decode_context(std::string_view bytes, const token_limits& limits) {
+  // An entry takes at least 4 bytes on the wire; a longer token cannot be within the limits.
+  if (bytes.size() > limits.max_entries * (limits.max_actor_bytes + 32))
+    return malformed("context token", "of " + std::to_string(bytes.size()) + " bytes");
   msg::VersionVector in;
   if (!parse(bytes, in)) return malformed("context token", "not a serialized version vector");
   if (has_unknown_fields(in)) return malformed("context token", "fields this build does not know");
+  if (static_cast<size_t>(in.entries_size()) > limits.max_entries)
+    return malformed("context token", std::to_string(in.entries_size()) + " entries; at most " +
+                                          std::to_string(limits.max_entries) + " are kept");
+  for (const auto& e : in.entries()) {
+    if (e.actor().size() > limits.max_actor_bytes)
+      return malformed("context token",
+                       "an actor of " + std::to_string(e.actor().size()) + " bytes");
+    if (e.counter() >= max_counter)
+      return malformed("context token", "counter " + std::to_string(e.counter()) + " for actor " +
+                                            e.actor() + " is implausible (at or above 2^62)");
+  }
   return checked(in, "context token");
+}
+
+version_vector client_context(version_vector vv, const std::vector<sibling>& siblings,
+                              const token_limits& limits) {
+  auto plausible = [](const version_vector& v) {
+    return std::all_of(v.entries().begin(), v.entries().end(),
+                       [](const auto& e) { return e.counter < max_counter; });
+  };
+  if (!plausible(vv)) {
+    auto entries = vv.entries();
+    for (auto& e : entries) e.counter = std::min(e.counter, max_counter - 1);
+    vv = version_vector::from_entries(std::move(entries));
+  }
+  if (vv.size() <= limits.max_entries) return vv;
+  vv.prune(limits.max_entries, [&siblings](std::string_view actor) {
+    return std::any_of(siblings.begin(), siblings.end(),
+                       [actor](const sibling& s) { return s.id.actor == actor; });
+  });
+  vv.prune(limits.max_entries, [](std::string_view) { return false; });
+  return vv;
 }
 
 }  // namespace kv::storage

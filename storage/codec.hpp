@@ -31,9 +31,26 @@ void to_proto(const object& obj, msg::Object& out);
 std::string encode_object(const object& obj);
 [[nodiscard]] caf::expected<object> decode_object(std::string_view bytes);
 
+// What a context token from a client may hold. A node never hands out a token it would refuse
+// (client_context below), so these only stop made-up or damaged tokens.
+struct token_limits {
+  size_t max_entries = 164;     // the node's max_context_entries + the namespace's max_siblings
+  size_t max_actor_bytes = 96;  // a node id (at most 64) + '.' + an epoch in base 36
+};
+
 // The causal context token as clients hold it: a serialized msg::VersionVector. An empty
-// token is the empty context (a blind write).
+// token is the empty context (a blind write). Besides what from_proto rejects, the decoder
+// refuses counters at or above max_counter and tokens past `limits`, naming what is wrong.
 std::string encode_context(const version_vector& vv);
-[[nodiscard]] caf::expected<version_vector> decode_context(std::string_view bytes);
+[[nodiscard]] caf::expected<version_vector> decode_context(std::string_view bytes,
+                                                           const token_limits& limits = {});
+
+// The context a client is given for `siblings`, within what decode_context accepts: counters
+// past the plausible are lowered to max_counter - 1 (a context damaged before tokens were
+// checked still covers every real dot), and entries beyond `limits.max_entries` are dropped,
+// oldest first, the actors of `siblings` last. A token that covers less only makes the
+// client's next write supersede less: it keeps more siblings, never loses one.
+version_vector client_context(version_vector vv, const std::vector<sibling>& siblings,
+                              const token_limits& limits);
 
 }  // namespace kv::storage

@@ -76,6 +76,12 @@ caf::expected<history> load_history(const engine& db, std::string_view node_id,
   return history{false, *epoch};
 }
 
+// The epoch after `previous`: strictly greater, and at least the wall clock.
+uint64_t next_epoch(uint64_t previous, int64_t now_ms) {
+  auto clock = static_cast<uint64_t>(std::max(now_ms, int64_t{0}));
+  return std::max(previous + 1, clock);
+}
+
 }  // namespace
 
 caf::expected<identity> start_incarnation(engine& db, std::string_view node_id, uint32_t partitions,
@@ -86,8 +92,7 @@ caf::expected<identity> start_incarnation(engine& db, std::string_view node_id, 
   result.node_id = node_id;
   result.partitions = partitions;
   result.created = previous->created;
-  auto clock = static_cast<uint64_t>(std::max(now_ms, int64_t{0}));
-  result.epoch = std::max(previous->epoch + 1, clock);
+  result.epoch = next_epoch(previous->epoch, now_ms);
   result.actor = result.node_id + '.' + base36(result.epoch);
 
   write_batch batch;
@@ -97,6 +102,16 @@ caf::expected<identity> start_incarnation(engine& db, std::string_view node_id, 
   batch.put(column::meta, epoch_key, std::to_string(result.epoch));
   if (auto err = db.write(batch, true)) return err;
   return result;
+}
+
+caf::error renew_incarnation(engine& db, identity& current, int64_t now_ms) {
+  auto epoch = next_epoch(current.epoch, now_ms);
+  write_batch batch;
+  batch.put(column::meta, epoch_key, std::to_string(epoch));
+  if (auto err = db.write(batch, true)) return err;
+  current.epoch = epoch;
+  current.actor = current.node_id + '.' + base36(epoch);
+  return caf::none;
 }
 
 std::string base36(uint64_t value) {

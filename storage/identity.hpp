@@ -32,6 +32,12 @@ struct identity {
 [[nodiscard]] caf::expected<identity> start_incarnation(engine& db, std::string_view node_id,
                                                         uint32_t partitions, int64_t now_ms);
 
+// Takes the incarnation after `current` while the process runs (the dot issuer does when a
+// context claims dots the current actor never issued: storage/dot_issuer.hpp): a new epoch,
+// strictly greater than the current one and at least the clock, stored synced. `current` is
+// updated on success.
+[[nodiscard]] caf::error renew_incarnation(engine& db, identity& current, int64_t now_ms);
+
 // "kq3x9a1" for an epoch.
 std::string base36(uint64_t value);
 

@@ -81,8 +81,10 @@ bool object::has_live() const {
                      [](const sibling& s) { return !s.deleted; });
 }
 
-dot next_dot(const object& current, std::string_view actor, uint64_t floor) {
-  return dot{std::string{actor}, std::max(current.context().counter(actor), floor) + 1};
+std::optional<dot> next_dot(const object& current, std::string_view actor, uint64_t floor) {
+  auto last = std::max(current.context().counter(actor), floor);
+  if (last >= max_counter - 1) return std::nullopt;
+  return dot{std::string{actor}, last + 1};
 }
 
 object merge(const object& a, const object& b, resolution how) {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -80,7 +81,10 @@ class object {
 // the actor issued for any key: a key whose object was removed entirely (an expired value, a
 // purged tombstone) has forgotten its counter, and a copy of the old object that still exists
 // elsewhere would take a reissued counter for one it already saw, and drop the new write.
-dot next_dot(const object& current, std::string_view actor, uint64_t floor = 0);
+// nullopt when that counter would reach max_counter: the context claims (falsely) that the
+// actor issued nearly 2^62 dots for this key, and any dot it issued would be covered by that
+// claim wherever it is merged. The writer must then issue under a new actor (dot_issuer).
+std::optional<dot> next_dot(const object& current, std::string_view actor, uint64_t floor = 0);
 
 // Join of two replicas' states of one key. A sibling survives when the other side holds it
 // too, or when the other side's context does not cover it (it has not seen it). The result's

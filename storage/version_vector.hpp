@@ -16,6 +16,11 @@
 
 namespace kv::storage {
 
+// Counters at or above this are implausible: an actor issuing a million dots a second for one
+// key would need 146,000 years to reach it. A decoder of wire input refuses them, and no actor
+// issues one (next_dot), so counter arithmetic never wraps.
+constexpr uint64_t max_counter = uint64_t{1} << 62;
+
 // The event that created one version.
 struct dot {
   std::string actor;

@@ -16,6 +16,7 @@
 #include "actors/replica.hpp"
 #include "cluster/partitioner.hpp"
 #include "storage/codec.hpp"
+#include "storage/dot_issuer.hpp"
 #include "storage/engine.hpp"
 #include "storage/keys.hpp"
 #include "test/support/actor_fixture.hpp"
@@ -92,8 +93,9 @@ struct cluster_fixture : test::actor_fixture {
     }
     for (auto& [id, n] : nodes) {
       publish_view(id, {});
-      n.coordinator =
-          own(spawn_coordinator(sys, {n.cfg, n.db, n.reg, id + ".e1", metrics, 0, n.view}));
+      n.coordinator = own(spawn_coordinator(
+          sys, {n.cfg, n.db, n.reg, std::make_shared<storage::dot_issuer>(id + ".e1", nullptr),
+                metrics, 0, n.view}));
     }
     sched.run();
   }

@@ -7,6 +7,7 @@
 #include "actors/registry.hpp"
 #include "actors/replica.hpp"
 #include "storage/codec.hpp"
+#include "storage/dot_issuer.hpp"
 #include "storage/engine.hpp"
 #include "test/support/actor_fixture.hpp"
 #include "test/support/temp_dir.hpp"
@@ -49,7 +50,9 @@ struct coordinator_fixture : test::actor_fixture {
     for (uint32_t i = 0; i < cfg.replica_actors; ++i) start_replica(i);
     view->publish(single_node({cfg.node_id, cfg.rack, cfg.datacenter, 1}, "127.0.0.1:7101",
                               ring_options_of(cfg)));
-    coordinator = own(spawn_coordinator(sys, {cfg, db, reg, "n1.e1", metrics, 0, view}));
+    coordinator = own(spawn_coordinator(
+        sys,
+        {cfg, db, reg, std::make_shared<storage::dot_issuer>("n1.e1", nullptr), metrics, 0, view}));
     sched.run();
   }
 

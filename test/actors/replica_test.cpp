@@ -193,3 +193,53 @@ TEST_CASE_METHOD(replica_fixture, "merging an object the replica already holds w
   REQUIRE(again.reply);
   CHECK(db->stats().commits == commits);
 }
+
+TEST_CASE_METHOD(replica_fixture,
+                 "a client write past the namespace's bounds is refused before it is staged",
+                 "[replica]") {
+  auto bounded = [](const std::string& key, const std::string& value, uint64_t bytes,
+                    uint32_t siblings) {
+    auto req = put(key, value);
+    req.mutable_create()->set_max_object_bytes(bytes);
+    req.mutable_create()->set_max_siblings(siblings);
+    return req;
+  };
+  SECTION("bytes") {
+    REQUIRE(
+        call<msg::ReplicaWriteReply>(replica, bounded("k", std::string(600, 'a'), 1000, 0)).reply);
+    auto commits = db->stats().commits;
+    auto over = call<msg::ReplicaWriteReply>(replica, bounded("k", std::string(600, 'b'), 1000, 0));
+    CHECK(over.code() == errc::too_large);
+    CHECK(message_of(over.error).find("allows 1000 (max_object_bytes)") != std::string::npos);
+    CHECK(db->stats().commits == commits);  // nothing was written
+  }
+  SECTION("siblings") {
+    REQUIRE(call<msg::ReplicaWriteReply>(replica, bounded("k", "a", 0, 2)).reply);
+    REQUIRE(call<msg::ReplicaWriteReply>(replica, bounded("k", "b", 0, 2)).reply);
+    auto third = call<msg::ReplicaWriteReply>(replica, bounded("k", "c", 0, 2));
+    CHECK(third.code() == errc::too_large);
+    CHECK(message_of(third.error).find("3 siblings") != std::string::npos);
+  }
+  SECTION("a write that leaves an object over its bound no larger is taken") {
+    // Two siblings, then the bound drops to one: a blind write would add a third, a write with
+    // the read's context replaces both.
+    REQUIRE(call<msg::ReplicaWriteReply>(replica, put("k", "a")).reply);
+    auto second = call<msg::ReplicaWriteReply>(replica, put("k", "b"));
+    REQUIRE(second.reply);
+    CHECK(call<msg::ReplicaWriteReply>(replica, bounded("k", "c", 0, 1)).code() == errc::too_large);
+    auto resolving = bounded("k", "resolved", 0, 1);
+    *resolving.mutable_create()->mutable_context() = second.reply->object().context();
+    auto resolved = call<msg::ReplicaWriteReply>(replica, resolving);
+    REQUIRE(resolved.reply);
+    CHECK(resolved.reply->object().siblings_size() == 1);
+  }
+  SECTION("merges are never refused for their size") {
+    REQUIRE(call<msg::ReplicaWriteReply>(replica, put("k", std::string(5000, 'a'))).reply);
+    auto other = put("other", std::string(5000, 'b'));
+    auto written = call<msg::ReplicaWriteReply>(replica, other);
+    REQUIRE(written.reply);
+    msg::ReplicaWriteRequest merge = put("k", "");
+    *merge.mutable_merge() = written.reply->object();
+    CHECK(call<msg::ReplicaWriteReply>(replica, merge).reply);
+  }
+}

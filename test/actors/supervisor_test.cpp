@@ -5,6 +5,7 @@
 #include "actors/metrics.hpp"
 #include "actors/registry.hpp"
 #include "actors/supervisor.hpp"
+#include "storage/dot_issuer.hpp"
 #include "storage/engine.hpp"
 #include "test/support/actor_fixture.hpp"
 #include "test/support/fault_env.hpp"
@@ -39,7 +40,9 @@ struct supervisor_fixture : test::actor_fixture {
 
   void start() {
     view->publish(initial_single(cfg));
-    sup = spawn_supervisor(sys, {cfg, db, reg, "n1.e1", metrics, 0, view});
+    sup = spawn_supervisor(
+        sys,
+        {cfg, db, reg, std::make_shared<storage::dot_issuer>("n1.e1", nullptr), metrics, 0, view});
     self->monitor(sup);
     sched.run();
   }

@@ -132,6 +132,64 @@ TEST_CASE("malformed context tokens are invalid arguments", "[codec]") {
   }
 }
 
+TEST_CASE("context tokens past the limits are refused, naming what is wrong", "[codec]") {
+  SECTION("a counter at or above 2^62") {
+    CHECK(decode_context(token({{"n1.x", max_counter - 1}})));
+    auto at = decode_context(token({{"n1.x", max_counter}}));
+    CHECK(invalid(at));
+    CHECK(message(at).find("counter 4611686018427387904 for actor n1.x is implausible") !=
+          std::string::npos);
+    CHECK(invalid(decode_context(token({{"a", 1}, {"n1.x", UINT64_MAX}}))));
+  }
+  SECTION("more entries than a node keeps") {
+    token_limits limits{3, 96};
+    CHECK(decode_context(token({{"a", 1}, {"b", 1}, {"c", 1}}), limits));
+    auto four = decode_context(token({{"a", 1}, {"b", 1}, {"c", 1}, {"d", 1}}), limits);
+    CHECK(invalid(four));
+    CHECK(message(four) == "malformed context token: 4 entries; at most 3 are kept");
+  }
+  SECTION("an actor no node id can make") {
+    CHECK(invalid(decode_context(token({{std::string(97, 'n'), 1}}))));
+  }
+  SECTION("a token too long to be within the limits, before it is parsed") {
+    token_limits limits{2, 10};
+    auto result = decode_context(std::string(200, '\0'), limits);
+    CHECK(invalid(result));
+    CHECK(message(result) == "malformed context token: of 200 bytes");
+  }
+}
+
+TEST_CASE("the context handed to a client is one the node accepts back", "[codec]") {
+  token_limits limits{3, 96};
+  std::vector<sibling> siblings{{{"s1", 1}, "a", false, 0}, {{"s2", 4}, "b", false, 0}};
+  SECTION("implausible counters are lowered and still cover every real dot") {
+    auto vv = version_vector::from_entries({{"s1", UINT64_MAX, 5}, {"s2", 4, 5}});
+    auto out = client_context(vv, siblings, limits);
+    CHECK(out.counter("s1") == max_counter - 1);
+    CHECK(out.covers({"s1", 1}));
+    CHECK(decode_context(encode_context(out), limits));
+  }
+  SECTION("entries past the limit go oldest first, the siblings' actors last") {
+    auto vv = version_vector::from_entries(
+        {{"old", 1, 1}, {"s1", 1, 2}, {"mid", 1, 3}, {"s2", 4, 4}, {"new", 1, 9}});
+    auto out = client_context(vv, siblings, limits);
+    REQUIRE(out.size() == 3);
+    CHECK(out.counter("s1") == 1);
+    CHECK(out.counter("s2") == 4);
+    CHECK(out.counter("new") == 1);
+    CHECK(decode_context(encode_context(out), limits));
+  }
+  SECTION("more sibling actors than the limit still give a token within it") {
+    auto vv = version_vector::from_entries({{"s1", 1, 1}, {"s2", 4, 2}});
+    auto out = client_context(vv, siblings, token_limits{1, 96});
+    CHECK(out.size() == 1);
+  }
+  SECTION("a context within the limits is handed out as it is") {
+    auto vv = version_vector::from_entries({{"s1", 1, 1}, {"s2", 4, 2}});
+    CHECK(client_context(vv, siblings, limits) == vv);
+  }
+}
+
 TEST_CASE("malformed objects are invalid arguments", "[codec]") {
   msg::Object wire;
   to_proto(sample_object(), wire);

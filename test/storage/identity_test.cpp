@@ -68,6 +68,21 @@ TEST_CASE("every start takes a strictly greater epoch, even when the clock went 
   }
 }
 
+TEST_CASE("a running node's renewed incarnation is stored, so no later start reuses it",
+          "[identity]") {
+  temp_dir dir;
+  identity id;
+  {
+    auto db = open_engine(dir);
+    id = start(*db, "n1", 256, now);
+    REQUIRE_FALSE(renew_incarnation(*db, id, now));  // the clock has not moved
+    CHECK(id.epoch == uint64_t{now} + 1);
+    CHECK(id.actor == "n1." + base36(uint64_t{now} + 1));
+  }
+  auto db = open_engine(dir);
+  CHECK(start(*db, "n1", 256, now).epoch == uint64_t{now} + 2);
+}
+
 TEST_CASE("a data directory of another node is refused", "[identity]") {
   temp_dir dir;
   auto db = open_engine(dir);

@@ -43,7 +43,7 @@ struct replica {
   // A client write coordinated here, which gives `version` its dot; `seen` is the client's
   // context.
   write_result write(const version_vector& seen, sibling version, write_rules rules = {}) {
-    version.id = next_dot(state, actor);
+    version.id = *next_dot(state, actor);
     auto result = apply_write(state, seen, std::move(version), rules);
     state = result.stored;
     return result;
@@ -143,7 +143,7 @@ class history {
     auto version = pick(0, 4) == 0 ? tombstone({}, rules.now_ms)
                                    : value({}, "v" + std::to_string(written_.size()), rules.now_ms);
     auto result = r.write(seen.context, version, rules);
-    version.id = next_dot(before, r.actor);
+    version.id = *next_dot(before, r.actor);
     if (rules_.how == resolution::lww) version.timestamp_ms = stamped(before, version);
 
     REQUIRE(result.seen.covers(version.id));
@@ -380,11 +380,24 @@ TEST_CASE("a write after its key was removed is not lost to an old copy kept els
   SECTION("with the actor's floor the new dot is above every one it issued") {
     auto id = next_dot(fresh.state, "a.1", 2);
     CHECK(id == dot{"a.1", 3});
-    sibling version{id, "new", false, 0};
+    sibling version{*id, "new", false, 0};
     auto written = apply_write(fresh.state, {}, std::move(version), {});
     auto merged = values(merge(b_state, written.stored));
     CHECK(std::count(merged.begin(), merged.end(), "new") == 1);
   }
+}
+
+TEST_CASE("no dot is issued past the plausible counter, whatever a context claims", "[object]") {
+  replica a{"a.1", {}};
+  a.write({}, value({}, "x"));
+  auto claims = [](uint64_t counter) {
+    return object::from_parts({}, version_vector::from_entries({{"a.1", counter, 0}}));
+  };
+  CHECK(next_dot(claims(max_counter - 2), "a.1") == dot{"a.1", max_counter - 1});
+  CHECK_FALSE(next_dot(claims(max_counter - 1), "a.1"));
+  CHECK_FALSE(next_dot(claims(UINT64_MAX), "a.1"));  // wrapped to counter 0 before
+  CHECK_FALSE(next_dot(a.state, "a.1", UINT64_MAX));
+  CHECK(next_dot(claims(UINT64_MAX), "b.1") == dot{"b.1", 1});
 }
 
 TEST_CASE("from_parts sorts, keeps one sibling per dot and covers every sibling", "[object]") {

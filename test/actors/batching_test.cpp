@@ -1,0 +1,86 @@
+#include "actors/batching.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "messages/errc.hpp"
+
+using namespace kv;
+using namespace kv::actors;
+
+TEST_CASE("a call larger than a batch travels in pieces of a batch each and comes back whole",
+          "[batching]") {
+  std::string whole(max_piece_bytes * 2 + 17, 'x');
+  whole[max_piece_bytes] = 'y';
+  outgoing<msg::ReplicaBatch> out;
+  std::vector<msg::ReplicaBatch> sent;
+  queue_pieces(out, 7, whole, [&](msg::ReplicaBatch b) { sent.push_back(std::move(b)); });
+  CHECK(sent.size() == 2);  // the third piece waits for the next flush
+  sent.push_back(out.take());
+  assembler in{whole.size()};
+  std::optional<std::string> result;
+  for (auto& batch : sent) {
+    REQUIRE(batch.pieces_size() == 1);
+    CHECK(batch.ByteSizeLong() < max_piece_bytes + 64);
+    auto got = in.add(1, batch.pieces(0));
+    REQUIRE(got);
+    if (*got) result = std::move(**got);
+  }
+  REQUIRE(result);
+  CHECK(*result == whole);
+  CHECK(in.held() == 0);
+}
+
+TEST_CASE("what a sender announces in pieces is bounded by the receiver's budget", "[batching]") {
+  assembler in{1000};
+  msg::Piece big;
+  big.set_id(1);
+  big.set_total(2000);
+  big.set_data("abc");
+  auto refused = in.add(1, big);
+  REQUIRE_FALSE(refused);
+  CHECK(code_of(refused.error()) == errc::too_large);
+
+  msg::Piece first = big;
+  first.set_total(600);
+  REQUIRE(in.add(1, first));
+  CHECK(in.held() == 600);
+  msg::Piece second = first;
+  second.set_id(2);
+  CHECK_FALSE(in.add(1, second));  // 1200 announced in all
+  CHECK(in.add(2, [&] {            // another sender shares the same budget
+    auto p = first;
+    p.set_id(3);
+    p.set_total(400);
+    return p;
+  }()));
+  CHECK(in.held() == 1000);
+  in.drop(1);
+  CHECK(in.held() == 400);
+}
+
+TEST_CASE("pieces that cannot belong together drop their whole", "[batching]") {
+  assembler in{1 << 20};
+  msg::Piece p;
+  p.set_id(5);
+  p.set_total(10);
+  p.set_data("12345");
+  REQUIRE(in.add(1, p));
+  SECTION("another total") {
+    auto q = p;
+    q.set_total(11);
+    auto r = in.add(1, q);
+    REQUIRE_FALSE(r);
+    CHECK(code_of(r.error()) == errc::invalid_argument);
+  }
+  SECTION("more bytes than announced") {
+    auto q = p;
+    q.set_data("123456");
+    CHECK_FALSE(in.add(1, q));
+  }
+  SECTION("an empty piece") {
+    auto q = p;
+    q.clear_data();
+    CHECK_FALSE(in.add(1, q));
+  }
+  CHECK(in.held() == 0);
+}

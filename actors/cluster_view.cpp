@@ -15,11 +15,13 @@ replica_api replica_of(const cluster_snapshot& snap, const registry& reg, uint32
   return caf::actor_cast<replica_api>(snap.peers[m].link);
 }
 
-std::shared_ptr<const cluster_snapshot> single_node(const cluster::member_spec& self,
-                                                    const std::string& address,
-                                                    const cluster::ring_options& opts) {
+caf::expected<std::shared_ptr<const cluster_snapshot>> single_node(
+    const cluster::member_spec& self, const std::string& address,
+    const cluster::ring_options& opts) {
+  auto ring = cluster::ring::make({self}, opts);
+  if (!ring) return ring.error();
   auto snap = std::make_shared<cluster_snapshot>();
-  snap->ring = std::make_shared<cluster::ring>(std::vector<cluster::member_spec>{self}, opts);
+  snap->ring = std::make_shared<const cluster::ring>(std::move(*ring));
   snap->peers.push_back({address, true, peer_link_actor{}});
   snap->complete = true;
   return snap;

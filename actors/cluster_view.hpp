@@ -54,9 +54,9 @@ class registry;
 replica_api replica_of(const cluster_snapshot& snap, const registry& reg, uint32_t m,
                        uint32_t partition, uint32_t replica_actors);
 
-// The view of a node alone: itself, reachable, complete.
-std::shared_ptr<const cluster_snapshot> single_node(const cluster::member_spec& self,
-                                                    const std::string& address,
-                                                    const cluster::ring_options& opts);
+// The view of a node alone: itself, reachable, complete; the ring's error if it cannot be placed.
+caf::expected<std::shared_ptr<const cluster_snapshot>> single_node(
+    const cluster::member_spec& self, const std::string& address,
+    const cluster::ring_options& opts);
 
 }  // namespace kv::actors

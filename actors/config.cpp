@@ -6,6 +6,7 @@
 
 #include <toml++/toml.h>
 
+#include "cluster/member_wire.hpp"
 #include "cluster/partitioner.hpp"
 #include "messages/errc.hpp"
 
@@ -122,12 +123,35 @@ void apply_namespace_defaults(node_config& cfg) {
     if (ns.n == 0) ns.n = clustered(cfg) ? 3 : 1;
 }
 
-caf::error validate(const node_config& cfg) {
+namespace {
+
+// This node's row of the member table and its share of the ring: within the bounds its peers
+// decode rows with (cluster/member_wire.hpp) and the ring places (cluster/ring.hpp), or a node
+// would start that nobody else takes in.
+caf::error validate_member(const node_config& cfg) {
   if (cfg.node_id.empty() || cfg.node_id.size() > 64)
     return invalid("--id must be 1 to 64 characters");
   for (char c : cfg.node_id)
     if (!isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_')
       return invalid("--id may contain only letters, digits, '-' and '_': '" + cfg.node_id + "'");
+  if (auto err = cluster::check_place("--rack", cfg.rack)) return err;
+  if (auto err = cluster::check_place("--dc", cfg.datacenter)) return err;
+  if (auto err = cluster::check_address(to_string(cfg.listen)))
+    return invalid("--listen: " + message_of(err));
+  if (cfg.weight == 0 || cfg.weight > cluster::max_weight)
+    return invalid("--weight must be between 1 and " + std::to_string(cluster::max_weight));
+  if (cfg.tokens_per_weight == 0 || cfg.tokens_per_weight > 65536)
+    return invalid("tokens_per_weight must be between 1 and 65536");
+  if (uint64_t{cfg.weight} * cfg.tokens_per_weight > cluster::max_ring_tokens)
+    return invalid("--weight x tokens_per_weight must be at most " +
+                   std::to_string(cluster::max_ring_tokens) + " ring tokens");
+  return caf::none;
+}
+
+}  // namespace
+
+caf::error validate(const node_config& cfg) {
+  if (auto err = validate_member(cfg)) return err;
   if (cfg.data_dir.empty()) return invalid("--data-dir is required");
   if (!cluster::valid_partition_count(cfg.partitions))
     return invalid("partitions must be a power of two between 1 and 65536, not " +
@@ -135,9 +159,6 @@ caf::error validate(const node_config& cfg) {
   if (cfg.replica_actors == 0 || cfg.replica_actors > cfg.partitions ||
       (cfg.replica_actors & (cfg.replica_actors - 1)) != 0)
     return invalid("replica actors must be a power of two between 1 and the partition count");
-  if (cfg.weight == 0 || cfg.weight > 1000) return invalid("--weight must be between 1 and 1000");
-  if (cfg.tokens_per_weight == 0 || cfg.tokens_per_weight > 65536)
-    return invalid("tokens_per_weight must be between 1 and 65536");
   if (cfg.max_key_bytes == 0 || cfg.max_value_bytes == 0)
     return invalid("key and value limits must be positive");
   if (cfg.default_timeout.count() <= 0 || cfg.default_timeout > cfg.max_timeout)

@@ -10,6 +10,7 @@
 #include "caf/all.hpp"
 #include "caf/io/all.hpp"
 #include "cluster/failure_detector.hpp"
+#include "cluster/member_wire.hpp"
 #include "messages/errc.hpp"
 #include "storage/engine.hpp"
 
@@ -25,6 +26,9 @@ constexpr const char* table_key = "member_table";
 // Failed attempts after which a peer counts as down for readiness: it is not waited for.
 constexpr uint32_t attempts_before_down = 3;
 
+// Refused gossip is logged at most once per this interval (see warn_refused).
+constexpr auto refusal_log_interval = std::chrono::seconds{10};
+
 // A peer, known by the address it listens on; its id is empty until the first exchange.
 struct peer {
   std::string id;
@@ -37,18 +41,26 @@ struct peer {
   steady::time_point last_attempt{};
 };
 
+struct refusal_log {
+  bool logged = false;
+  steady::time_point last{};
+  uint64_t held_back = 0;
+};
+
 struct gossip_state {
   gossip_deps deps;
   cluster::member_table table{member_entry{}};
   cluster::failure_detector detector;
   std::map<std::string, peer> peers;  // by address
   std::shared_ptr<const cluster::ring> ring;
-  std::string ring_members;  // what `ring` was built from
-  std::string published;     // what the last snapshot showed: placement, status, connections
+  std::string ring_members;                // what `ring` was built from
+  std::optional<std::string> unplaceable;  // the placement the ring refused last, logged once
+  std::string published;  // what the last snapshot showed: placement, status, connections
   uint64_t version = 0;
   bool settled = false;  // latched: once placement is final, the node serves for good
   std::mt19937_64 rng{std::random_device{}()};
   steady::time_point last_waiting_log;
+  refusal_log refusals;
   std::shared_ptr<spdlog::logger> log = log::get("gossip");
 
   static inline const char* name = "gossip";
@@ -56,44 +68,58 @@ struct gossip_state {
 
 using gossip_pointer = gossip_actor::stateful_pointer<gossip_state>;
 
-// -- rows on the wire -----------------------------------------------------------------------------
+// -- tables on the wire ---------------------------------------------------------------------------
 
-member_entry from_row(const msg::MemberRow& row) {
-  const auto& m = row.member();
-  member_entry e;
-  e.spec = {m.id(), m.rack(), m.datacenter(), m.weight() == 0 ? 1 : m.weight()};
-  e.address = m.address();
-  e.status = from_wire(m.state());
-  e.incarnation = row.incarnation();
-  e.heartbeat = row.heartbeat();
-  return e;
-}
-
-void to_row(const member_entry& e, msg::MemberRow& row) {
-  auto& m = *row.mutable_member();
-  m.set_id(e.spec.id);
-  m.set_address(e.address);
-  m.set_rack(e.spec.rack);
-  m.set_datacenter(e.spec.datacenter);
-  m.set_weight(e.spec.weight);
-  m.set_state(to_wire(e.status));
-  row.set_incarnation(e.incarnation);
-  row.set_heartbeat(e.heartbeat);
-}
-
+// The table as this node sends it: within the bounds its peers decode with (the member table
+// holds at most max_members rows; the suspects are cut to as many).
 msg::MemberTable wire_table(const gossip_state& st) {
   msg::MemberTable t;
   t.set_from(st.table.self_id());
-  for (auto& [id, row] : st.table.rows()) to_row(row, *t.add_rows());
-  for (auto& id : st.detector.suspects(steady::now())) t.add_suspects(id);
+  for (auto& [id, row] : st.table.rows()) cluster::encode_row(row, *t.add_rows());
+  for (auto& id : st.detector.suspects(steady::now()))
+    if (static_cast<size_t>(t.suspects_size()) < cluster::max_members) t.add_suspects(id);
   return t;
 }
 
-std::vector<member_entry> entries_of(const msg::MemberTable& t) {
-  std::vector<member_entry> result;
-  result.reserve(t.rows_size());
-  for (auto& row : t.rows()) result.push_back(from_row(row));
-  return result;
+msg::Member wire_member(const member_entry& e) {
+  msg::MemberRow row;
+  cluster::encode_row(e, row);
+  return row.member();
+}
+
+// Logs refused gossip at most once per refusal_log_interval, so a misbehaving peer cannot flood
+// the log; the line's last value is the number of refusals held back since the one before.
+template <class... Ts>
+void warn_refused(gossip_state& st, size_t count, const char* format, const Ts&... xs) {
+  auto now = steady::now();
+  auto& r = st.refusals;
+  if (r.logged && now - r.last < refusal_log_interval) {
+    r.held_back += count;
+    return;
+  }
+  st.log->warn(format, xs..., r.held_back);
+  r = {true, now, 0};
+}
+
+// One line for the rows of one table that were refused: the first of them, and how many.
+void log_refused_rows(gossip_state& st, std::string_view from,
+                      const std::vector<cluster::refused_row>& refused) {
+  if (refused.empty()) return;
+  warn_refused(st, refused.size(),
+               "GossipRowRefused from={} id={} reason=\"{}\" refused={} held_back={}", from,
+               refused.front().id, refused.front().reason, refused.size());
+}
+
+// A peer's table as far as it passes the bounds of cluster/member_wire.hpp; an error if it is
+// refused whole. What was refused is logged.
+caf::expected<cluster::decoded_table> checked(gossip_state& st, const msg::MemberTable& t) {
+  auto decoded = cluster::decode_table(t);
+  if (!decoded)
+    warn_refused(st, 1, "GossipTableRefused from={} err=\"{}\" held_back={}",
+                 cluster::loggable(t.from()), describe(decoded.error()));
+  else
+    log_refused_rows(st, decoded->from, decoded->refused);
+  return decoded;
 }
 
 // -- peers ----------------------------------------------------------------------------------------
@@ -173,6 +199,26 @@ void store_table(gossip_state& st) {
                  describe(err));  // kept in memory; retried on change
 }
 
+// Rebuilds the ring when placement changed; true if it did. A placement the ring cannot take
+// keeps the previous ring and is logged once: checked rows make that unreachable, but the ring
+// is never trusted to get valid input.
+bool rebuild_ring(gossip_state& st, const std::vector<cluster::member_spec>& specs,
+                  const std::string& sig) {
+  if ((st.ring && sig == st.ring_members) || st.unplaceable == sig) return false;
+  auto built = cluster::ring::make(specs, ring_options_of(st.deps.cfg));
+  if (!built) {
+    st.unplaceable = sig;
+    st.log->error("RingNotBuilt members={} err=\"{}\" (the previous ring stays)", specs.size(),
+                  describe(built.error()));
+    return false;
+  }
+  st.ring = std::make_shared<const cluster::ring>(std::move(*built));
+  st.ring_members = sig;
+  st.unplaceable.reset();
+  st.log->info("RingBuilt members={} partitions={}", specs.size(), st.ring->partitions());
+  return true;
+}
+
 // A new snapshot when placement, a status, a connection or a link changed; the ring is rebuilt
 // (and the table stored) only when placement changed. True if it stored the table.
 bool publish(gossip_pointer self) {
@@ -180,13 +226,11 @@ bool publish(gossip_pointer self) {
   auto& st = self->state;
   auto specs = st.table.placement();
   auto sig = cluster::placement_signature(specs);
-  if (!st.ring || sig != st.ring_members) {
-    st.ring = std::make_shared<cluster::ring>(specs, ring_options_of(st.deps.cfg));
-    st.ring_members = sig;
-    st.log->info("RingBuilt members={} partitions={}", specs.size(), st.ring->partitions());
+  if (rebuild_ring(st, specs, sig)) {
     store_table(st);
     stored = true;
   }
+  if (!st.ring) return stored;  // nothing placed yet: the view keeps the node alone
   auto snap = std::make_shared<cluster_snapshot>();
   snap->ring = st.ring;
   snap->self = cluster_snapshot::no_member;  // until found: a removed node holds nothing
@@ -220,12 +264,22 @@ bool publish(gossip_pointer self) {
 void connect_all(gossip_pointer self);
 void connect(gossip_pointer self, const std::string& address);
 
-// Takes in a peer's table: merges it, counts whoever spoke as heard, and takes the sender's
-// suspicions into account.
-void absorb(gossip_pointer self, const msg::MemberTable& remote) {
+void log_table_full(gossip_state& st, const std::string& from,
+                    const std::vector<std::string>& ids) {
+  std::vector<cluster::refused_row> refused;
+  for (auto& id : ids)
+    refused.push_back(
+        {id, "the member table is full (" + std::to_string(cluster::max_members) + " rows)"});
+  log_refused_rows(st, from, refused);
+}
+
+// Takes in a peer's checked table: merges it, counts whoever spoke as heard, and takes the
+// sender's suspicions into account if it is a member (so reports stay as bounded as the table).
+void absorb(gossip_pointer self, const cluster::decoded_table& remote) {
   auto& st = self->state;
   auto now = steady::now();
-  auto out = st.table.merge(entries_of(remote));
+  auto out = st.table.merge(remote.rows);
+  log_table_full(st, remote.from, out.refused);
   for (auto& id : out.advanced) st.detector.heard(id, now);
   for (auto& id : out.learned) {
     auto* row = st.table.find(id);
@@ -235,10 +289,8 @@ void absorb(gossip_pointer self, const msg::MemberTable& remote) {
   }
   for (auto& id : out.revived)
     st.log->info("MemberUp id={} incarnation={}", id, st.table.find(id)->incarnation);
-  if (!remote.from().empty() && remote.from() != st.table.self_id()) {
-    std::vector<std::string> suspects{remote.suspects().begin(), remote.suspects().end()};
-    st.detector.reported(remote.from(), suspects, now);
-  }
+  if (!remote.from.empty() && remote.from != st.table.self_id() && st.table.find(remote.from))
+    st.detector.reported(remote.from, remote.suspects, now);
   if (out.refuted)
     st.log->warn("DownRefuted incarnation={} (a peer had declared this node down)",
                  st.table.self().incarnation);
@@ -256,17 +308,24 @@ void absorb(gossip_pointer self, const msg::MemberTable& remote) {
   publish(self);
 }
 
+void connect_failed(gossip_pointer self, const std::string& address, const caf::error& err);
+
 void introduced(gossip_pointer self, const std::string& address, node_actor front,
-                const msg::MemberTable& remote) {
+                const msg::MemberTable& wire) {
   auto& st = self->state;
+  auto remote = checked(st, wire);
+  if (!remote || remote->from.empty())
+    return connect_failed(
+        self, address,
+        remote ? make_error(errc::invalid_argument, "the peer gave no id") : remote.error());
   auto& p = st.peers[address];
   p.connecting = false;
   p.failures = 0;
-  p.id = remote.from();
+  p.id = remote->from;
   if (auto* other = peer_of(st, p.id); other && other != &p) {
     if (other->front) {  // reached under another address already (a seed by another name)
       p.alias = true;
-      absorb(self, remote);
+      absorb(self, *remote);
       return;
     }
     *other = peer{};  // this address takes over
@@ -280,7 +339,7 @@ void introduced(gossip_pointer self, const std::string& address, node_actor fron
     self->send_exit(p.link, caf::exit_reason::user_shutdown);
   p.link = spawn_peer_link(self, p.front, p.id, st.deps.cfg.max_peer_message_bytes);
   st.log->info("PeerConnected id={} address={}", p.id, address);
-  absorb(self, remote);
+  absorb(self, *remote);
   publish(self);
 }
 
@@ -346,7 +405,7 @@ void exchange(gossip_pointer self, peer& p) {
       .then(
           [self, id](msg::GossipReply& reply) {
             if (auto* q = peer_of(self->state, id)) q->exchanging = false;
-            absorb(self, reply.table());
+            if (auto remote = checked(self->state, reply.table())) absorb(self, *remote);
           },
           [self, id](caf::error&) {
             if (auto* q = peer_of(self->state, id)) q->exchanging = false;
@@ -421,8 +480,10 @@ void on_down(gossip_pointer self, const caf::down_msg& dm) {
   }
 }
 
-msg::GossipReply on_gossip(gossip_pointer self, const msg::GossipRequest& req) {
-  absorb(self, req.table());
+caf::result<msg::GossipReply> on_gossip(gossip_pointer self, const msg::GossipRequest& req) {
+  auto remote = checked(self->state, req.table());
+  if (!remote) return remote.error();
+  absorb(self, *remote);
   msg::GossipReply reply;
   *reply.mutable_table() = wire_table(self->state);
   return reply;
@@ -434,9 +495,7 @@ msg::StatusReply describe_members(gossip_state& st) {
   auto now = steady::now();
   for (auto& [id, row] : st.table.rows()) {
     auto& m = *reply.add_members();
-    msg::MemberRow wire;
-    to_row(row, wire);
-    m = wire.member();
+    m = wire_member(row);
     bool is_self = id == st.table.self_id();
     m.set_last_heard_ms(is_self ? 0 : st.detector.silent_ms(id, now));
     auto* p = is_self ? nullptr : peer_of(st, id);
@@ -466,10 +525,8 @@ caf::result<msg::RemoveMemberReply> remove_member(gossip_pointer self,
     sync_peers(self);
     if (!publish(self)) store_table(st);
   }
-  msg::MemberRow wire;
-  to_row(*st.table.find(req.id()), wire);
   msg::RemoveMemberReply reply;
-  *reply.mutable_member() = wire.member();
+  *reply.mutable_member() = wire_member(*st.table.find(req.id()));
   return reply;
 }
 
@@ -487,10 +544,8 @@ caf::result<msg::LeaveReply> leave(gossip_pointer self) {
                  st.table.self_id(), st.table.self().incarnation);
     if (!publish(self)) store_table(st);
   }
-  msg::MemberRow wire;
-  to_row(st.table.self(), wire);
   msg::LeaveReply reply;
-  *reply.mutable_member() = wire.member();
+  *reply.mutable_member() = wire_member(st.table.self());
   return reply;
 }
 
@@ -498,14 +553,15 @@ void load_table(gossip_pointer self) {
   auto& st = self->state;
   auto stored = st.deps.db->get(storage::column::meta, table_key);
   if (!stored || !*stored) return;
-  msg::MemberTable t;
-  if (!t.ParseFromString(**stored)) {
-    st.log->warn("StoredMembersUnreadable key={}", table_key);
+  auto table = cluster::decode_table(std::string_view{**stored});
+  if (!table) {
+    st.log->warn("StoredMembersUnreadable key={} err=\"{}\"", table_key, describe(table.error()));
     return;
   }
-  t.clear_from();  // no suspicions from an earlier life
-  t.clear_suspects();
-  absorb(self, t);
+  log_refused_rows(st, "(stored)", table->refused);
+  table->from.clear();  // no suspicions from an earlier life
+  table->suspects.clear();
+  absorb(self, *table);
 }
 
 gossip_actor::behavior_type gossip(gossip_pointer self, gossip_deps deps) {
@@ -556,37 +612,6 @@ cluster::ring_options ring_options_of(const node_config& cfg) {
   opts.partitions = cfg.partitions;
   opts.tokens_per_weight = cfg.tokens_per_weight;
   return opts;
-}
-
-msg::MemberState to_wire(member_status s) {
-  switch (s) {
-    case member_status::joining:
-      return msg::MEMBER_JOINING;
-    case member_status::up:
-      return msg::MEMBER_UP;
-    case member_status::leaving:
-      return msg::MEMBER_LEAVING;
-    case member_status::down:
-      return msg::MEMBER_DOWN;
-    case member_status::removed:
-      return msg::MEMBER_REMOVED;
-  }
-  return msg::MEMBER_UNKNOWN;
-}
-
-member_status from_wire(msg::MemberState s) {
-  switch (s) {
-    case msg::MEMBER_JOINING:
-      return member_status::joining;
-    case msg::MEMBER_LEAVING:
-      return member_status::leaving;
-    case msg::MEMBER_DOWN:
-      return member_status::down;
-    case msg::MEMBER_REMOVED:
-      return member_status::removed;
-    default:
-      return member_status::up;
-  }
 }
 
 }  // namespace kv::actors

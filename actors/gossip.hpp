@@ -45,8 +45,4 @@ gossip_actor spawn_gossip(caf::local_actor* parent, gossip_deps deps);
 cluster::member_entry self_entry(const node_config& cfg, uint64_t incarnation);
 cluster::ring_options ring_options_of(const node_config& cfg);
 
-// Between the table's rows and their wire form.
-msg::MemberState to_wire(cluster::member_status s);
-cluster::member_status from_wire(msg::MemberState s);
-
 }  // namespace kv::actors

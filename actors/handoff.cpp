@@ -137,12 +137,23 @@ void adopt_orphans(handoff_state& st, const cluster::ring& now) {
   }
 }
 
+// The stored base cannot be placed (a damaged disk): no change can be planned from it. `now`
+// becomes the base, and the data this node holds but does not own goes out as orphans.
+void rebase(handoff_state& st, const cluster::ring& now, const caf::error& err) {
+  st.log->error("HandoffBaseUnplaceable err=\"{}\" (orphans are sent to the current holders)",
+                describe(err));
+  st.base = now.members();
+  adopt_orphans(st, now);
+  store(st);
+}
+
 // Placement changed from the base to `now`: adds what the change asks of this node.
 void plan(handoff_pointer self, const cluster_snapshot& now) {
   auto& st = self->state;
   const auto& self_id = st.deps.cfg.node_id;
-  cluster::ring before{st.base, ring_options_of(st.deps.cfg)};
-  auto p = cluster::plan_handoff(before, *now.ring, st.n, self_id);
+  auto before = cluster::ring::make(st.base, ring_options_of(st.deps.cfg));
+  if (!before) return rebase(st, *now.ring, before.error());
+  auto p = cluster::plan_handoff(*before, *now.ring, st.n, self_id);
   for (auto& t : p.sends) {
     bool known = false;
     for (auto& w : st.transfers)

@@ -334,13 +334,14 @@ std::string render_metrics(const node_metrics& metrics, const storage::engine& d
 }
 
 // The view before gossip has run: this node alone; complete when it has no seeds.
-std::shared_ptr<const cluster_snapshot> initial_view(const node_config& cfg) {
+caf::expected<std::shared_ptr<const cluster_snapshot>> initial_view(const node_config& cfg) {
   auto self = self_entry(cfg, 0);
-  auto snap = std::make_shared<cluster_snapshot>(
-      *single_node(self.spec, self.address, ring_options_of(cfg)));
+  auto alone = single_node(self.spec, self.address, ring_options_of(cfg));
+  if (!alone) return alone.error();
+  auto snap = std::make_shared<cluster_snapshot>(**alone);
   for (auto& seed : cfg.seeds)
     if (to_string(seed) != self.address) snap->complete = false;
-  return snap;
+  return std::shared_ptr<const cluster_snapshot>{std::move(snap)};
 }
 
 // Runs until the supervisor terminates, sweeping the port guard and calling `tick` (which
@@ -432,7 +433,12 @@ int run_actors(const node_config& cfg, const opened_storage& storage, signal_wat
   auto reg = std::make_shared<registry>();
   auto metrics = std::make_shared<node_metrics>();
   auto view = std::make_shared<cluster_view>();
-  view->publish(initial_view(cfg));
+  auto initial = initial_view(cfg);
+  if (!initial) {  // unreachable: validate(cfg) checks what the ring needs
+    logger->error("StartFailed what=ring err=\"{}\"", describe(initial.error()));
+    return exit_start_failed;
+  }
+  view->publish(std::move(*initial));
   auto sup = spawn_supervisor(
       sys, {cfg, storage.db, reg, storage.issuer, metrics, cfg.now_ms(), view, storage.id.epoch});
   auto face = spawn_front(sys, reg, cfg);

@@ -40,6 +40,11 @@ bool same_placement(const member_entry& a, const member_entry& b) {
          a.spec.datacenter == b.spec.datacenter && a.spec.weight == b.spec.weight;
 }
 
+// value + 1, or max_counter at or past the bound.
+uint64_t raised(uint64_t value) {
+  return value < max_counter ? value + 1 : max_counter;
+}
+
 }  // namespace
 
 const char* to_string(member_status s) {
@@ -85,14 +90,15 @@ const member_entry* member_table::find(std::string_view id) const {
 }
 
 void member_table::beat() {
-  ++rows_.at(self_id_).heartbeat;
+  auto& me = rows_.at(self_id_);
+  me.heartbeat = raised(me.heartbeat);
 }
 
 void member_table::set_self_status(member_status s) {
   auto& me = rows_.at(self_id_);
   if (me.status == member_status::removed) return;
   me.status = s;
-  ++me.incarnation;
+  me.incarnation = raised(me.incarnation);
 }
 
 template <class Rows>
@@ -104,6 +110,10 @@ merge_outcome member_table::merge_rows(const Rows& remote) {
     if (id.empty()) continue;
     auto i = rows_.find(id);
     if (i == rows_.end()) {
+      if (rows_.size() >= max_members) {
+        out.refused.push_back(id);
+        continue;
+      }
       rows_.emplace(id, row);
       out.changed = true;
       out.advanced.push_back(id);
@@ -121,7 +131,7 @@ merge_outcome member_table::merge_rows(const Rows& remote) {
         out.placement_changed = out.placement_changed || placed(mine.status);
         mine = merged;
       } else {  // somebody says otherwise about this node: its own word wins, newer
-        mine.incarnation = merged.incarnation + 1;
+        mine.incarnation = raised(merged.incarnation);
         out.refuted = true;
       }
       out.changed = true;

@@ -15,6 +15,10 @@
 //    row is the member's own word.
 // A node restarted with the same id takes a new, greater incarnation, so its old rows (and
 // anyone's stale copy of them) lose to its new ones.
+//
+// Bounds: a table holds at most max_members rows (so the table a node sends never passes the
+// bound its peers decode with, cluster/member_wire.hpp), and its own counters saturate at
+// max_counter instead of wrapping to 0, which would make its word lose everywhere.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +31,14 @@
 #include "cluster/ring.hpp"
 
 namespace kv::cluster {
+
+// The most rows a member table holds, removed members included; new ids past it are refused.
+constexpr size_t max_members = 4096;
+
+// The highest incarnation or heartbeat. An incarnation starts as wall-clock milliseconds (about
+// 2^41) and rises by one per refutation; a heartbeat rises five times a second: neither comes
+// near 2^62 honestly, so the bound leaves room without ever wrapping.
+constexpr uint64_t max_counter = (uint64_t{1} << 62) - 1;
 
 enum class member_status : uint8_t { joining, up, leaving, down, removed };
 
@@ -55,6 +67,7 @@ struct merge_outcome {
   std::vector<std::string> advanced;  // ids whose heartbeat or incarnation went up: they spoke
   std::vector<std::string> learned;   // ids new to this table
   std::vector<std::string> revived;   // ids that were down here and are not any more
+  std::vector<std::string> refused;   // ids new to this table not taken: it was full
   bool placement_changed = false;     // the members that hold replicas changed (rebuild the ring)
   bool changed = false;               // any row changed
   bool refuted = false;               // this node was said down and raised its incarnation
@@ -73,17 +86,18 @@ class member_table {
   const row_map& rows() const { return rows_; }
   const member_entry* find(std::string_view id) const;
 
-  // One gossip round of this node: its heartbeat goes up.
+  // One gossip round of this node: its heartbeat goes up (up to max_counter).
   void beat();
 
-  // Sets this node's own status (leaving, up again after leaving); raises its incarnation so
-  // the new word wins everywhere.
+  // Sets this node's own status (leaving, up again after leaving); raises its incarnation (up to
+  // max_counter) so the new word wins everywhere.
   void set_self_status(member_status s);
 
   // Merges rows received from a peer. A row about this node that would override its own word
   // (down at its current incarnation, or a newer incarnation than its own) is refuted: this node
-  // keeps its status and takes an incarnation above the row's. A row saying this node was
-  // removed is taken (removal is final) and reported.
+  // keeps its status and takes the incarnation min(max_counter, the row's + 1); at the bound a
+  // refutation no longer wins, but nothing wraps. A row saying this node was removed is taken
+  // (removal is final) and reported. Rows of ids new to a full table are refused and reported.
   merge_outcome merge(const std::vector<member_entry>& remote);
   merge_outcome merge_from(const member_table& remote);  // the same, from another table
 

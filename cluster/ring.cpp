@@ -1,12 +1,13 @@
 #include "cluster/ring.hpp"
 
 #include <algorithm>
-#include <cassert>
 #include <map>
+#include <set>
 #include <tuple>
 #include <utility>
 
 #include "cluster/partitioner.hpp"
+#include "messages/errc.hpp"
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -92,12 +93,16 @@ class order_builder {
         dc_used_(topo_.dcs),
         rack_used_(topo_.racks) {}
 
-  // Precondition: length <= number of members.
+  // Precondition: length <= number of members, each of which has a token.
   std::vector<uint32_t> build(uint64_t point, uint32_t length) {
     start_walk(point);
     std::vector<uint32_t> order;
     order.reserve(length);
-    while (order.size() < length) order.push_back(take(pick()));
+    while (order.size() < length) {
+      auto m = pick();
+      if (!m) break;  // unreachable under the precondition; a short order beats an endless walk
+      order.push_back(take(*m));
+    }
     reset();
     return order;
   }
@@ -111,11 +116,10 @@ class order_builder {
                                 tokens_.begin());
   }
 
-  // The next member met for the first time on the walk, appended to walk_. Precondition: some
-  // member has not been met yet, so this ends within one lap of the ring.
-  uint32_t extend_walk() {
-    assert(walk_.size() < seen_.size());
-    for (;;) {
+  // The next member met for the first time on the walk, appended to walk_. A member not met yet
+  // is met within one lap of the ring, if it has a token; after a lap without one, none.
+  std::optional<uint32_t> extend_walk() {
+    for (size_t step = 0; step < tokens_.size(); ++step) {
       if (next_ == tokens_.size()) next_ = 0;
       uint32_t m = tokens_[next_++].member;
       if (seen_[m]) continue;
@@ -123,6 +127,7 @@ class order_builder {
       walk_.push_back(m);
       return m;
     }
+    return std::nullopt;
   }
 
   // The best class that has a member not taken: a datacenter (rack) not used yet has members,
@@ -133,14 +138,13 @@ class order_builder {
     return kind::any;
   }
 
-  uint32_t pick() {
+  std::optional<uint32_t> pick() {
     kind k = wanted();
     for (uint32_t m : walk_)
       if (fits(m, k)) return m;
-    for (;;) {
-      uint32_t m = extend_walk();
-      if (fits(m, k)) return m;
-    }
+    while (auto m = extend_walk())
+      if (fits(*m, k)) return m;
+    return std::nullopt;
   }
 
   bool fits(uint32_t m, kind k) const {
@@ -196,20 +200,63 @@ uint32_t point_shift(uint32_t partitions) {
   return shift;
 }
 
+caf::error invalid(std::string text) {
+  return make_error(errc::invalid_argument, std::move(text));
+}
+
+// An id in an error message: quoted, at most 64 bytes of it.
+std::string shown(const std::string& id) {
+  return "'" + id.substr(0, 64) + (id.size() > 64 ? "...'" : "'");
+}
+
+caf::error check_options(const ring_options& opts) {
+  if (!valid_partition_count(opts.partitions))
+    return invalid("partitions must be a power of two from 1 to 65536, not " +
+                   std::to_string(opts.partitions));
+  if (opts.tokens_per_weight == 0) return invalid("tokens_per_weight must be at least 1");
+  if (opts.depth == 0) return invalid("depth must be at least 1");
+  return caf::none;
+}
+
+caf::error check_member(const member_spec& m, uint32_t tokens_per_weight) {
+  if (m.id.empty()) return invalid("a member has an empty id");
+  if (m.weight < 1 || m.weight > max_weight)
+    return invalid("member " + shown(m.id) + " has weight " + std::to_string(m.weight) +
+                   ", outside 1.." + std::to_string(max_weight));
+  uint64_t tokens = uint64_t{m.weight} * tokens_per_weight;
+  if (tokens > max_ring_tokens)
+    return invalid("member " + shown(m.id) + " would hold " + std::to_string(tokens) +
+                   " tokens (weight x tokens_per_weight); a ring holds at most " +
+                   std::to_string(max_ring_tokens));
+  return caf::none;
+}
+
 }  // namespace
+
+caf::error check_placeable(const std::vector<member_spec>& members, const ring_options& opts) {
+  if (auto err = check_options(opts)) return err;
+  std::set<std::string_view> ids;
+  uint64_t tokens = 0;  // each member adds at most max_ring_tokens: no wrap before the check
+  for (const member_spec& m : members) {
+    if (auto err = check_member(m, opts.tokens_per_weight)) return err;
+    if (!ids.insert(m.id).second) return invalid("member id " + shown(m.id) + " appears twice");
+    tokens += uint64_t{m.weight} * opts.tokens_per_weight;
+    if (tokens > max_ring_tokens)
+      return invalid("the members would hold more than " + std::to_string(max_ring_tokens) +
+                     " tokens together (weight x tokens_per_weight), the most a ring holds");
+  }
+  return caf::none;
+}
+
+caf::expected<ring> ring::make(std::vector<member_spec> members, ring_options opts) {
+  if (auto err = check_placeable(members, opts)) return err;
+  return ring{std::move(members), opts};
+}
 
 ring::ring(std::vector<member_spec> members, ring_options opts)
     : members_(std::move(members)), opts_(opts) {
-  assert(valid_partition_count(opts_.partitions));
-  assert(opts_.tokens_per_weight >= 1);
   std::sort(members_.begin(), members_.end(),
             [](const member_spec& a, const member_spec& b) { return a.id < b.id; });
-  for (size_t i = 0; i < members_.size(); ++i) {
-    assert(!members_[i].id.empty() && members_[i].weight >= 1);
-    assert(uint64_t{members_[i].weight} * opts_.tokens_per_weight <= UINT32_MAX);
-    assert(i == 0 || members_[i - 1].id != members_[i].id);
-  }
-
   std::vector<token> tokens = make_tokens(members_, opts_.tokens_per_weight);
   order_builder builder{tokens, make_topology(members_)};
   auto length = static_cast<uint32_t>(std::min<size_t>(opts_.depth, members_.size()));

@@ -17,6 +17,9 @@
 //    grows less than its weight: it appears at most once in a list);
 //  - balance is as good as the number of partitions per member allows (partitions are whole
 //    units: with fewer than ~100 partitions per member, Q should be raised).
+//
+// A ring is made only by ring::make, which checks its input first: member lists come from
+// gossip, and a list the ring cannot place is an error, never an assert or an endless walk.
 #pragma once
 
 #include <cstdint>
@@ -25,7 +28,17 @@
 #include <string_view>
 #include <vector>
 
+#include "caf/expected.hpp"
+
 namespace kv::cluster {
+
+// A member's weight is 1..max_weight (kvnode --weight has the same bound).
+constexpr uint32_t max_weight = 1000;
+
+// The most tokens a ring holds, all members together: 16 bytes each, so 128 MiB while a ring of
+// 2^23 tokens is built. That is 8192 members of weight 1, or 8 of weight 1000, at the default
+// 1024 tokens per weight; a larger list is refused rather than allowed to exhaust memory.
+constexpr uint64_t max_ring_tokens = uint64_t{1} << 23;
 
 struct member_spec {
   std::string id;
@@ -37,19 +50,26 @@ struct member_spec {
 struct ring_options {
   uint32_t partitions = 256;          // Q, a power of two
   uint32_t tokens_per_weight = 1024;  // tokens of a weight-1 member
-  uint32_t depth = 16;                // members kept per partition's preference order
+  uint32_t depth = 16;                // members kept per partition's preference order, >= 1
 };
 
 // The members as placement sees them, in one string: two member lists place alike if (and,
 // given the order of the list, only if) their signatures are equal.
 std::string placement_signature(const std::vector<member_spec>& members);
 
+// None if `members` can be placed under `opts`; otherwise an INVALID_ARGUMENT error naming the
+// first thing wrong: a partition count that is not a power of two from 1 to 65536,
+// tokens_per_weight or depth 0, an empty or repeated id, a weight outside 1..max_weight, or more
+// than max_ring_tokens tokens (one member's weight x tokens_per_weight, or all of them).
+[[nodiscard]] caf::error check_placeable(const std::vector<member_spec>& members,
+                                         const ring_options& opts);
+
 class ring {
  public:
-  // Preconditions: ids unique and non-empty, weights >= 1, valid_partition_count(Q),
-  // tokens_per_weight >= 1, weight * tokens_per_weight < 2^32. Members may come in any order;
-  // the ring keeps them sorted by id. An empty member list gives empty orders.
-  ring(std::vector<member_spec> members, ring_options opts = {});
+  // The placement of `members` under `opts`, or the error of check_placeable. Members may come
+  // in any order; the ring keeps them sorted by id. An empty member list gives empty orders.
+  [[nodiscard]] static caf::expected<ring> make(std::vector<member_spec> members,
+                                                ring_options opts = {});
 
   const std::vector<member_spec>& members() const { return members_; }
   uint32_t partitions() const { return opts_.partitions; }
@@ -69,6 +89,9 @@ class ring {
   std::vector<uint32_t> replica_counts(uint32_t n) const;
 
  private:
+  // Precondition: check_placeable(members, opts) passed.
+  ring(std::vector<member_spec> members, ring_options opts);
+
   std::vector<member_spec> members_;
   ring_options opts_;
   std::vector<std::vector<uint32_t>> orders_;  // per partition

@@ -111,7 +111,9 @@ struct cluster_fixture : test::actor_fixture {
     std::vector<cluster::member_spec> specs;
     for (auto& [other, n] : nodes) specs.push_back({other, "rack1", "dc1", 1});
     auto snap = std::make_shared<cluster_snapshot>();
-    snap->ring = std::make_shared<cluster::ring>(specs, ring_options_of(nodes[id].cfg));
+    auto placed = cluster::ring::make(specs, ring_options_of(nodes[id].cfg));
+    REQUIRE(static_cast<bool>(placed));
+    snap->ring = std::make_shared<const cluster::ring>(std::move(*placed));
     for (auto& m : snap->ring->members()) {
       bool is_self = m.id == id;
       bool up = is_self || std::find(down.begin(), down.end(), m.id) == down.end();

@@ -86,6 +86,31 @@ TEST_CASE("bad settings are rejected with the setting's name", "[config]") {
   CHECK(validate(bad));
 }
 
+TEST_CASE("a node's own row must pass the bounds its peers decode rows with", "[config]") {
+  node_config cfg;
+  cfg.data_dir = "/tmp/x";
+  apply_namespace_defaults(cfg);
+  auto bad = cfg;
+  bad.rack = "rack 1";
+  CHECK_THAT(kv::message_of(validate(bad)), Catch::StartsWith("--rack 'rack?1' has a character"));
+  bad = cfg;
+  bad.datacenter = std::string(65, 'd');
+  CHECK(kv::message_of(validate(bad)) == "--dc is 65 bytes; at most 64");
+  bad = cfg;
+  bad.listen.host = std::string(300, 'h');
+  CHECK(kv::message_of(validate(bad)) == "--listen: address is 305 bytes; at most 255");
+  bad = cfg;
+  bad.weight = 1001;
+  CHECK(kv::message_of(validate(bad)) == "--weight must be between 1 and 1000");
+  bad = cfg;
+  bad.weight = 1000;
+  bad.tokens_per_weight = 65536;
+  CHECK(kv::message_of(validate(bad)) ==
+        "--weight x tokens_per_weight must be at most 8388608 ring tokens");
+  bad.tokens_per_weight = 8388;
+  CHECK_FALSE(validate(bad));
+}
+
 TEST_CASE("a TOML file sets the node's configuration", "[config]") {
   kv::test::temp_dir dir;
   auto path = dir.sub("node.toml");

@@ -48,8 +48,8 @@ struct coordinator_fixture : test::actor_fixture {
     apply_namespace_defaults(cfg);
     cfg.namespaces["cache"] = *parse_namespace("cache:n=1,lww=true");
     for (uint32_t i = 0; i < cfg.replica_actors; ++i) start_replica(i);
-    view->publish(single_node({cfg.node_id, cfg.rack, cfg.datacenter, 1}, "127.0.0.1:7101",
-                              ring_options_of(cfg)));
+    view->publish(*single_node({cfg.node_id, cfg.rack, cfg.datacenter, 1}, "127.0.0.1:7101",
+                               ring_options_of(cfg)));
     coordinator = own(spawn_coordinator(
         sys,
         {cfg, db, reg, std::make_shared<storage::dot_issuer>("n1.e1", nullptr), metrics, 0, view}));

@@ -80,8 +80,8 @@ struct supervisor_fixture : test::actor_fixture {
   supervisor_actor sup;
 
   static std::shared_ptr<const cluster_snapshot> initial_single(const node_config& cfg) {
-    return single_node({cfg.node_id, cfg.rack, cfg.datacenter, 1}, "127.0.0.1:7101",
-                       ring_options_of(cfg));
+    return *single_node({cfg.node_id, cfg.rack, cfg.datacenter, 1}, "127.0.0.1:7101",
+                        ring_options_of(cfg));
   }
 };
 

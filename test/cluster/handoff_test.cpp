@@ -3,7 +3,9 @@
 #include <map>
 #include <set>
 
+#include "caf/error.hpp"
 #include "cluster/handoff.hpp"
+#include "messages/errc.hpp"
 
 using namespace kv::cluster;
 
@@ -21,12 +23,20 @@ ring_options q(uint32_t partitions) {
   return opts;
 }
 
+// The ring of members that can be placed; the test stops if they cannot.
+ring placed(std::vector<member_spec> members, ring_options opts) {
+  auto r = ring::make(std::move(members), opts);
+  INFO((r ? std::string{} : kv::message_of(r.error())));
+  REQUIRE(static_cast<bool>(r));
+  return std::move(*r);
+}
+
 }  // namespace
 
 TEST_CASE("a join: every old holder sends to the newcomer what it now holds, nobody else moves",
           "[handoff]") {
-  ring before{members({"a", "b", "c", "d"}), q(256)};
-  ring after{members({"a", "b", "c", "d", "e"}), q(256)};
+  ring before = placed(members({"a", "b", "c", "d"}), q(256));
+  ring after = placed(members({"a", "b", "c", "d", "e"}), q(256));
   std::map<uint32_t, std::set<std::string>> senders;
   uint32_t drops = 0;
   for (std::string self : {"a", "b", "c", "d"}) {
@@ -56,8 +66,8 @@ TEST_CASE("a join: every old holder sends to the newcomer what it now holds, nob
 
 TEST_CASE("a removal or a leave: the lists it was in gain the next member, sent by the rest",
           "[handoff]") {
-  ring before{members({"a", "b", "c", "d", "e"}), q(64)};
-  ring after{members({"a", "b", "c", "d"}), q(64)};
+  ring before = placed(members({"a", "b", "c", "d", "e"}), q(64));
+  ring after = placed(members({"a", "b", "c", "d"}), q(64));
   auto gone = plan_handoff(before, after, 3, "e");
   CHECK(gone.sends.size() == gone.drops.size());  // what it held goes to exactly one new holder
   for (auto p : gone.drops) CHECK(holds(before, p, 3, "e"));
@@ -73,7 +83,7 @@ TEST_CASE("a removal or a leave: the lists it was in gain the next member, sent 
 }
 
 TEST_CASE("no change of placement, no handoff", "[handoff]") {
-  ring r{members({"a", "b", "c"}), q(16)};
+  ring r = placed(members({"a", "b", "c"}), q(16));
   auto plan = plan_handoff(r, r, 3, "a");
   CHECK(plan.sends.empty());
   CHECK(plan.drops.empty());

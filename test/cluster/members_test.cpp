@@ -135,3 +135,39 @@ TEST_CASE("mark_down takes effect once, never on this node or a removed one", "[
   CHECK_FALSE(t.mark_down("n9"));
   CHECK(t.find("n2")->incarnation == 3);
 }
+
+TEST_CASE("a refutation at the counter bound stays at the bound, never wraps", "[members]") {
+  member_table me{row("n1", member_status::up, 4, 10)};
+  auto out = me.merge({row("n1", member_status::down, UINT64_MAX, 10)});
+  CHECK(out.refuted);
+  CHECK(me.self().status == member_status::up);
+  CHECK(me.self().incarnation == max_counter);
+  member_table at_bound{row("n1", member_status::up, 4, 10)};
+  at_bound.merge({row("n1", member_status::down, max_counter - 1, 10)});
+  CHECK(at_bound.self().incarnation == max_counter);
+  at_bound.merge({row("n1", member_status::down, max_counter, 10)});
+  CHECK(at_bound.self().incarnation == max_counter);
+}
+
+TEST_CASE("this node's heartbeat and incarnation stop at the counter bound", "[members]") {
+  member_table me{row("n1", member_status::up, max_counter, max_counter)};
+  me.beat();
+  CHECK(me.self().heartbeat == max_counter);
+  me.set_self_status(member_status::leaving);
+  CHECK(me.self().status == member_status::leaving);
+  CHECK(me.self().incarnation == max_counter);
+}
+
+TEST_CASE("a full table takes no new ids and reports them, yet merges rows it holds", "[members]") {
+  member_table t{row("n1", member_status::up, 1, 0)};
+  std::vector<member_entry> rows;
+  for (size_t i = 2; i <= max_members; ++i)
+    rows.push_back(row("m" + std::to_string(i), member_status::up, 1, 0));
+  CHECK(t.merge(rows).refused.empty());
+  REQUIRE(t.rows().size() == max_members);
+  auto out = t.merge({row("extra", member_status::up, 1, 0), row("m2", member_status::up, 1, 5)});
+  CHECK(out.refused == std::vector<std::string>{"extra"});
+  CHECK(out.advanced == std::vector<std::string>{"m2"});
+  CHECK(t.find("extra") == nullptr);
+  CHECK(t.rows().size() == max_members);
+}

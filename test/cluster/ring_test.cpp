@@ -10,7 +10,9 @@
 #include <string>
 #include <utility>
 
+#include "caf/error.hpp"
 #include "cluster/ring.hpp"
+#include "messages/errc.hpp"
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -32,6 +34,14 @@ ring_options with_partitions(uint32_t partitions) {
   ring_options opts;
   opts.partitions = partitions;
   return opts;
+}
+
+// The ring of members that can be placed; the test stops if they cannot.
+ring placed(std::vector<member_spec> members, ring_options opts) {
+  auto r = ring::make(std::move(members), opts);
+  INFO((r ? std::string{} : kv::message_of(r.error())));
+  REQUIRE(static_cast<bool>(r));
+  return std::move(*r);
 }
 
 std::string node(uint32_t i) {
@@ -199,7 +209,7 @@ ring random_ring(std::mt19937& rng) {
   opts.partitions = 1u << pick(0, 5);
   opts.tokens_per_weight = pick(1, 6);
   opts.depth = pick(1, 12);
-  return ring{members, opts};
+  return placed(members, opts);
 }
 
 }  // namespace
@@ -208,9 +218,9 @@ TEST_CASE("no member holds more than 10% over the mean once each has a few hundr
           "[ring]") {
   for (auto [k, q] : scaled) {
     double scaled_ratio =
-        max_over_mean(ring{equal_members(k), with_partitions(q)}.replica_counts(3));
+        max_over_mean(placed(equal_members(k), with_partitions(q)).replica_counts(3));
     double default_ratio =
-        max_over_mean(ring{equal_members(k), with_partitions(256)}.replica_counts(3));
+        max_over_mean(placed(equal_members(k), with_partitions(256)).replica_counts(3));
     std::cout << "balance N=3 members=" << k << ": max/mean " << fixed3(scaled_ratio)
               << " at Q=" << q << " (" << 3 * q / k << " replicas per member), "
               << fixed3(default_ratio) << " at Q=256 (" << 3 * 256 / k << " per member)\n";
@@ -221,10 +231,10 @@ TEST_CASE("no member holds more than 10% over the mean once each has a few hundr
 TEST_CASE("adding a member moves about its fair share of replicas, all of them to it", "[ring]") {
   constexpr sized_ring sizes[] = {{3, 256}, {5, 1024}, {10, 4096}, {50, 16384}, {1000, 65536}};
   for (auto [k, q] : sizes) {
-    ring before{equal_members(k), with_partitions(q)};
+    ring before = placed(equal_members(k), with_partitions(q));
     std::vector<member_spec> grown = equal_members(k);
     grown.push_back({"added", "r1", "dc1", 1});
-    ring after{grown, with_partitions(q)};
+    ring after = placed(grown, with_partitions(q));
     uint32_t moved = 0;
     for (uint32_t p = 0; p < q; ++p) {
       std::set<std::string> old_holders = id_set(before, before.preference_list(p, 3));
@@ -245,10 +255,10 @@ TEST_CASE("adding a member moves about its fair share of replicas, all of them t
 TEST_CASE("removing a member replaces it where it was and changes nothing else", "[ring]") {
   for (auto [k, q] : scaled) {
     if (k == 100) continue;
-    ring before{equal_members(k), with_partitions(q)};
+    ring before = placed(equal_members(k), with_partitions(q));
     std::vector<member_spec> shrunk = equal_members(k);
     shrunk.erase(shrunk.begin() + 1);
-    ring after{shrunk, with_partitions(q)};
+    ring after = placed(shrunk, with_partitions(q));
     const std::string removed = node(1);
     uint32_t replaced = 0;
     for (uint32_t p = 0; p < q; ++p) {
@@ -276,7 +286,7 @@ TEST_CASE("across racks and datacenters too, removing a member only replaces it"
     auto gone = rest.begin() + std::uniform_int_distribution<size_t>{0, rest.size() - 1}(rng);
     const std::string removed = gone->id;
     rest.erase(gone);
-    ring after{rest, before.options()};
+    ring after = placed(rest, before.options());
     for (uint32_t p = 0; p < before.partitions(); ++p)
       for (uint32_t n = 1; n <= before.order(p).size(); ++n, ++lists)
         replaced +=
@@ -290,7 +300,7 @@ TEST_CASE("across racks and datacenters too, removing a member only replaces it"
 TEST_CASE("a member's share follows its weight, up to one replica per list", "[ring]") {
   std::vector<member_spec> members = equal_members(10);
   members[3].weight = 2;
-  ring r{members, with_partitions(4096)};
+  ring r = placed(members, with_partitions(4096));
   uint32_t heavy = *r.index_of(node(3));
   for (uint32_t n : {1u, 3u}) {
     std::vector<uint32_t> counts = r.replica_counts(n);
@@ -331,7 +341,7 @@ TEST_CASE("preference lists span as many racks and datacenters as the ring has",
     add_racks(members, "dc1", {1, 2, 5});
     racks = 3;
   }
-  ring r{members, with_partitions(1024)};
+  ring r = placed(members, with_partitions(1024));
   for (uint32_t p = 0; p < r.partitions(); ++p) {
     std::vector<uint32_t> list = r.preference_list(p, 3);
     REQUIRE(racks_spanned(r, list) == racks);
@@ -346,10 +356,10 @@ TEST_CASE("placement depends on the members, not on the order they are given in"
   std::vector<member_spec> members;
   add_racks(members, "dc1", {3, 4});
   add_racks(members, "dc2", {2});
-  ring a{members, {}};
+  ring a = placed(members, {});
   std::shuffle(members.begin(), members.end(), std::mt19937{7});
-  ring b{members, {}};
-  ring c{members, {}};
+  ring b = placed(members, {});
+  ring c = placed(members, {});
   REQUIRE(member_ids(a) == member_ids(b));
   for (uint32_t p = 0; p < a.partitions(); ++p) {
     REQUIRE(a.order(p) == b.order(p));
@@ -360,14 +370,14 @@ TEST_CASE("placement depends on the members, not on the order they are given in"
 TEST_CASE("placement is pinned: a change of hash or encoding shows here", "[ring]") {
   // These values are part of the data format: every node must compute them alike, and a change
   // moves every stored partition.
-  ring r{{{"c", "r1", "dc1", 1}, {"a", "r1", "dc1", 1}, {"b", "r1", "dc1", 1}}, {}};
+  ring r = placed({{"c", "r1", "dc1", 1}, {"a", "r1", "dc1", 1}, {"b", "r1", "dc1", 1}}, {});
   REQUIRE(member_ids(r) == std::vector<std::string>{"a", "b", "c"});
   CHECK(r.index_of("b") == 1u);
   CHECK(ids_of(r, r.order(0)) == std::vector<std::string>{"c", "b", "a"});
   CHECK(ids_of(r, r.order(1)) == std::vector<std::string>{"b", "a", "c"});
   CHECK(ids_of(r, r.order(255)) == std::vector<std::string>{"a", "c", "b"});
   // With ten members a changed hash would rarely leave five places in a row as they were.
-  ring ten{equal_members(10), {}};
+  ring ten = placed(equal_members(10), {});
   CHECK(ids_of(ten, ten.preference_list(0, 5)) ==
         std::vector<std::string>{"node-4", "node-9", "node-7", "node-3", "node-2"});
   CHECK(ids_of(ten, ten.preference_list(100, 5)) ==
@@ -375,13 +385,13 @@ TEST_CASE("placement is pinned: a change of hash or encoding shows here", "[ring
 }
 
 TEST_CASE("a ring of one member places every partition on it", "[ring]") {
-  ring r{equal_members(1), {}};
+  ring r = placed(equal_members(1), {});
   for (uint32_t p = 0; p < r.partitions(); ++p) REQUIRE(r.order(p) == std::vector<uint32_t>{0});
   CHECK(r.replica_counts(3) == std::vector<uint32_t>{256});
 }
 
 TEST_CASE("with fewer members than N the preference lists are shorter", "[ring]") {
-  ring r{equal_members(2), {}};
+  ring r = placed(equal_members(2), {});
   for (uint32_t p = 0; p < r.partitions(); ++p) {
     std::vector<uint32_t> list = r.preference_list(p, 3);
     REQUIRE(list.size() == 2);
@@ -393,7 +403,7 @@ TEST_CASE("with fewer members than N the preference lists are shorter", "[ring]"
 TEST_CASE("the preference order keeps depth members, the preference list first", "[ring]") {
   ring_options opts;
   opts.depth = 4;
-  ring r{equal_members(10), opts};
+  ring r = placed(equal_members(10), opts);
   for (uint32_t p = 0; p < r.partitions(); ++p) {
     const std::vector<uint32_t>& order = r.order(p);
     REQUIRE(order.size() == 4);
@@ -403,7 +413,7 @@ TEST_CASE("the preference order keeps depth members, the preference list first",
 }
 
 TEST_CASE("a ring of one partition places it from the start of the ring", "[ring]") {
-  ring r{equal_members(5), with_partitions(1)};
+  ring r = placed(equal_members(5), with_partitions(1));
   REQUIRE(r.order(0).size() == 5);
   CHECK(r.order(0) == reference::order_of(r, 0));
   std::vector<uint32_t> counts = r.replica_counts(3);
@@ -411,14 +421,14 @@ TEST_CASE("a ring of one partition places it from the start of the ring", "[ring
 }
 
 TEST_CASE("members are found by id", "[ring]") {
-  ring r{equal_members(12), {}};
+  ring r = placed(equal_members(12), {});
   for (uint32_t i = 0; i < 12; ++i) CHECK(r.members()[*r.index_of(node(i))].id == node(i));
   CHECK_FALSE(r.index_of("node-12").has_value());
   CHECK_FALSE(r.index_of("").has_value());
 }
 
 TEST_CASE("a ring without members places nothing", "[ring]") {
-  ring r{{}, {}};
+  ring r = placed({}, {});
   for (uint32_t p = 0; p < r.partitions(); ++p) REQUIRE(r.order(p).empty());
   CHECK(r.preference_list(0, 3).empty());
   CHECK(r.replica_counts(3).empty());
@@ -437,7 +447,7 @@ TEST_CASE("a large ring spreads every partition over its racks (construction tim
   std::vector<member_spec> members;
   add_racks(members, "dc1", {34, 34, 33});
   auto start = std::chrono::steady_clock::now();
-  ring r{members, with_partitions(65536)};
+  ring r = placed(members, with_partitions(65536));
   std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
   std::cout << "construction: 101 members x 1024 tokens, Q=65536, depth 16: "
             << fixed3(took.count()) << " ms\n";
@@ -445,4 +455,54 @@ TEST_CASE("a large ring spreads every partition over its racks (construction tim
     REQUIRE(r.order(p).size() == 16);
     REQUIRE(racks_spanned(r, r.preference_list(p, 3)) == 3);
   }
+}
+
+TEST_CASE("the ring factory names what it cannot place instead of asserting", "[ring]") {
+  auto error_of = [](std::vector<member_spec> members, ring_options opts) {
+    auto r = ring::make(std::move(members), opts);
+    REQUIRE_FALSE(r);
+    CHECK(kv::code_of(r.error()) == kv::errc::invalid_argument);
+    return kv::message_of(r.error());
+  };
+  auto one = [](uint32_t weight) { return std::vector<member_spec>{{"a", "r1", "dc1", weight}}; };
+  for (uint32_t q : {0u, 3u, 100u, 1u << 17})
+    CHECK(error_of(one(1), with_partitions(q)) ==
+          "partitions must be a power of two from 1 to 65536, not " + std::to_string(q));
+  ring_options opts;
+  opts.tokens_per_weight = 0;
+  CHECK(error_of(one(1), opts) == "tokens_per_weight must be at least 1");
+  opts = {};
+  opts.depth = 0;
+  CHECK(error_of(one(1), opts) == "depth must be at least 1");
+  CHECK(error_of({{"a", "r1", "dc1", 1}, {"", "r1", "dc1", 1}}, {}) == "a member has an empty id");
+  CHECK(error_of({{"a", "r1", "dc1", 1}, {"b", "r1", "dc1", 1}, {"a", "r2", "dc1", 2}}, {}) ==
+        "member id 'a' appears twice");
+  for (uint32_t w : {0u, 1001u, 4194303u, 1u << 22, UINT32_MAX})
+    CHECK(error_of(one(w), {}) ==
+          "member 'a' has weight " + std::to_string(w) + ", outside 1..1000");
+  opts = {};
+  opts.tokens_per_weight = 1u << 20;  // a thousand million tokens for one member
+  CHECK(error_of(one(1000), opts) ==
+        "member 'a' would hold 1048576000 tokens (weight x tokens_per_weight); a ring holds at "
+        "most 8388608");
+  CHECK(error_of({{std::string(100, 'x'), "r1", "dc1", 1001}}, {}) ==
+        "member '" + std::string(64, 'x') + "...' has weight 1001, outside 1..1000");
+}
+
+TEST_CASE("a ring holds at most 2^23 tokens, whoever holds them", "[ring]") {
+  std::vector<member_spec> members;
+  for (uint32_t i = 0; i < 8; ++i) members.push_back({node(i), "r1", "dc1", 1000});
+  ring_options opts;
+  opts.tokens_per_weight = 1024;
+  CHECK_FALSE(kv::cluster::check_placeable(members, opts));  // 8,192,000 tokens
+  opts.tokens_per_weight = 1048;
+  CHECK_FALSE(kv::cluster::check_placeable(members, opts));  // 8,384,000
+  opts.tokens_per_weight = 1049;
+  CHECK(kv::message_of(kv::cluster::check_placeable(members, opts)) ==
+        "the members would hold more than 8388608 tokens together (weight x tokens_per_weight), "
+        "the most a ring holds");
+  members.resize(4096, {"", "r1", "dc1", 1000});
+  for (uint32_t i = 8; i < members.size(); ++i) members[i].id = node(i);
+  opts.tokens_per_weight = 1024;  // 4096 members of weight 1000 would ask for 64 GiB
+  CHECK(kv::cluster::check_placeable(members, opts));
 }

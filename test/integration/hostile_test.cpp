@@ -1,9 +1,11 @@
 // A peer that speaks CAF but misbehaves: it sends the node's port an error as a message, an
-// exit message, a message of a type the port does not serve. The node logs and goes on; its
-// stdout stays the `ready` line alone. A peer that kills the port's front outright (CAF always
-// honours exit_reason::kill) makes kvnode exit non-zero, so that a process manager restarts it,
-// instead of leaving a process that no longer serves.
+// exit message, a message of a type the port does not serve, gossip rows out of bounds. The
+// node logs and goes on; its stdout stays the `ready` line alone. A peer that kills the port's
+// front outright (CAF always honours exit_reason::kill) makes kvnode exit non-zero, so that a
+// process manager restarts it, instead of leaving a process that no longer serves.
 #include <catch2/catch.hpp>
+
+#include <variant>
 
 #include "actors/interfaces.hpp"
 #include "caf/all.hpp"
@@ -39,6 +41,36 @@ struct peer {
 bool serves(const node& n) {
   auto r = run_kvctl({"--node", n.address(), "--timeout", "3000", "get", "k", "--raw"});
   return r.exit_code == 0 && r.out == "v";
+}
+
+void add_row(kv::msg::MemberTable& t, const std::string& id, uint32_t weight) {
+  auto& row = *t.add_rows();
+  auto& m = *row.mutable_member();
+  m.set_id(id);
+  m.set_address("127.0.0.1:1");
+  m.set_rack("r1");
+  m.set_datacenter("dc1");
+  m.set_weight(weight);
+  m.set_state(kv::msg::MEMBER_UP);
+  row.set_incarnation(1);
+  row.set_heartbeat(1);
+}
+
+// The ids of the table in the node's reply, or its error code.
+std::variant<std::string, kv::errc> gossip(caf::scoped_actor& self, const caf::actor& front,
+                                           const kv::msg::MemberTable& table) {
+  kv::msg::GossipRequest req;
+  *req.mutable_table() = table;
+  std::variant<std::string, kv::errc> result = kv::errc::timeout;
+  self->request(front, std::chrono::seconds(5), req)
+      .receive(
+          [&](const kv::msg::GossipReply& reply) {
+            std::string ids;
+            for (auto& row : reply.table().rows()) ids += row.member().id() + " ";
+            result = ids;
+          },
+          [&](caf::error& err) { result = kv::code_of(err); });
+  return result;
 }
 
 }  // namespace
@@ -81,4 +113,36 @@ TEST_CASE("a peer that kills the port's front makes kvnode exit non-zero", "[int
   REQUIRE(code);
   CHECK(*code == 3);
   CHECK(n.log().find("PortFrontDied") != std::string::npos);
+}
+
+TEST_CASE("gossip with a row or a table out of bounds leaves the node serving, without it",
+          "[integration][port][gossip]") {
+  kv::test::temp_dir dir;
+  node n{dir.str()};
+  peer p;
+  auto front = p.connect(n);
+  caf::scoped_actor self{p.sys};
+
+  // A weight of 2^22 gave 2^32 tokens: an assert, or 0 tokens and an endless walk.
+  kv::msg::MemberTable heavy;
+  heavy.set_from("evil");
+  add_row(heavy, "heavy", 1u << 22);
+  CHECK(gossip(self, front, heavy) == std::variant<std::string, kv::errc>{"n1 "});
+  CHECK(n.wait_for_log(
+      "GossipRowRefused from=evil id=heavy reason=\"weight 4194304 is outside 1..1000\"", 3000ms));
+
+  kv::msg::MemberTable crowd;
+  crowd.set_from("evil");
+  for (int i = 0; i <= 4096; ++i) add_row(crowd, "m" + std::to_string(i), 1);
+  CHECK(gossip(self, front, crowd) ==
+        std::variant<std::string, kv::errc>{kv::errc::invalid_argument});
+
+  REQUIRE(run_kvctl({"--node", n.address(), "put", "k", "v"}).exit_code == 0);
+  CHECK(serves(n));
+  auto status = run_kvctl({"--node", n.address(), "status"});
+  CHECK(status.exit_code == 0);
+  CHECK(status.out.find("n1") != std::string::npos);
+  CHECK(status.out.find("heavy") == std::string::npos);
+  CHECK(status.out.find("m4096") == std::string::npos);
+  CHECK(n.proc().running());
 }

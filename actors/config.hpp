@@ -1,13 +1,14 @@
 // actors/config.hpp
-// The one configuration of a node, read from a TOML file and flags (actors/main.cpp) and copied
-// by value into every actor at spawn; nothing reads configuration globally. Every timeout and
-// interval lives here so tests can shrink them.
+// The one configuration of a node, read from a TOML file and flags through the settings table
+// (actors/settings.hpp) and copied by value into every actor at spawn; nothing reads
+// configuration globally. Every timeout and interval lives here so tests can shrink them.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,12 @@ struct node_config {
   // Limits, enforced by the coordinator.
   size_t max_key_bytes = 1024;
   size_t max_value_bytes = size_t{1} << 20;
+  // Writes are refused once the data directory's filesystem has less than this free; reads go
+  // on, and writes resume by themselves once space is freed. 0: no reserve.
+  uint64_t disk_reserve_bytes = uint64_t{256} << 20;
+  // The largest single message between nodes; an object travelling in pieces (actors/
+  // batching.hpp) is put together up to this size. At least 4 x the largest max_object_bytes.
+  uint64_t max_peer_message_bytes = uint64_t{256} << 20;
 
   // Time.
   milliseconds default_timeout{5000};    // a request without timeout_ms gets this
@@ -102,8 +109,6 @@ struct node_config {
   milliseconds handshake_timeout{3000};      // a connection must finish its handshake in time
   milliseconds frame_timeout{3000};          // a frame, once started, must arrive whole in time
   size_t max_frame_bytes = size_t{4} << 20;  // must exceed the key and value limits (+64 KiB)
-  // The largest message between nodes, put together from pieces (actors/batching.hpp).
-  uint64_t max_peer_message_bytes = uint64_t{256} << 20;
   uint32_t max_connections = 1024;        // more are refused, so a flood cannot take every fd
   milliseconds heartbeat_interval{500};   // middleman heartbeats between processes
   milliseconds connection_timeout{5000};  // a peer silent this long is disconnected
@@ -136,13 +141,30 @@ bool clustered(const node_config& cfg);
 // cluster's default: 1 on a node alone (no seeds but itself), else 3.
 void apply_namespace_defaults(node_config& cfg);
 
-// Checks the whole configuration; the error names the offending setting.
+// Checks the whole configuration: every setting against its rule in the settings table
+// (actors/settings.hpp), then the rules that tie settings together. The error names the
+// offending setting.
 [[nodiscard]] caf::error validate(const node_config& cfg);
 
-// Reads a TOML configuration file over `cfg` (see docs/configuration.md for the keys).
+// Reading configuration (actors/settings.cpp, through the settings table). Every error is
+// INVALID_ARGUMENT and names the key or flag, and what it expects.
+
+// Reads a TOML configuration file over `cfg`. Keys absent from the file keep their value; an
+// unknown key, or a value of the wrong type or out of range, is an error.
 [[nodiscard]] caf::error load_toml(const std::string& path, node_config& cfg);
 
 // Parses a namespace given on the command line: "NAME" or "NAME:n=3,r=2,w=2,lww=true".
 [[nodiscard]] caf::expected<cluster::namespace_config> parse_namespace(const std::string& text);
+
+// A flag as given on the command line: "--weight", "3".
+struct given_flag {
+  std::string flag;
+  std::string text;
+};
+
+// A node's configuration: the defaults, then the config file (when one is given), then the
+// flags, then the namespace defaults (apply_namespace_defaults); validated.
+[[nodiscard]] caf::expected<node_config> configure(const std::optional<std::string>& file,
+                                                   const std::vector<given_flag>& flags);
 
 }  // namespace kv::actors

@@ -26,8 +26,8 @@ struct namespace_config {
   // replicas reachable is an UNAVAILABLE error instead.
   bool strict = false;
   uint64_t ttl_ms = 0;  // versions older than this expire (hidden, then removed); 0 = never
-  // A client write that would take a key's object (its siblings and context) past either bound
-  // is refused TOO_LARGE; repair paths never refuse an object for its size.
+  // A client write that would take one key's stored object (all its siblings, tombstones
+  // included, and its context) past either bound is refused TOO_LARGE.
   uint64_t max_object_bytes = uint64_t{4} << 20;
   uint32_t max_siblings = 100;
 };

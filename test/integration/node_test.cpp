@@ -330,6 +330,58 @@ TEST_CASE("kvnode exits 2 on bad usage, before touching anything", "[integration
   CHECK_FALSE(std::filesystem::exists(data));
 }
 
+namespace {
+
+// Runs kvnode with `args` on a fresh port and data dir (neither of which it may touch); returns
+// its exit code (-1 if it did not exit) and its stderr.
+std::pair<int, std::string> refused_start(const kv::test::temp_dir& dir,
+                                          std::vector<std::string> args) {
+  auto data = dir.sub("data");
+  args.insert(args.end(), {"--data-dir", data, "--listen",
+                           "127.0.0.1:" + std::to_string(kv::test::free_port())});
+  kv::test::process kvnode{kv::test::kvnode_path(), args, dir.sub("stderr.log")};
+  auto code = kvnode.wait_exit(5000ms);
+  CHECK(kvnode.lines().empty());
+  CHECK_FALSE(std::filesystem::exists(data));
+  return {code.value_or(-1), kv::test::read_file(dir.sub("stderr.log"))};
+}
+
+}  // namespace
+
+TEST_CASE("kvnode exits 2 naming the key when its config file has a misspelt or mistyped key",
+          "[integration][node]") {
+  kv::test::temp_dir dir;
+  auto config = dir.sub("node.toml");
+  using row = std::pair<std::string, std::string>;  // file, the error it gives
+  auto [text, error] = GENERATE(values<row>({
+      {"rack = \"r1\"\nmax_restart = 3\n",
+       ":2: unknown key 'max_restart' (did you mean 'max_restarts'?)"},
+      {"weight = \"3\"\n",
+       ":1: key 'weight': expected an integer from 1 to 1000, got string \"3\""},
+      {"[namespaces.s]\nmax_siblings = 0\n", ":2: key 'namespaces.s.max_siblings'"},
+  }));
+  REQUIRE(static_cast<bool>(std::ofstream{config} << text));
+  auto [code, log] = refused_start(dir, {"--config", config});
+  INFO(text << "\n" << log);
+  CHECK(code == 2);
+  CHECK_THAT(log, Catch::StartsWith("kvnode: INVALID_ARGUMENT config file " + config + error));
+}
+
+TEST_CASE("kvnode exits 2 naming the flag when a flag's value is bad", "[integration][node]") {
+  kv::test::temp_dir dir;
+  using row = std::pair<std::vector<std::string>, std::string>;  // flags, the error they give
+  auto [args, error] = GENERATE(values<row>({
+      {{"--weight", "abc"}, "flag --weight: expected an integer from 1 to 1000, got 'abc'"},
+      {{"--weight", "0"}, "flag --weight: expected an integer from 1 to 1000, got '0'"},
+      {{"--disk-reserve-mb", "lots"}, "flag --disk-reserve-mb: expected an integer from 0"},
+      {{"--namespace", "s:max_object_bytes=1k"}, "flag --namespace: namespace 's': key "},
+  }));
+  auto [code, log] = refused_start(dir, args);
+  INFO(args[0] << " " << args[1] << "\n" << log);
+  CHECK(code == 2);
+  CHECK_THAT(log, Catch::StartsWith("kvnode: INVALID_ARGUMENT " + error));
+}
+
 TEST_CASE("kvctl put reads a value from stdin with `-`, and binary values round-trip exactly",
           "[integration][node]") {
   kv::test::temp_dir dir;

@@ -54,8 +54,15 @@ struct exchange {
   replica_api remote;
   uint32_t level = 0;
   std::vector<uint32_t> indexes;  // nodes of `level` to compare
-  std::vector<key_ref> keys;      // differing keys to sync with `peer`
-  bool syncing = false;           // `keys` are listed: the exchange with `peer` syncs them
+  std::vector<uint32_t> buckets;  // differing buckets, being listed
+  struct listing {
+    std::map<std::pair<std::string, std::string>, uint64_t> keys;  // (ns, key) -> digest
+    std::string after;  // the next page starts after this stored key
+    bool done = false;
+  } listing[2];                                  // local, remote
+  std::vector<std::pair<int, uint64_t>> paused;  // (side, generation) waiting for the rate
+  std::vector<key_ref> keys;                     // differing keys to sync with `peer`
+  bool syncing = false;  // `keys` are listed: the exchange with `peer` syncs them
   size_t next_key = 0;
   size_t in_flight = 0;
   uint64_t differences = 0;         // with `peer`
@@ -309,28 +316,91 @@ void sync_next(ae_pointer self) {
   if (x.in_flight == 0 && x.next_key == x.keys.size()) peer_done(self, caf::none);
 }
 
-// The keys of the differing buckets, with digests, from both sides: what differs is synced.
-void list_keys(ae_pointer self, std::vector<uint32_t> buckets) {
-  auto& x = *self->state.cur;
+// Keys scanned by a bucket listing that cost one repair token: a listing reads the partition
+// in pages (actors/replica.cpp), and the pages are paced like the repairs.
+constexpr uint64_t scanned_per_token = 64;
+
+void list_page(ae_pointer self, int side);
+
+// Both sides listed the differing buckets: the keys whose digests differ are synced.
+void listed(ae_pointer self) {
+  auto& st = self->state;
+  auto& x = *st.cur;
+  auto& local = x.listing[0].keys;
+  for (auto& [k, digest] : x.listing[1].keys) {
+    auto i = local.find(k);
+    if (i == local.end() || i->second != digest) x.keys.push_back({k.first, k.second});
+    if (i != local.end()) local.erase(i);
+  }
+  for (auto& [k, digest] : local) x.keys.push_back({k.first, k.second});
+  x.differences = x.keys.size();
+  x.syncing = true;
+  sync_next(self);
+}
+
+// One page of one side's listing came back; the next one goes once the rate allows.
+void page_listed(ae_pointer self, int side, msg::TreeReply& reply) {
+  auto& st = self->state;
+  auto& x = *st.cur;
+  auto& l = x.listing[side];
+  st.keys_listed += reply.keys_size();
+  for (auto& k : reply.keys()) l.keys[{k.ns(), k.key()}] = k.digest();
+  refill(st);
+  st.tokens -= static_cast<double>(reply.keys_scanned()) / scanned_per_token;
+  l.after = reply.next();
+  l.done = reply.next().empty();
+  if (!l.done) return list_page(self, side);
+  if (x.listing[0].done && x.listing[1].done) listed(self);
+}
+
+// Asks one side for the next page of its listing of x.buckets, when the rate allows.
+void list_page(ae_pointer self, int side) {
+  auto& st = self->state;
+  auto& x = *st.cur;
+  refill(st);
+  if (st.tokens < 0) {  // the pages so far used up the rate: go on when it is back
+    if (!st.resume_queued) {
+      st.resume_queued = true;
+      auto wait =
+          std::chrono::duration<double>(-st.tokens / st.deps.cfg.anti_entropy_keys_per_second);
+      self->delayed_send(self, std::chrono::duration_cast<caf::timespan>(wait) + 1ms,
+                         resume_atom::value);
+    }
+    x.paused.push_back({side, st.generation});
+    return;
+  }
   msg::TreeRequest req;
   req.set_partition(x.partition);
-  for (auto b : buckets) req.add_buckets(b);
-  ask_both<msg::TreeReply>(self, req, [self](msg::TreeReply& a, msg::TreeReply& b) {
-    auto& st = self->state;
-    auto& x = *st.cur;
-    st.keys_listed += a.keys_size() + b.keys_size();
-    std::map<std::pair<std::string, std::string>, uint64_t> local;
-    for (auto& k : a.keys()) local[{k.ns(), k.key()}] = k.digest();
-    for (auto& k : b.keys()) {
-      auto i = local.find({k.ns(), k.key()});
-      if (i == local.end() || i->second != k.digest()) x.keys.push_back({k.ns(), k.key()});
-      if (i != local.end()) local.erase(i);
-    }
-    for (auto& [k, digest] : local) x.keys.push_back({k.first, k.second});
-    x.differences = x.keys.size();
-    x.syncing = true;
-    sync_next(self);
-  });
+  for (auto b : x.buckets) req.add_buckets(b);
+  req.set_after(x.listing[side].after);
+  auto gen = st.generation;
+  self->request(side == 0 ? x.local : x.remote, caf::infinite, std::move(req))
+      .then(
+          [self, side, gen](msg::TreeReply& reply) {
+            if (gen == self->state.generation) page_listed(self, side, reply);
+          },
+          [self, gen](caf::error& err) {
+            if (gen == self->state.generation) abandon(self, err);
+          });
+}
+
+// The keys of the differing buckets, with digests, from both sides, page by page.
+void list_keys(ae_pointer self, std::vector<uint32_t> buckets) {
+  auto& x = *self->state.cur;
+  x.buckets = std::move(buckets);
+  for (int side = 0; side < 2; ++side) x.listing[side] = {};
+  list_page(self, 0);
+  list_page(self, 1);
+}
+
+// Listings that waited for the rate go on, unless their exchange was abandoned meanwhile.
+void resume_listings(ae_pointer self) {
+  auto& st = self->state;
+  if (!st.cur) return;
+  auto paused = std::move(st.cur->paused);
+  st.cur->paused.clear();
+  for (auto [side, gen] : paused)
+    if (gen == st.generation) list_page(self, side);
 }
 
 // Compares the nodes `x.indexes` of `x.level`, and goes down where they differ.
@@ -561,6 +631,7 @@ anti_entropy_actor::behavior_type anti_entropy(ae_pointer self, supervisor_deps 
       },
       [self](resume_atom) {
         self->state.resume_queued = false;
+        resume_listings(self);
         if (self->state.cur && self->state.cur->syncing) sync_next(self);
       },
       [self](const msg::RepairStatusRequest&) { return describe_repairs(self->state); },

@@ -26,6 +26,9 @@ namespace {
 
 using write_promise = caf::typed_response_promise<msg::ReplicaWriteReply>;
 
+// Keys a bucket listing reads per call (actors/anti_entropy.cpp pages through the rest).
+constexpr uint64_t tree_page_keys = 1024;
+
 // Writes staged for the next commit, waiting for their acknowledgement. Shared with the exit
 // functor so that a replica that dies fails them instead of leaving their requesters waiting.
 struct staged {
@@ -395,6 +398,46 @@ caf::expected<storage::merkle_tree*> tree_of(replica_pointer self, uint32_t part
   return &st.trees.emplace(partition, std::move(tree)).first->second;
 }
 
+// A page of a bucket listing: the keys of `req.buckets()` among the next tree_page_keys keys of
+// the partition after `req.after()`, each with its digest.
+caf::error list_buckets(const replica_state& st, const storage::merkle_tree& tree,
+                        const msg::TreeRequest& req, msg::TreeReply& reply) {
+  std::vector<bool> wanted(tree.leaves());
+  for (auto bucket : req.buckets()) {
+    if (bucket >= tree.leaves())
+      return make_error(errc::invalid_argument, "no bucket " + std::to_string(bucket));
+    wanted[bucket] = true;
+  }
+  auto range = storage::partition_range(req.partition());
+  auto first = range.first;
+  if (!req.after().empty()) {
+    if (req.after() < range.first || (!range.last.empty() && req.after() >= range.last))
+      return make_error(errc::invalid_argument, "a listing resumed outside its partition");
+    first = req.after() + '\0';  // the smallest key after it
+  }
+  uint64_t scanned = 0;
+  std::string last;
+  auto err = st.db->scan(storage::column::data, first, range.last,
+                         [&](std::string_view key, std::string_view value) {
+                           if (scanned == tree_page_keys) {  // more to come: resume after `last`
+                             reply.set_next(last);
+                             return false;
+                           }
+                           ++scanned;
+                           last = key;
+                           if (!wanted[tree.bucket_of(key)]) return true;
+                           auto parts = storage::parse_data_key(key);
+                           if (!parts) return true;
+                           auto& entry = *reply.add_keys();
+                           entry.set_ns(std::string{parts->ns});
+                           entry.set_key(std::string{parts->key});
+                           entry.set_digest(storage::merkle_tree::digest(key, value));
+                           return true;
+                         });
+  reply.set_keys_scanned(scanned);
+  return err;
+}
+
 caf::result<msg::TreeReply> on_tree(replica_pointer self, const msg::TreeRequest& req) {
   auto& st = self->state;
   if (auto err = check_key(st.cfg, req.partition(), "-")) return err;
@@ -405,29 +448,16 @@ caf::result<msg::TreeReply> on_tree(replica_pointer self, const msg::TreeRequest
   reply.set_leaves(t.leaves());
   if (req.level() > t.depth())
     return make_error(errc::invalid_argument, "no level " + std::to_string(req.level()));
+  if (static_cast<uint64_t>(req.indexes_size()) > (uint64_t{1} << req.level()) ||
+      static_cast<uint32_t>(req.buckets_size()) > t.leaves())
+    return make_error(errc::invalid_argument, "more nodes or buckets than the tree has");
   for (auto index : req.indexes()) {
     if (index >= (1u << req.level()))
       return make_error(errc::invalid_argument, "no node " + std::to_string(index));
     reply.add_hashes(t.node(req.level(), index));
   }
   if (req.buckets_size() == 0) return reply;
-  std::set<uint32_t> wanted(req.buckets().begin(), req.buckets().end());
-  auto range = storage::partition_range(req.partition());
-  uint64_t scanned = 0;
-  auto err = st.db->scan(storage::column::data, range.first, range.last,
-                         [&](std::string_view key, std::string_view value) {
-                           ++scanned;
-                           if (!wanted.count(t.bucket_of(key))) return true;
-                           auto parts = storage::parse_data_key(key);
-                           if (!parts) return true;
-                           auto& entry = *reply.add_keys();
-                           entry.set_ns(std::string{parts->ns});
-                           entry.set_key(std::string{parts->key});
-                           entry.set_digest(storage::merkle_tree::digest(key, value));
-                           return true;
-                         });
-  if (err) return err;
-  reply.set_keys_scanned(scanned);
+  if (auto err = list_buckets(st, t, req, reply)) return err;
   return reply;
 }
 

@@ -1,3 +1,5 @@
+#include <set>
+
 #include <catch2/catch.hpp>
 
 #include "actors/replica.hpp"
@@ -242,4 +244,48 @@ TEST_CASE_METHOD(replica_fixture,
     *merge.mutable_merge() = written.reply->object();
     CHECK(call<msg::ReplicaWriteReply>(replica, merge).reply);
   }
+}
+
+TEST_CASE_METHOD(replica_fixture, "tree requests past the tree's shape are refused",
+                 "[replica][tree]") {
+  auto tree = [](uint32_t level, std::vector<uint32_t> indexes, std::vector<uint32_t> buckets) {
+    msg::TreeRequest req;
+    req.set_partition(3);
+    req.set_level(level);
+    for (auto i : indexes) req.add_indexes(i);
+    for (auto b : buckets) req.add_buckets(b);
+    return req;
+  };
+  CHECK(call<msg::TreeReply>(replica, tree(1, {0, 1}, {})).reply);
+  CHECK(call<msg::TreeReply>(replica, tree(1, {0, 1, 0}, {})).code() == errc::invalid_argument);
+  CHECK(call<msg::TreeReply>(replica, tree(1, {2}, {})).code() == errc::invalid_argument);
+  CHECK(call<msg::TreeReply>(replica, tree(99, {}, {})).code() == errc::invalid_argument);
+  CHECK(call<msg::TreeReply>(replica, tree(0, {}, {256})).code() == errc::invalid_argument);
+  CHECK(call<msg::TreeReply>(replica, tree(0, {}, std::vector<uint32_t>(257, 0))).code() ==
+        errc::invalid_argument);
+  auto elsewhere = tree(0, {}, {0});
+  elsewhere.set_after(storage::data_key(4, "default", "k"));
+  CHECK(call<msg::TreeReply>(replica, elsewhere).code() == errc::invalid_argument);
+}
+
+TEST_CASE_METHOD(replica_fixture, "a bucket listing reads a large partition in bounded pages",
+                 "[replica][tree]") {
+  for (int i = 0; i < 2500; ++i)
+    send_request<msg::ReplicaWriteReply>(replica, put("k" + std::to_string(i), "v"));
+  sched.run();
+  msg::TreeRequest req;
+  req.set_partition(3);
+  for (uint32_t b = 0; b < 256; ++b) req.add_buckets(b);
+  std::set<std::string> listed;
+  int pages = 0;
+  do {
+    auto page = call<msg::TreeReply>(replica, req);
+    REQUIRE(page.reply);
+    CHECK(page.reply->keys_scanned() <= 1024);
+    for (auto& k : page.reply->keys()) CHECK(listed.insert(k.key()).second);
+    req.set_after(page.reply->next());
+    ++pages;
+  } while (!req.after().empty() && pages < 10);
+  CHECK(pages == 3);
+  CHECK(listed.size() == 2500);
 }

@@ -75,12 +75,21 @@ struct replica_state {
 
 using replica_pointer = replica_actor::stateful_pointer<replica_state>;
 
-caf::error check_key(const replica_config& cfg, uint32_t partition, const std::string& ns) {
+caf::error check_partition(const replica_config& cfg, uint32_t partition) {
   if (partition < cfg.first_partition || partition >= cfg.last_partition)
     return make_error(errc::internal, "partition " + std::to_string(partition) +
                                           " is not held by " + replica_role(cfg.index));
+  return caf::none;
+}
+
+// Keys come from peers too: bounded as no configuration's client limits would let one through.
+caf::error check_key(const replica_config& cfg, uint32_t partition, const std::string& ns,
+                     const std::string& key) {
+  if (auto err = check_partition(cfg, partition)) return err;
   if (ns.empty() || ns.size() > storage::max_namespace_bytes)
     return make_error(errc::invalid_argument, "bad namespace length");
+  if (key.empty() || key.size() > storage::max_user_key_bytes)
+    return make_error(errc::invalid_argument, "bad key length " + std::to_string(key.size()));
   return caf::none;
 }
 
@@ -279,7 +288,7 @@ caf::result<msg::ReplicaWriteReply> purge(replica_pointer self, const msg::Repli
 
 caf::result<msg::ReplicaWriteReply> on_write(replica_pointer self, msg::ReplicaWriteRequest& req) {
   auto& st = self->state;
-  if (auto err = check_key(st.cfg, req.partition(), req.ns())) return err;
+  if (auto err = check_key(st.cfg, req.partition(), req.ns(), req.key())) return err;
   if (!req.hint_for().empty()) return store_hint(self, req);
   if (req.durable()) st.pending->durable = true;
   auto key = storage::data_key(req.partition(), req.ns(), req.key());
@@ -334,7 +343,7 @@ caf::result<msg::ReplicaWriteReply> on_write(replica_pointer self, msg::ReplicaW
 caf::result<msg::ReplicaReadReply> on_read(replica_pointer self,
                                            const msg::ReplicaReadRequest& req) {
   auto& st = self->state;
-  if (auto err = check_key(st.cfg, req.partition(), req.ns())) return err;
+  if (auto err = check_key(st.cfg, req.partition(), req.ns(), req.key())) return err;
   auto committed = read_committed(st, storage::data_key(req.partition(), req.ns(), req.key()));
   if (!committed) return committed.error();
   msg::ReplicaReadReply reply;
@@ -348,7 +357,7 @@ caf::result<msg::ReplicaReadReply> on_read(replica_pointer self,
 caf::result<msg::DropPartitionReply> on_drop(replica_pointer self,
                                              const msg::DropPartitionRequest& req) {
   auto& st = self->state;
-  if (auto err = check_key(st.cfg, req.partition(), "-")) return err;
+  if (auto err = check_partition(st.cfg, req.partition())) return err;
   if (auto err = commit(self)) {
     self->quit(err);
     return err;
@@ -440,7 +449,7 @@ caf::error list_buckets(const replica_state& st, const storage::merkle_tree& tre
 
 caf::result<msg::TreeReply> on_tree(replica_pointer self, const msg::TreeRequest& req) {
   auto& st = self->state;
-  if (auto err = check_key(st.cfg, req.partition(), "-")) return err;
+  if (auto err = check_partition(st.cfg, req.partition())) return err;
   auto tree = tree_of(self, req.partition());
   if (!tree) return tree.error();
   auto& t = **tree;

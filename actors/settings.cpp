@@ -215,7 +215,7 @@ const std::vector<node_setting>& node_table() {
       entry<c>("block_cache_mb", "--block-cache-mb", "RocksDB block cache in MiB",
                mebibytes(&c::block_cache_bytes, mib_per_tib)),
       entry<c>("max_key_bytes", "--max-key-bytes", "largest key accepted",
-               integer(&c::max_key_bytes, 1, int64_t{1} << 20)),
+               integer(&c::max_key_bytes, 1, storage::max_user_key_bytes)),
       entry<c>("max_value_bytes", "--max-value-bytes", "largest value accepted",
                integer(&c::max_value_bytes, 1, int64_t{1} << 30)),
       entry<c>("disk_reserve_mb", "--disk-reserve-mb",

@@ -26,7 +26,16 @@ std::string problem_in(const msg::VersionVector& in) {
   return {};
 }
 
+// Objects come from peers and disks: counts a merge could never legitimately reach are refused
+// before anything is converted. (Client writes stop far below: max_siblings, max_object_bytes.)
+constexpr int max_object_siblings = 1 << 20;
+constexpr int max_context_entries = 1 << 20;
+
 std::string problem_in(const msg::Object& in) {
+  if (in.siblings_size() > max_object_siblings)
+    return std::to_string(in.siblings_size()) + " siblings";
+  if (in.context().entries_size() > max_context_entries)
+    return std::to_string(in.context().entries_size()) + " context entries";
   std::set<std::pair<std::string_view, uint64_t>> dots;
   for (const auto& s : in.siblings()) {
     if (!s.has_dot()) return "sibling without a dot";

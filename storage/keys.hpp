@@ -15,6 +15,8 @@ namespace kv::storage {
 
 constexpr uint32_t max_partitions = 1u << 16;
 constexpr size_t max_namespace_bytes = 255;
+// The largest user key any configuration allows (max_key_bytes); replicas refuse longer ones.
+constexpr size_t max_user_key_bytes = size_t{1} << 20;
 
 // Preconditions: partition < max_partitions, ns.size() <= max_namespace_bytes.
 std::string data_key(uint32_t partition, std::string_view ns, std::string_view key);

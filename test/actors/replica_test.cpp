@@ -289,3 +289,12 @@ TEST_CASE_METHOD(replica_fixture, "a bucket listing reads a large partition in b
   CHECK(pages == 3);
   CHECK(listed.size() == 2500);
 }
+
+TEST_CASE_METHOD(replica_fixture, "a replica refuses keys no configuration lets a client write",
+                 "[replica]") {
+  CHECK(call<msg::ReplicaWriteReply>(replica, put("", "v")).code() == errc::invalid_argument);
+  auto huge = put(std::string(storage::max_user_key_bytes + 1, 'k'), "v");
+  CHECK(call<msg::ReplicaWriteReply>(replica, huge).code() == errc::invalid_argument);
+  CHECK(call<msg::ReplicaReadReply>(replica, read("")).code() == errc::invalid_argument);
+  CHECK(call<msg::ReplicaWriteReply>(replica, put(std::string(1024, 'k'), "v")).reply);
+}

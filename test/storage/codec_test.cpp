@@ -190,6 +190,15 @@ TEST_CASE("the context handed to a client is one the node accepts back", "[codec
   }
 }
 
+TEST_CASE("an object with more siblings than any merge could make is refused before conversion",
+          "[codec]") {
+  msg::Object in;
+  for (int i = 0; i <= (1 << 20); ++i) in.add_siblings();
+  auto result = from_proto(in);
+  CHECK(invalid(result));
+  CHECK(message(result) == "malformed object: 1048577 siblings");
+}
+
 TEST_CASE("malformed objects are invalid arguments", "[codec]") {
   msg::Object wire;
   to_proto(sample_object(), wire);

@@ -22,12 +22,13 @@
 #include "caf/expected.hpp"
 #include "messages/common.pb.h"
 #include "messages/replication.pb.h"
+#include "messages/wire_limits.hpp"
 
 namespace kv::actors {
 
-// A batch's limits: calls or results per message, and bytes (well under the port's frame limit
-// of 4 MiB; a single item over this travels alone).
-constexpr size_t max_batch_items = 1024;
+// A batch's limits: calls or results per message (max_batch_items, messages/wire_limits.hpp,
+// which receivers enforce), and bytes (well under the port's frame limit of 4 MiB; a single
+// item over this travels alone).
 constexpr size_t max_batch_bytes = size_t{1} << 20;
 
 // Calls and results larger than this travel in pieces of this size.

@@ -20,6 +20,7 @@
 #include "caf/all.hpp"
 #include "caf/io/all.hpp"
 #include "cluster/partitioner.hpp"
+#include "messages/caf_types.hpp"
 #include "messages/errc.hpp"
 #include "storage/dot_issuer.hpp"
 #include "storage/engine.hpp"
@@ -328,6 +329,10 @@ std::string render_metrics(const node_metrics& metrics, const storage::engine& d
   render_value(out, "ringkv_connections_rejected_total", "counter",
                "Connections closed by the port guard (bad frames, too slow).",
                static_cast<double>(guard_stats.rejected));
+  render_value(out, "ringkv_messages_refused_total", "counter",
+               "Messages from the network refused before delivery: malformed, or a batch of "
+               "more than 1024 items.",
+               static_cast<double>(messages_refused()));
   render_value(out, "ringkv_uptime_seconds", "gauge", "Seconds since the node started.",
                (now_ms() - started_ms) / 1000.0);
   return out;

@@ -1,10 +1,13 @@
 #include <catch2/catch.hpp>
 
+#include <chrono>
+
 #include "caf/all.hpp"
 #include "messages/caf_types.hpp"
 #include "messages/client.pb.h"
 #include "messages/errc.hpp"
 #include "messages/replication.pb.h"
+#include "messages/wire_limits.hpp"
 
 namespace {
 
@@ -107,4 +110,82 @@ TEST_CASE("error code names round-trip", "[errc]") {
     CHECK(kv::errc_from_string(kv::to_string(code)) == code);
   }
   CHECK_FALSE(kv::errc_from_string("NOPE"));
+}
+
+namespace {
+
+// `calls` empty calls (field 1) and `pieces` empty pieces (field 2) of a batch, as bytes.
+std::string batch_bytes(size_t calls, size_t pieces = 0) {
+  std::string out;
+  out.reserve(2 * (calls + pieces));
+  for (size_t i = 0; i < calls; ++i) out += std::string("\x0a\x00", 2);
+  for (size_t i = 0; i < pieces; ++i) out += std::string("\x12\x00", 2);
+  return out;
+}
+
+// Reads `payload` into a T the way BASP does: the protobuf bytes inside CAF's serialization.
+template <class T>
+caf::error decode(caf::actor_system& sys, const std::string& payload, T& out) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  auto copy = payload;
+  REQUIRE_FALSE(sink(copy));
+  caf::binary_deserializer source{sys, buf};
+  return source(out);
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(system_fixture,
+                 "a batch of more items than max_batch_items is refused whole, before parsing",
+                 "[messages]") {
+  auto before = kv::messages_refused();
+  SECTION("4 MiB of empty calls, two million of them") {
+    auto payload = batch_bytes((size_t{4} << 20) / 2);
+    kv::msg::ClientBatch batch;
+    auto started = std::chrono::steady_clock::now();
+    CHECK(decode(sys, payload, batch));
+    auto took = std::chrono::steady_clock::now() - started;
+    CHECK(batch.calls_size() == 0);
+    CHECK(kv::messages_refused() == before + 1);
+    CHECK(took < std::chrono::milliseconds{500});  // parsed, it takes seconds and ~100 MB
+  }
+  SECTION("calls and pieces count together") {
+    kv::msg::ReplicaBatch batch;
+    CHECK(decode(sys, batch_bytes(kv::max_batch_items - 24, 25), batch));
+    kv::msg::ReplicaResults results;
+    CHECK(decode(sys, batch_bytes(1, kv::max_batch_items), results));
+    kv::msg::ClientResults client_results;
+    CHECK(decode(sys, batch_bytes(kv::max_batch_items + 1), client_results));
+    CHECK(kv::messages_refused() == before + 3);
+  }
+  SECTION("fields a batch does not have count too") {
+    std::string unknown;
+    for (size_t i = 0; i <= kv::max_batch_items; ++i) unknown += std::string("\x78\x01", 2);
+    kv::msg::ClientBatch batch;
+    CHECK(decode(sys, unknown, batch));
+  }
+}
+
+TEST_CASE_METHOD(system_fixture, "a batch at max_batch_items items is delivered", "[messages]") {
+  auto before = kv::messages_refused();
+  kv::msg::ClientBatch batch;
+  CHECK_FALSE(decode(sys, batch_bytes(kv::max_batch_items), batch));
+  CHECK(batch.calls_size() == int(kv::max_batch_items));
+  kv::msg::ReplicaBatch replica_batch;
+  CHECK_FALSE(decode(sys, batch_bytes(kv::max_batch_items - 24, 24), replica_batch));
+  CHECK(replica_batch.calls_size() + replica_batch.pieces_size() == int(kv::max_batch_items));
+  CHECK(kv::messages_refused() == before);
+}
+
+TEST_CASE_METHOD(system_fixture, "a malformed message is refused and counted", "[messages]") {
+  auto before = kv::messages_refused();
+  kv::msg::ClientBatch batch;
+  CHECK(decode(sys, batch_bytes(3) + "\x0a\x05", batch));  // a call cut short
+  kv::msg::PutRequest put;
+  CHECK(decode(sys, std::string("\xff\xff", 2), put));
+  CHECK(kv::messages_refused() == before + 2);
+  CHECK_FALSE(kv::within_field_limit(std::string("\x0a\x05", 2), 10));
+  CHECK(kv::within_field_limit(batch_bytes(10), 10));
+  CHECK_FALSE(kv::within_field_limit(batch_bytes(11), 10));
 }

@@ -6,10 +6,10 @@
 #include <optional>
 #include <vector>
 
+#include "actors/frame_vetter.hpp"
 #include "actors/log.hpp"
 #include "caf/all.hpp"
 #include "caf/io/all.hpp"
-#include "caf/io/basp/header.hpp"
 #include "caf/io/basp_broker.hpp"
 #include "caf/io/network/default_multiplexer.hpp"
 #include "caf/io/network/doorman_impl.hpp"
@@ -18,7 +18,6 @@
 
 namespace kv::actors {
 
-namespace basp = caf::io::basp;
 namespace network = caf::io::network;
 using steady = std::chrono::steady_clock;
 
@@ -56,34 +55,33 @@ struct port_guard::state {
   }
 };
 
-// One accepted connection. Tracks BASP framing (a header, then a payload of the length it
-// announced) and vets each header before handing it on.
+// One accepted connection. Its frame_vetter tracks BASP framing and vets each header before
+// it is handed on.
 class guarded_scribe : public network::scribe_impl {
  public:
   guarded_scribe(network::default_multiplexer& mpx, network::native_socket fd,
                  std::shared_ptr<port_guard::state> guard)
-      : scribe_impl(mpx, fd), guard_(std::move(guard)), since_(steady::now()) {
+      : scribe_impl(mpx, fd),
+        guard_(std::move(guard)),
+        since_(steady::now()),
+        frames_(guard_->cfg.max_frame_bytes) {
     peer_ = addr() + ":" + std::to_string(port());
   }
 
   bool consume(caf::execution_unit* ctx, const void* buf, size_t size) override {
     if (closed_) return false;
-    bool payload = awaiting_payload_;
-    if (payload) {
-      awaiting_payload_ = false;
-    } else if (size == basp::header_size) {
-      if (auto reason = vet_header(ctx, buf, size)) return reject(reason->c_str());
-    }
+    bool header = !frames_.awaiting_payload();
+    if (auto reason = frames_.vet(buf, size)) return reject(reason->c_str());
+    if (header && frames_.awaiting_payload()) since_ = steady::now();  // a frame starts
     auto result = scribe::consume(ctx, buf, size);
     if (detached()) {
       // BASP closed the connection while handling this frame: it refused it.
       closed_ = true;
       guard_->rejected.fetch_add(1, std::memory_order_relaxed);
       guard_->warn("ConnectionRejected peer={} reason=\"the protocol layer refused {}\"", peer_,
-                   in_handshake_ ? "the handshake" : "a frame");
-    } else if (payload && in_handshake_) {
-      handshaken_ = true;  // BASP accepted the handshake
-      in_handshake_ = false;
+                   frames_.in_handshake() ? "the handshake" : "a frame");
+    } else {
+      frames_.accepted();
     }
     return result;
   }
@@ -91,9 +89,9 @@ class guarded_scribe : public network::scribe_impl {
   // Called in sweeps: closes the connection when it is past a deadline.
   void check(steady::time_point now) {
     if (closed_ || detached()) return;
-    if (!handshaken_ && now - since_ > guard_->cfg.handshake_timeout)
+    if (!frames_.handshaken() && now - since_ > guard_->cfg.handshake_timeout)
       reject("no complete handshake within the handshake timeout");
-    else if (awaiting_payload_ && now - since_ > guard_->cfg.frame_timeout)
+    else if (frames_.awaiting_payload() && now - since_ > guard_->cfg.frame_timeout)
       reject("frame not completed within the frame timeout (truncated frame?)");
   }
 
@@ -110,36 +108,14 @@ class guarded_scribe : public network::scribe_impl {
     if (closed_) return true;
     if (!detached()) return false;
     closed_ = true;
-    if (!handshaken_ || awaiting_payload_)
-      guard_->warn("ConnectionLost peer={} reason=\"closed {}\"", peer_,
-                   handshaken_ ? "in the middle of a frame" : "before completing a handshake");
+    if (!frames_.handshaken() || frames_.awaiting_payload())
+      guard_->warn(
+          "ConnectionLost peer={} reason=\"closed {}\"", peer_,
+          frames_.handshaken() ? "in the middle of a frame" : "before completing a handshake");
     return true;
   }
 
  private:
-  std::optional<std::string> vet_header(caf::execution_unit* ctx, const void* buf, size_t size) {
-    basp::header hdr;
-    caf::binary_deserializer source{ctx, static_cast<const char*>(buf), size};
-    if (source(hdr) || !basp::valid(hdr)) return std::string{"malformed frame header"};
-    if (!handshaken_ && hdr.operation != basp::message_type::client_handshake)
-      return std::string{"first frame is not a handshake"};
-    // Only the connecting side sends a server handshake. BASP reads a handshake's payload
-    // without checking that there is one: an empty handshake crashes it.
-    if (hdr.operation == basp::message_type::server_handshake)
-      return std::string{"a server handshake on an accepted connection"};
-    if (hdr.operation == basp::message_type::client_handshake && hdr.payload_len == 0)
-      return std::string{"a handshake without payload"};
-    if (hdr.payload_len > guard_->cfg.max_frame_bytes)
-      return "frame of " + std::to_string(hdr.payload_len) + " bytes exceeds the limit of " +
-             std::to_string(guard_->cfg.max_frame_bytes);
-    if (hdr.payload_len > 0) {
-      awaiting_payload_ = true;
-      in_handshake_ = hdr.operation == basp::message_type::client_handshake;
-      since_ = steady::now();
-    }
-    return std::nullopt;
-  }
-
   // Logs, then detaches from BASP (which cleans up the connection's state); the socket closes
   // when the last reference to this scribe goes.
   bool reject(const char* reason) {
@@ -154,9 +130,7 @@ class guarded_scribe : public network::scribe_impl {
   std::shared_ptr<port_guard::state> guard_;
   std::string peer_;          // "ip:port", kept for logs after the socket is gone
   steady::time_point since_;  // accept time, then start of the current frame
-  bool handshaken_ = false;
-  bool in_handshake_ = false;
-  bool awaiting_payload_ = false;
+  frame_vetter frames_;
   bool closed_ = false;
 };
 

@@ -87,10 +87,16 @@ parsed parse_at(std::string_view in, size_t at, value& out, int depth) {
       }
       out.kind = type::array;
       out.items.clear();
-      out.items.resize(static_cast<size_t>(*count));
+      // Items are added as they parse: the count is the server's word, and a few bytes
+      // announcing 2^24 items must not allocate a gigabyte (nested, once per level) before
+      // the items arrive. An item takes at least 3 bytes, so fewer bytes than that are
+      // incomplete at once.
+      auto items = static_cast<size_t>(*count);
+      if (in.size() - after_line < 3 * items) return {status::incomplete, 0};
+      out.items.reserve(items);
       auto pos = after_line;
-      for (auto& item : out.items) {
-        auto r = parse_at(in, pos, item, depth + 1);
+      for (size_t i = 0; i < items; ++i) {
+        auto r = parse_at(in, pos, out.items.emplace_back(), depth + 1);
         if (r.state != status::complete) return {r.state, 0};
         pos += r.consumed;
       }

@@ -120,6 +120,19 @@ TEST_CASE("malformed input is reported, not guessed at", "[resp]") {
   CHECK(resp::parse("+OK\r", v).state == resp::status::incomplete);
 }
 
+TEST_CASE("an array announcing millions of items allocates for what has arrived only", "[resp]") {
+  // Found by the fuzz suite (test/fuzz/client_fuzz.cpp): "*16777216\r\n" made the parser
+  // allocate 2^24 items (over a gigabyte) before any arrived, and again at each nesting level.
+  std::string nested;
+  for (int i = 0; i < 16; ++i) nested += "*16777216\r\n";
+  resp::value v;
+  CHECK(resp::parse(nested, v).state == resp::status::incomplete);
+  CHECK(v.items.capacity() <= nested.size());
+  CHECK(resp::parse("*16777216\r\n:1\r\n:2\r\n", v).state == resp::status::incomplete);
+  CHECK(v.items.capacity() <= 2);
+  CHECK(parse_all("*3\r\n:1\r\n+\r\n$0\r\n\r\n").items.size() == 3);
+}
+
 TEST_CASE("MOVED and ASK redirects name the slot and the node", "[resp]") {
   auto moved = resp::parse_redirect("MOVED 3999 127.0.0.1:6381");
   REQUIRE(moved);

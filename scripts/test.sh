@@ -6,10 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
-cd build
+cd "${BUILD_DIR:-build}"
 # CTest splits a test name at ';' and then runs a filter that matches nothing, which passes:
 # such a test would never run. Refuse them.
-for bin in bin/ringkv_tests bin/ringkv_integration; do
+for bin in bin/ringkv_tests bin/ringkv_fuzz bin/ringkv_integration; do
   if "$bin" --list-test-names-only | grep ';'; then
     echo "test.sh: the test names above contain ';', which CTest cannot run; rename them" >&2
     exit 1

@@ -1,0 +1,81 @@
+// The port guard's frame vetting, fed a connection's bytes the way BASP's framing reads them:
+// a header, then the payload it announced. What it passes is what BASP will see.
+#include <catch2/catch.hpp>
+
+#include "actors/frame_vetter.hpp"
+#include "caf/binary_deserializer.hpp"
+#include "caf/binary_serializer.hpp"
+#include "caf/io/basp/header.hpp"
+#include "test/fuzz/fuzz.hpp"
+
+namespace kv::actors {
+namespace {
+
+namespace basp = caf::io::basp;
+
+// A frame as a peer sends it; handshakes and heartbeats name no actors.
+std::string frame(basp::message_type op, std::string payload, uint64_t data = 0) {
+  bool actors =
+      op == basp::message_type::direct_message || op == basp::message_type::routed_message;
+  basp::header hdr{
+      op, 0, static_cast<uint32_t>(payload.size()), data, actors ? 7u : 0u, actors ? 9u : 0u};
+  std::vector<char> buf;
+  caf::binary_serializer sink{nullptr, buf};
+  static_cast<void>(sink(hdr));  // ignored: a header always serializes
+  return std::string(buf.begin(), buf.end()) + payload;
+}
+
+std::vector<std::string> stream_seeds() {
+  auto hello = frame(basp::message_type::client_handshake, std::string(40, 'h'), 1);
+  auto msg = frame(basp::message_type::direct_message, std::string(100, 'm'));
+  auto beat = frame(basp::message_type::heartbeat, "");
+  auto routed = frame(basp::message_type::routed_message, std::string(64, 'r'));
+  return {hello, hello + msg + beat + routed, hello + beat + beat + msg,
+          frame(basp::message_type::server_handshake, "x") + msg,
+          frame(basp::message_type::client_handshake, "")};
+}
+
+// Feeds `stream` to a vetter as BASP's framing reads it, checking each chunk that passes;
+// returns how many bytes passed before the vetter closed the connection or the bytes ran out.
+size_t vet_stream(std::string_view stream, size_t max_frame) {
+  frame_vetter vetter{max_frame};
+  size_t at = 0;
+  while (at + basp::header_size <= stream.size()) {
+    auto* chunk = stream.data() + at;
+    auto handshaken = vetter.handshaken();
+    if (vetter.vet(chunk, basp::header_size)) return at;  // the connection is closed
+    vetter.accepted();
+    at += basp::header_size;
+    basp::header hdr;
+    caf::binary_deserializer source{nullptr, chunk, basp::header_size};
+    FUZZ_CHECK(!source(hdr) && basp::valid(hdr));
+    FUZZ_CHECK(handshaken || hdr.operation == basp::message_type::client_handshake);
+    FUZZ_CHECK(hdr.operation != basp::message_type::server_handshake);
+    FUZZ_CHECK(hdr.payload_len <= max_frame);
+    FUZZ_CHECK(vetter.awaiting_payload() == (hdr.payload_len > 0));
+    if (hdr.payload_len == 0) continue;
+    if (at + hdr.payload_len > stream.size()) return at;           // truncated: the sweep closes it
+    FUZZ_CHECK(!vetter.vet(stream.data() + at, hdr.payload_len));  // a payload is not vetted
+    at += hdr.payload_len;
+    vetter.accepted();
+    FUZZ_CHECK(!vetter.awaiting_payload() && vetter.handshaken());
+  }
+  if (at > 0) fuzz::accepted();  // some frames passed
+  return at;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "fuzz: the frame vetter passes only well-formed frames of bounded size, handshake "
+    "first",
+    "[fuzz][frame_guard]") {
+  constexpr size_t max_frame = 4096;
+  auto seeds = stream_seeds();
+  REQUIRE(vet_stream(seeds[1], max_frame) == seeds[1].size());  // a good conversation passes
+  REQUIRE(vet_stream(seeds[3], max_frame) == 0);                // a server handshake does not
+  fuzz::run("frame_guard", 13201, 1200000, seeds,
+            [&](std::string_view stream) { static_cast<void>(vet_stream(stream, max_frame)); });
+}
+
+}  // namespace kv::actors

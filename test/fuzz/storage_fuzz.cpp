@@ -1,0 +1,125 @@
+// Context tokens (as kvctl and HTTP clients hold them, and as the node decodes them) and
+// stored objects (from the disk, and in their wire form from peers).
+#include <catch2/catch.hpp>
+
+#include "client/token.hpp"
+#include "messages/common.pb.h"
+#include "storage/codec.hpp"
+#include "test/fuzz/fuzz.hpp"
+
+namespace kv::storage {
+namespace {
+
+object sample_object() {
+  return object::from_parts(
+      {{{"n1.kq3x9a1", 3}, "hello", false, 1700000000123},
+       {{"n2.kq3xb00", 1}, "", true, 1700000000456},
+       {{"n2.kq3xb00", 2}, std::string("\0\xff binary", 9), false, -5}},
+      version_vector::from_entries({{"n1.kq3x9a1", 4, 17}, {"n3.kq40000", 9, 0}}));
+}
+
+version_vector sample_context(size_t entries, uint64_t counter) {
+  std::vector<version_vector::entry> out;
+  for (size_t i = 0; i < entries; ++i)
+    out.push_back({"n" + std::to_string(i) + ".kq3x9a1", counter + i, int64_t(i) * 1000});
+  return version_vector::from_entries(std::move(out));
+}
+
+std::vector<std::string> context_seeds() {
+  return {encode_context({}),
+          encode_context(sample_context(1, 1)),
+          encode_context(sample_context(3, 41)),
+          encode_context(sample_context(164, 7)),
+          encode_context(sample_context(2, max_counter - 2)),
+          encode_context(sample_object().context())};
+}
+
+// What an accepted context must be, whatever bytes it came from.
+void check_context(const version_vector& vv, const token_limits& limits) {
+  FUZZ_CHECK(vv.size() <= limits.max_entries);
+  for (auto& e : vv.entries()) {
+    FUZZ_CHECK(!e.actor.empty() && e.actor.size() <= limits.max_actor_bytes);
+    FUZZ_CHECK(e.counter > 0 && e.counter < max_counter);
+  }
+  auto again = decode_context(encode_context(vv), limits);
+  FUZZ_CHECK(again && *again == vv);
+}
+
+// A write at the coordinating replica on top of `obj` must never assert: the dot is either
+// refused (nullopt) or above what the object has seen.
+void check_writable(const object& obj) {
+  auto d = next_dot(obj, "n1.kq3x9a1", 5);
+  if (!d) return;
+  FUZZ_CHECK(d->counter < max_counter && d->counter > obj.context().counter(d->actor));
+  // The context a client read returns, and writes back.
+  auto seen = client_context(obj.context(), obj.siblings(), {});
+  auto result = apply_write(obj, seen, {*d, "v", false, 1}, {resolution::causal, 2, 8});
+  FUZZ_CHECK(result.stored.context().covers(*d));
+  static_cast<void>(merge(obj, result.stored));  // ignored: only its not crashing counts
+}
+
+}  // namespace
+
+TEST_CASE("fuzz: context tokens decode to plausible contexts or an error",
+          "[fuzz][context_token]") {
+  token_limits limits;
+  fuzz::run("context_token", 13001, 750000, context_seeds(), [&](std::string_view bytes) {
+    auto vv = decode_context(bytes, limits);
+    if (!vv) return;
+    fuzz::accepted();
+    check_context(*vv, limits);
+  });
+}
+
+TEST_CASE("fuzz: base64url tokens decode only from their canonical text", "[fuzz][client_token]") {
+  std::vector<std::string> seeds;
+  for (auto& bytes : context_seeds()) seeds.push_back(client::encode_token(bytes));
+  fuzz::run("client_token", 13002, 600000, seeds, [](std::string_view text) {
+    auto bytes = client::decode_token(text);
+    if (!bytes) return;
+    fuzz::accepted();
+    FUZZ_CHECK(client::encode_token(*bytes) == text);
+    auto vv = decode_context(*bytes);
+    if (vv) check_context(*vv, {});
+  });
+}
+
+TEST_CASE("fuzz: stored objects decode to objects a write and a merge can take",
+          "[fuzz][stored_object]") {
+  std::vector<std::string> seeds{encode_object({}), encode_object(sample_object())};
+  auto big = object::from_parts({{{"n1.kq3x9a1", max_counter - 1}, "x", false, 1}},
+                                sample_context(40, max_counter - 50));
+  seeds.push_back(encode_object(big));
+  fuzz::run("stored_object", 13003, 700000, seeds, [](std::string_view bytes) {
+    auto obj = decode_object(bytes);
+    if (!obj) return;
+    fuzz::accepted();
+    auto again = decode_object(encode_object(*obj));
+    FUZZ_CHECK(again && *again == *obj);
+    check_writable(*obj);
+  });
+}
+
+TEST_CASE("fuzz: wire objects from peers convert to objects a write and a merge can take",
+          "[fuzz][wire_object]") {
+  std::vector<std::string> seeds;
+  for (auto& obj : {object{}, sample_object()}) {
+    msg::Object wire;
+    to_proto(obj, wire);
+    seeds.push_back(wire.SerializeAsString());
+  }
+  fuzz::run("wire_object", 13004, 1000000, seeds, [](std::string_view bytes) {
+    msg::Object wire;
+    if (!wire.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return;
+    auto obj = from_proto(wire);
+    if (!obj) return;
+    fuzz::accepted();
+    msg::Object back;
+    to_proto(*obj, back);
+    auto again = from_proto(back);
+    FUZZ_CHECK(again && *again == *obj);
+    check_writable(*obj);
+  });
+}
+
+}  // namespace kv::storage

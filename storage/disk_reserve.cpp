@@ -40,9 +40,14 @@ disk_change disk_reserve::record(uint64_t free_bytes, int64_t now_ms) {
   return short_ ? disk_change::became_short : disk_change::recovered;
 }
 
+// Rounded down, so that free space a byte short of the reserve never reads as the reserve.
 std::string format_bytes(uint64_t bytes) {
+  auto hundredths =
+      bytes / (uint64_t{1} << 20) * 100 + bytes % (uint64_t{1} << 20) * 100 / (1 << 20);
   char text[32];
-  std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  std::snprintf(text, sizeof text, "%llu.%02llu MiB",
+                static_cast<unsigned long long>(hundredths / 100),
+                static_cast<unsigned long long>(hundredths % 100));
   return text;
 }
 

@@ -48,7 +48,7 @@ class disk_reserve {
   uint64_t written_ = 0;  // since the last probe
 };
 
-// "12.0 MiB": how the free space and the reserve are named in errors and logs.
+// "12.50 MiB" (rounded down): how the free space and the reserve are named in errors and logs.
 std::string format_bytes(uint64_t bytes);
 
 }  // namespace kv::storage

@@ -77,8 +77,9 @@ TEST_CASE("the byte interval defaults to an eighth of the reserve, within 64 KiB
   CHECK(due_after(0, 64 << 10));
 }
 
-TEST_CASE("sizes are written in MiB with one decimal", "[disk_reserve]") {
-  CHECK(format_bytes(0) == "0.0 MiB");
-  CHECK(format_bytes(256 * mib) == "256.0 MiB");
-  CHECK(format_bytes(mib + mib / 2) == "1.5 MiB");
+TEST_CASE("sizes are written in MiB with two decimals, rounded down", "[disk_reserve]") {
+  CHECK(format_bytes(0) == "0.00 MiB");
+  CHECK(format_bytes(256 * mib) == "256.00 MiB");
+  CHECK(format_bytes(mib + mib / 2) == "1.50 MiB");
+  CHECK(format_bytes(16 * mib - 1) == "15.99 MiB");
 }

@@ -355,7 +355,7 @@ TEST_CASE("below the reserve, writes of data and hints are refused UNAVAILABLE a
   auto err = put(db, column::data, "refused", "v", true);
   REQUIRE(err);
   CHECK(code_of(err) == errc::unavailable);
-  CHECK_THAT(message_of(err), Catch::Contains("10.0 MiB free, reserve 16.0 MiB"));
+  CHECK_THAT(message_of(err), Catch::Contains("10.00 MiB free, reserve 16.00 MiB"));
   CHECK(code_of(put(db, column::hints, "hint", "v", true)) == errc::unavailable);
   CHECK(code_of(db.check_space(3)) == errc::unavailable);
   CHECK(get(db, column::data, "kept") == "v");

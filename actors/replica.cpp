@@ -334,9 +334,14 @@ bool fatal(const caf::error& err) {
   // A hint is acknowledged as durable whatever the node's sync mode: it may be the only copy
   // the intended replica will ever get.
   auto err = st.db->write(r.batch, st.cfg.sync || r.durable || !r.hints.empty());
-  if (err) {
+  if (fatal(err)) {
     st.log->error("CommitFailed replica={} writes={} err=\"{}\"", st.cfg.index, r.waiting.size(),
                   describe(err));
+  } else if (err) {
+    st.log->warn("CommitRefused replica={} writes={} err=\"{}\"", st.cfg.index, r.waiting.size(),
+                 describe(err));
+  }
+  if (err) {
     for (auto& entry : r.waiting) entry.first.deliver(err);
     st.trees.clear();
   } else {

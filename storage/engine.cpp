@@ -12,6 +12,9 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <limits>
 #include <mutex>
@@ -75,6 +78,44 @@ bool out_of_space(const rocksdb::Status& status, uint64_t free_bytes, uint64_t r
   return contains(status.ToString(), "No space left") || free_bytes == 0 || free_bytes < reserve;
 }
 
+// RocksDB's info log, in the data directory's LOG file as RocksDB's own (the previous run's is
+// kept as LOG.old), but written with plain stdio. RocksDB's own logger asserts on the first line
+// after a write of its file failed, and Debian's build keeps assertions: on a full disk, the
+// next flush's log line aborted the process. Here a line that does not fit is lost.
+class info_log final : public rocksdb::Logger {
+ public:
+  explicit info_log(const std::string& dir) : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL) {
+    auto path = dir + "/LOG";
+    std::error_code ignored;
+    std::filesystem::rename(path, path + ".old", ignored);  // ignored: a first start has none
+    file_ = std::fopen(path.c_str(), "w");
+  }
+  ~info_log() override {
+    if (file_ != nullptr) static_cast<void>(std::fclose(file_));  // ignored: nothing to do
+  }
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    if (file_ == nullptr) return;
+    auto now = std::chrono::system_clock::now();
+    auto seconds = std::chrono::system_clock::to_time_t(now);
+    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch());
+    std::tm local{};
+    localtime_r(&seconds, &local);
+    char stamp[40];
+    std::strftime(stamp, sizeof stamp, "%Y/%m/%d-%H:%M:%S", &local);
+    std::lock_guard<std::mutex> lock{mutex_};
+    std::fprintf(file_, "%s.%06lld ", stamp, static_cast<long long>(micros.count() % 1000000));
+    std::vfprintf(file_, format, ap);
+    std::fputc('\n', file_);
+    std::fflush(file_);  // errors (ENOSPC) stay in the FILE and are ignored
+  }
+
+ private:
+  std::mutex mutex_;
+  std::FILE* file_ = nullptr;
+};
+
 uint64_t statvfs_free_bytes(const std::string& path) {
   struct statvfs fs {};
   // A filesystem that cannot tell its free space is never taken as short.
@@ -129,7 +170,7 @@ rocksdb::DBOptions db_options(const engine_options& options,
   // A column family written rarely (meta) pins every WAL file since its last flush; bounding
   // the total WAL size forces that flush, which bounds disk use and crash-recovery time.
   result.max_total_wal_size = 4 * options.write_buffer_bytes;
-  result.keep_log_file_num = 10;  // RocksDB's info LOG files, one more per restart
+  result.info_log = std::make_shared<info_log>(options.path);
   if (options.env != nullptr) result.env = options.env;
   result.listeners.push_back(std::make_shared<manual_recovery>());
   return result;

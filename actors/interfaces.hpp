@@ -81,8 +81,8 @@ using node_actor = client_actor::extend_with<gossip_api>::extend<caf::reacts_to<
 
 // A node's link to one peer (actors/peer_link.hpp): the replica calls of this node's FSMs to
 // the peer's replicas, sent in batches and answered as the peer's results come back.
-using peer_link_actor =
-    replica_api::extend<caf::reacts_to<msg::ReplicaResults>, caf::reacts_to<flush_atom>>;
+using peer_link_actor = replica_api::extend<caf::reacts_to<msg::ReplicaResults>,
+                                            caf::reacts_to<flush_atom>, caf::reacts_to<tick_atom>>;
 
 // The node actor (role "node"): status and administration of this node.
 using admin_actor = admin_api;

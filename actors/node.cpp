@@ -22,6 +22,7 @@
 #include "cluster/partitioner.hpp"
 #include "messages/caf_types.hpp"
 #include "messages/errc.hpp"
+#include "storage/disk_reserve.hpp"
 #include "storage/dot_issuer.hpp"
 #include "storage/engine.hpp"
 #include "storage/identity.hpp"
@@ -302,11 +303,12 @@ class signal_watch {
 };
 
 // GET /metrics: the node's counters plus what the engine and the port guard report.
-std::string render_metrics(const node_metrics& metrics, const storage::engine& db,
+std::string render_metrics(const node_metrics& metrics, storage::engine& db,
                            const port_guard& guard, int64_t started_ms, const wall_clock& now_ms) {
   std::string out;
   metrics.render(out);
   auto stats = db.stats();
+  auto disk = db.disk();
   auto guard_stats = guard.stats();
   render_value(out, "ringkv_storage_writes_total", "counter", "Objects written to RocksDB.",
                static_cast<double>(stats.writes));
@@ -324,6 +326,18 @@ std::string render_metrics(const node_metrics& metrics, const storage::engine& d
                static_cast<double>(db.estimated_keys(storage::column::data)));
   render_value(out, "ringkv_block_cache_bytes", "gauge", "Block cache in use.",
                static_cast<double>(db.block_cache_usage()));
+  render_value(out, "ringkv_disk_free_bytes", "gauge",
+               "Free space of the data directory's filesystem, at the last probe.",
+               static_cast<double>(disk.free_bytes));
+  render_value(out, "ringkv_disk_reserve_bytes", "gauge",
+               "Free space kept in reserve (disk_reserve_mb); 0: none.",
+               static_cast<double>(disk.reserve_bytes));
+  render_value(out, "ringkv_disk_short", "gauge",
+               "1 while writes are refused for want of disk space, else 0.",
+               disk.short_of_space ? 1.0 : 0.0);
+  render_value(out, "ringkv_writes_refused_disk_total", "counter",
+               "Writes refused UNAVAILABLE because the disk was short.",
+               static_cast<double>(disk.refused_writes));
   render_value(out, "ringkv_connections_accepted_total", "counter", "Connections accepted.",
                static_cast<double>(guard_stats.accepted));
   render_value(out, "ringkv_connections_rejected_total", "counter",
@@ -416,10 +430,27 @@ std::shared_ptr<storage::dot_issuer> make_issuer(const std::shared_ptr<storage::
       });
 }
 
+// DiskShort is a warning, not an error: the node heals by itself once space is freed, but
+// only a human frees it.
+void log_disk_change(const storage::disk_event& e) {
+  static auto logger = log::get("storage");
+  auto free = storage::format_bytes(e.free_bytes);
+  auto reserve = storage::format_bytes(e.reserve_bytes);
+  if (e.short_of_space)
+    logger->warn(
+        "DiskShort free=\"{}\" reserve=\"{}\" cause=\"{}\" (writes refused UNAVAILABLE, "
+        "reads served; free space to resume)",
+        free, reserve, e.cause);
+  else
+    logger->info("DiskRecovered free=\"{}\" reserve=\"{}\"", free, reserve);
+}
+
 caf::expected<opened_storage> open_storage(const node_config& cfg) {
   storage::engine_options opts;
   opts.path = cfg.data_dir;
   opts.block_cache_bytes = cfg.block_cache_bytes;
+  opts.disk_reserve_bytes = cfg.disk_reserve_bytes;
+  opts.on_disk_change = log_disk_change;
   auto opened = storage::engine::open(opts);
   if (!opened) return opened.error();
   std::shared_ptr<storage::engine> db{std::move(*opened)};

@@ -11,14 +11,20 @@
 namespace kv::actors {
 namespace {
 
+struct waiting_call {
+  caf::response_promise promise;
+  caf::actor_clock::time_point deadline;
+};
+
 struct link_state {
   node_actor front;
   std::string peer;
   outgoing<msg::ReplicaBatch> queued;
   assembler pieces{0};  // results that come back in pieces
   bool flush_queued = false;
+  bool tick_queued = false;  // a check of the deadlines is scheduled
   uint64_t next_id = 1;
-  std::unordered_map<uint64_t, caf::response_promise> waiting;  // queued or sent, by call id
+  std::unordered_map<uint64_t, waiting_call> waiting;  // queued or sent, by call id
 
   static inline const char* name = "peer_link";
 };
@@ -61,18 +67,46 @@ caf::response_promise enqueue(link_pointer self, Request& req) {
     set_call(call, std::move(req));
   }
   auto promise = self->make_response_promise();
-  st.waiting.emplace(id, promise);
+  st.waiting.emplace(id, waiting_call{promise, self->clock().now() + peer_call_deadline});
   if (!st.flush_queued) {
     st.flush_queued = true;
     self->send(self, flush_atom::value);
   }
+  if (!st.tick_queued) {
+    st.tick_queued = true;
+    self->delayed_send(self, deadline_check_interval, tick_atom::value);
+  }
   return promise;
+}
+
+// Fails the calls past their deadline. Their call or its result was lost on the way: a
+// connection that dropped and came back while the peer's front stayed the same proxy (CAF
+// then neither delivers nor fails), or a peer that took the call and never answered it.
+void expire(link_pointer self) {
+  auto& st = self->state;
+  st.tick_queued = false;
+  auto now = self->clock().now();
+  for (auto i = st.waiting.begin(); i != st.waiting.end();) {
+    if (i->second.deadline > now) {
+      ++i;
+      continue;
+    }
+    i->second.promise.deliver(
+        make_error(errc::timeout, st.peer + " did not answer a call within " +
+                                      std::to_string(peer_call_deadline.count()) +
+                                      " s; it may or may not have been applied"));
+    i = st.waiting.erase(i);
+  }
+  if (!st.waiting.empty()) {
+    st.tick_queued = true;
+    self->delayed_send(self, deadline_check_interval, tick_atom::value);
+  }
 }
 
 void deliver(link_state& st, msg::ReplicaResult& result) {
   auto i = st.waiting.find(result.id());
   if (i == st.waiting.end()) return;
-  auto promise = std::move(i->second);
+  auto promise = std::move(i->second.promise);
   st.waiting.erase(i);
   switch (result.result_case()) {
     case msg::ReplicaResult::kWrite:
@@ -97,7 +131,7 @@ void assemble(link_state& st, const msg::Piece& piece) {
   auto whole = st.pieces.add(0, piece);
   if (!whole) {
     if (auto i = st.waiting.find(piece.id()); i != st.waiting.end()) {
-      i->second.deliver(whole.error());
+      i->second.promise.deliver(whole.error());
       st.waiting.erase(i);
     }
     return;
@@ -113,7 +147,7 @@ void assemble(link_state& st, const msg::Piece& piece) {
 void fail_all(link_state& st, const caf::error& err) {
   auto waiting = std::move(st.waiting);
   st.waiting.clear();
-  for (auto& [id, promise] : waiting) promise.deliver(err);
+  for (auto& [id, call] : waiting) call.promise.deliver(err);
 }
 
 peer_link_actor::behavior_type peer_link(link_pointer self, node_actor front, std::string peer,
@@ -162,6 +196,7 @@ peer_link_actor::behavior_type peer_link(link_pointer self, node_actor front, st
         self->state.flush_queued = false;
         send_queued(self);
       },
+      [self](tick_atom) { expire(self); },
   };
 }
 

@@ -9,12 +9,17 @@
 // when the peer goes. The link watches the peer's front itself: when the peer goes (the
 // connection drops, or its heartbeats stop), every call it holds fails UNAVAILABLE at once and
 // the link quits, so a call sent to it afterwards fails with `request_receiver_down`. CAF never
-// fails a request to a dead peer by itself; this is where ringkv does.
+// fails a request to a dead peer by itself; this is where ringkv does. A call that gets no
+// answer within peer_call_deadline fails TIMEOUT: a connection can drop and come back without
+// the peer's front going down, and what was in flight on it is then neither delivered nor
+// failed. The callers that wait with no deadline of their own (hint replay, anti-entropy,
+// handoff) retry it; the FSMs' deadlines are shorter.
 //
 // Calls and results too large for one batch travel in pieces (actors/batching.hpp); a result
 // in pieces is put together within `max_message_bytes`.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -23,6 +28,9 @@
 namespace kv::actors {
 
 constexpr uint64_t default_max_message_bytes = uint64_t{256} << 20;
+
+constexpr std::chrono::seconds peer_call_deadline{20};
+constexpr std::chrono::seconds deadline_check_interval{1};
 
 // A link owned by `owner` (gossip): it also closes, failing its calls, when the owner goes.
 peer_link_actor spawn_peer_link(caf::local_actor* owner, node_actor front, std::string peer,

@@ -249,6 +249,7 @@ caf::result<msg::ReplicaWriteReply> store_hint(replica_pointer self,
   if (!req.has_merge()) return make_error(errc::invalid_argument, "a hinted write must be a merge");
   if (req.hint_for().empty() || req.hint_for().size() > 255)
     return make_error(errc::invalid_argument, "bad hint owner length");
+  if (auto err = st.db->check_space()) return err;  // the put FSM tries the next fallback
   auto created = std::max<int64_t>(0, st.cfg.now_ms());
   msg::HintRecord hint;
   hint.set_partition(req.partition());
@@ -305,15 +306,24 @@ caf::result<msg::ReplicaWriteReply> on_write(replica_pointer self, msg::ReplicaW
     auto bytes = result->object.empty() ? std::string{} : storage::encode_object(result->object);
     if (req.has_create())
       if (auto err = check_bounds(req, *current, result->object, bytes.size())) return err;
+    if (auto err = st.db->check_space()) return err;
     stage(st, req.partition(), key, *current, std::move(result->object), bytes);
   }
   return await_commit(self, std::move(result->reply));
 }
 
+// Whether a failed commit must fail the replica: not when the engine refused it for want of
+// disk space (UNAVAILABLE), a state it leaves by itself once space is freed. Failing the
+// replica then would only restart it into the same full disk.
+bool fatal(const caf::error& err) {
+  return err && code_of(err) != errc::unavailable;
+}
+
 // Commits the round. A failed commit leaves the staged writes in doubt: they are answered
-// with the error (INTERNAL: on disk or not, nobody knows), and the caller fails the replica.
-// The engine refuses writes from then on, so the supervisor takes the node down and its
-// restart recovers from what the WAL holds.
+// with the error. INTERNAL (on disk or not, nobody knows): the caller fails the replica; the
+// engine refuses writes from then on, so the supervisor takes the node down and its restart
+// recovers from what the WAL holds. UNAVAILABLE (the disk is short): the replica goes on, and
+// its Merkle trees, which took the staged digests, are rebuilt from disk when next asked for.
 [[nodiscard]] caf::error commit(replica_pointer self) {
   auto& st = self->state;
   auto& r = *st.pending;
@@ -324,10 +334,16 @@ caf::result<msg::ReplicaWriteReply> on_write(replica_pointer self, msg::ReplicaW
   // A hint is acknowledged as durable whatever the node's sync mode: it may be the only copy
   // the intended replica will ever get.
   auto err = st.db->write(r.batch, st.cfg.sync || r.durable || !r.hints.empty());
-  if (err) {
+  if (fatal(err)) {
     st.log->error("CommitFailed replica={} writes={} err=\"{}\"", st.cfg.index, r.waiting.size(),
                   describe(err));
+  } else if (err) {
+    st.log->warn("CommitRefused replica={} writes={} err=\"{}\"", st.cfg.index, r.waiting.size(),
+                 describe(err));
+  }
+  if (err) {
     for (auto& entry : r.waiting) entry.first.deliver(err);
+    st.trees.clear();
   } else {
     for (auto& [promise, reply] : r.waiting) promise.deliver(std::move(reply));
     if (!r.hints.empty() && st.cfg.reg) {
@@ -359,7 +375,7 @@ caf::result<msg::DropPartitionReply> on_drop(replica_pointer self,
   auto& st = self->state;
   if (auto err = check_partition(st.cfg, req.partition())) return err;
   if (auto err = commit(self)) {
-    self->quit(err);
+    if (fatal(err)) self->quit(err);
     return err;
   }
   auto range = storage::partition_range(req.partition());
@@ -383,7 +399,7 @@ caf::result<msg::DropPartitionReply> on_drop(replica_pointer self,
     reply.set_keys(keys);
     return reply;
   }
-  if (failed) self->quit(failed);  // a disk that fails a write: the node must restart
+  if (fatal(failed)) self->quit(failed);  // a disk that fails a write: the node must restart
   return failed ? failed : err;
 }
 
@@ -393,7 +409,7 @@ caf::expected<storage::merkle_tree*> tree_of(replica_pointer self, uint32_t part
   auto& st = self->state;
   if (auto i = st.trees.find(partition); i != st.trees.end()) return &i->second;
   if (auto err = commit(self)) {
-    self->quit(err);
+    if (fatal(err)) self->quit(err);
     return err;
   }
   storage::merkle_tree tree{st.cfg.merkle_leaves};
@@ -496,7 +512,7 @@ replica_actor::behavior_type replica(replica_pointer self, replica_config cfg,
       [self](const msg::TreeRequest& req) { return on_tree(self, req); },
       [self](const msg::DropPartitionRequest& req) { return on_drop(self, req); },
       [self](commit_atom) {
-        if (auto err = commit(self)) self->quit(std::move(err));
+        if (auto err = commit(self); fatal(err)) self->quit(std::move(err));
       },
   };
 }

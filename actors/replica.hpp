@@ -16,6 +16,11 @@
 // Killed or crashed, it answers the writes it was holding with UNAVAILABLE at once (they were
 // never committed); asked to stop (user_shutdown), it commits them first. A commit that fails
 // answers its writes INTERNAL (on disk or not, nobody knows) and fails the replica.
+//
+// A short disk (storage/engine.hpp) fails nothing: writes that would grow the store (client
+// writes, merges that change an object, hints) are refused UNAVAILABLE before they are staged,
+// and a commit the engine refuses for want of space answers its writes UNAVAILABLE while the
+// replica goes on. Purges and partition drops, which free space, still run; reads always do.
 #pragma once
 
 #include <cstdint>

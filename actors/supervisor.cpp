@@ -10,7 +10,9 @@
 // node is sick. The supervisor stops every child and terminates with an error; kvnode exits
 // non-zero and the process manager or container runtime restarts the whole node. A failed
 // disk write is fatal at once: the storage engine refuses writes from then on, so restarting
-// children would change nothing, while a new process recovers from what the WAL holds.
+// children would change nothing, while a new process recovers from what the WAL holds. A full
+// disk is not a failed one: the engine refuses writes UNAVAILABLE until space is freed and no
+// actor fails (storage/engine.hpp), since a restart would only meet the same full disk.
 //
 // Shutdown: an exit message stops the children in reverse start order, each one only after the
 // child started after it has terminated; then the supervisor terminates.

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """ringkv chaos: a local cluster, checker workloads, a nemesis, and a verdict.
 
-  scripts/chaos.py run [--nodes 5] [--duration 120] [--seed S] [--faults LIST] [--broken lww]
+  scripts/chaos.py run [--nodes 5] [--duration 120] [--seed S] [--faults LIST]
+                       [--broken lww|context]
                        [--dir DIR] [--history FILE] [--compose PROJECT]
   scripts/chaos.py fault KIND [nI] --compose PROJECT [--role R] [--shape S]
                        one fault now on a running compose cluster: kill, start, pause, unpause,
@@ -12,8 +13,10 @@
 (10.213.T.0/24, T from the process id), so that the network between them can be cut. While
 three workloads write (set, blind-write, delete/re-add), the nemesis injects faults drawn from
 --faults with the seed: every fault is logged with a timestamp (faults.jsonl and stdout). When
---duration has passed it heals everything, waits for the cluster to converge, reads every key at
-R=N and asks every replica (kvctl explain), and prints the verdict: exit 0 when no invariant was
+--duration has passed the faults stop and everything heals while the workloads go on, until the
+hint queues have drained and a few seconds more (clients then see what partitions hid from them
+and resolve it, as a real client would); then it waits for the cluster to converge, reads every
+key at R=N and asks every replica (kvctl explain), and prints the verdict: exit 0 when no invariant was
 violated, 1 when one was, 2 on bad usage, 3 when the cluster could not be started, 77 (skipped)
 without root or network namespaces.
 
@@ -33,15 +36,19 @@ shuffles, with 1-3 s between faults):
 Invariants checked at the end:
   lost          acknowledged elements (set and blind-write workloads) missing from the final read
   never_written elements in the final read that no client ever tried to write
-  resurrected   keys of the delete/re-add workload whose last acknowledged operation was a
-                delete (and nothing was tried after it) but that are found
+  resurrected   siblings found at the end that an acknowledged write had read (so its context
+                superseded them: a delete, a resolve, an addition); each sibling's version (its
+                dot) is recorded with the read, so this is exact whatever the partitions hid
+  lost_readds   keys of the delete/re-add workload whose last acknowledged operation added an
+                element (and nothing was tried after it) that is not found
   diverged      keys whose replicas still differ after the bound (--converge-s, default 60)
   hints         hints still held anywhere after the bound
   siblings      keys with more siblings than concurrent writers + 1 at the final read
   stalled       actor storms during which the workload got less than one acknowledgement a
                 second
 --broken lww makes the set namespace last-write-wins, which loses concurrent additions: the
-checker must then report lost elements (the proof that it can fail).
+checker must then report lost elements (the proof that it can fail). --broken context makes the
+workloads write without the context they read: the checker must then report resurrected siblings.
 
 With --compose PROJECT it acts on a running docker-compose cluster instead (scripts/compose-
 chaos.sh brings one up and down): docker kill / start, docker pause / unpause, iptables in the
@@ -370,6 +377,7 @@ def kvctl(node, *args, timeout_ms=2000):
 history_lock = threading.Lock()
 history_file = None
 faults_file = None
+broken_context = False  # --broken context: writes leave out the context they read
 
 
 def record(**event):
@@ -390,10 +398,20 @@ def log_fault(fault, nodes, detail=""):
 
 def elements_of(doc):
     """The union of the elements in every live sibling of a get's JSON."""
+    return elements_in(live_versions(doc))
+
+
+def live_versions(doc):
+    """The live siblings of a get's JSON, {version: value}."""
+    return {s.get("version", ""): s.get("value", "") for s in (doc or {}).get("siblings", [])
+            if not s.get("deleted")}
+
+
+def elements_in(siblings):
     result = set()
-    for s in (doc or {}).get("siblings", []):
-        if not s.get("deleted") and s.get("value"):
-            result.update(s["value"].split(","))
+    for value in siblings.values():
+        if value:
+            result.update(value.split(","))
     return result
 
 
@@ -421,13 +439,17 @@ class Workload(threading.Thread):
     def node(self):
         return self.rng.choice(self.cluster.addresses())
 
-    def write(self, op, key, ns, value=None, context=None, element=None):
-        """Puts (or deletes, value None) with the context; returns ok|fail|unknown."""
+    def write(self, op, key, ns, value=None, read=None, element=None):
+        """Puts (or deletes, value None) with the context of `read` (a get's JSON, or None for a
+        blind write); returns ok|fail|unknown. The invocation records the versions the read saw:
+        an acknowledged write with that context supersedes them."""
         args = ["put", key, value] if value is not None else ["del", key]
         args += ["--ns", ns, "--w", "2"]
-        if context:
+        context = (read or {}).get("context")
+        if context and not broken_context:
             args += ["--context", context]
-        record(client=self.name_, op=op, key=key, element=element, type="invoke")
+        seen = [s["version"] for s in (read or {}).get("siblings", []) if s.get("version")]
+        record(client=self.name_, op=op, key=key, element=element, type="invoke", seen=seen)
         code, _ = kvctl(self.node(), *args)
         # 0 ok; 2 refused as invalid (never applied); anything else may have reached a replica.
         outcome = "ok" if code == 0 else "fail" if code == 2 else "unknown"
@@ -452,7 +474,7 @@ class SetClient(Workload):
         self.n += 1
         element = f"{self.name_}-{self.n}"
         value = ",".join(sorted(elements_of(doc) | {element}))
-        self.write("add", key, "sets", value, doc.get("context"), element)
+        self.write("add", key, "sets", value, doc, element)
 
 
 class BlindClient(Workload):
@@ -464,8 +486,7 @@ class BlindClient(Workload):
         self.write("blind", key, "blind", element, None, element)
         doc = self.read(key, "blind")
         if doc is not None and live_siblings(doc) > 1:
-            self.write("resolve", key, "blind", ",".join(sorted(elements_of(doc))),
-                       doc.get("context"))
+            self.write("resolve", key, "blind", ",".join(sorted(elements_of(doc))), doc)
 
 
 class DeleteClient(Workload):
@@ -477,10 +498,10 @@ class DeleteClient(Workload):
             return
         self.n += 1
         if elements_of(doc):
-            self.write("delete", key, "dels", None, doc.get("context"))
+            self.write("delete", key, "dels", None, doc)
         else:
             element = f"{self.name_}-{self.n}"
-            self.write("add", key, "dels", element, doc.get("context"), element)
+            self.write("add", key, "dels", element, doc, element)
 
 
 # -- the nemesis ---------------------------------------------------------------------------------
@@ -630,13 +651,21 @@ def load_history(path):
 
 
 def analyze(events, final_reads):
-    """Checks the final reads against the history. Returns the violation counts and details."""
+    """Checks the final reads against the history. `final_reads` maps (workload, key) to the
+    live siblings found, {version: value}. Returns the violation counts and details."""
     invoked, acked = {}, {}  # (workload, key) -> set of elements
-    del_ops = {}  # key -> list of [op, outcome] in invocation order (one client per key)
+    superseded = {}  # (workload, key) -> {version: op} read by an acknowledged write
+    del_ops = {}  # key -> list of [op, outcome, element] in invocation order (one client per key)
+    pending = {}  # client -> its invocation (a client has one request in flight at a time)
     for e in events:
         ns = "dels" if e["client"].startswith("d") else "blind" if e["client"].startswith("b") \
             else "sets"
         k = (ns, e["key"])
+        if e["type"] == "invoke":
+            pending[e["client"]] = e
+        elif e["type"] == "ok":
+            for version in pending.get(e["client"], {}).get("seen", []):
+                superseded.setdefault(k, {})[version] = e["op"]
         if ns == "dels":
             if e["type"] == "invoke":
                 del_ops.setdefault(e["key"], []).append([e["op"], None, e.get("element")])
@@ -651,9 +680,15 @@ def analyze(events, final_reads):
             acked.setdefault(k, set()).add(e["element"])
     result = {"lost": 0, "never_written": 0, "resurrected": 0, "lost_readds": 0,
               "acknowledged": sum(len(v) for v in acked.values()), "details": []}
-    for (ns, key), elements in final_reads.items():
+    for (ns, key), siblings in final_reads.items():
+        back = {v: superseded[(ns, key)][v] for v in siblings if v in superseded.get((ns, key), {})}
+        result["resurrected"] += len(back)
+        for v, op in sorted(back.items())[:5]:
+            result["details"].append(f"{ns}/{key}: {siblings[v]!r} (version {v}) is back after "
+                                     f"an acknowledged {op} that had read it")
         if ns == "dels":
             continue
+        elements = elements_in(siblings)
         lost = acked.get((ns, key), set()) - elements
         never = elements - invoked.get((ns, key), set())
         result["lost"] += len(lost)
@@ -663,15 +698,12 @@ def analyze(events, final_reads):
         if never:
             result["details"].append(f"{ns}/{key}: never written {sorted(never)[:10]}")
     for key, ops in del_ops.items():
-        found = final_reads.get(("dels", key), set())
+        found = elements_in(final_reads.get(("dels", key), {}))
         # The last acknowledged operation decides, unless something was tried after it.
         last_ok = max((i for i, o in enumerate(ops) if o[1] == "ok"), default=None)
         if last_ok is None or any(o[1] != "fail" for o in ops[last_ok + 1:]):
             continue
         op, _, element = ops[last_ok]
-        if op == "delete" and found:
-            result["resurrected"] += 1
-            result["details"].append(f"dels/{key}: deleted last, found {sorted(found)}")
         if op == "add" and element not in found:
             result["lost_readds"] += 1
             result["details"].append(f"dels/{key}: re-added {element} last, found {sorted(found)}")
@@ -713,6 +745,11 @@ def wait_for(bound, predicate, every=0.5):
     return predicate()
 
 
+def hints_held(nodes):
+    """Hints held on all `nodes`; a node that does not answer counts as holding one."""
+    return sum(int((kvctl(n, "hints")[1] or {"hints": 1}).get("hints", 0)) for n in nodes)
+
+
 def verdict(c, keys, writers, converge_s):
     nodes = c.addresses()
     say("checking: every member up on every node")
@@ -720,8 +757,7 @@ def verdict(c, keys, writers, converge_s):
         (lambda doc: doc is not None and all(m.get("state") == "up" for m in doc["members"]))(
             kvctl(n, "status")[1]) for n in nodes))
     say("checking: hint queues drained")
-    drained = wait_for(converge_s, lambda: sum(
-        int((kvctl(n, "hints")[1] or {"hints": 1}).get("hints", 0)) for n in nodes) == 0)
+    drained = wait_for(converge_s, lambda: hints_held(nodes) == 0)
     hints_left = sum(int((kvctl(n, "hints")[1] or {}).get("hints", 0)) for n in nodes)
     say("checking: the replicas of every key are identical")
     started = time.monotonic()
@@ -745,7 +781,7 @@ def verdict(c, keys, writers, converge_s):
             time.sleep(1)
         else:
             raise RuntimeError(f"final read of {ns}/{key} failed with exit {code}")
-        final[(ns, key)] = elements_of(doc)
+        final[(ns, key)] = live_versions(doc)
         if live_siblings(doc) > writers[ns] + 1:
             siblings_over.append(f"{ns}/{key}: {live_siblings(doc)} siblings")
     return all_up, drained, hints_left, sorted(pending), converge_took, final, siblings_over
@@ -762,6 +798,8 @@ def run(args):
     config = os.path.join(workdir, "node.toml")
     with open(CONFIG) as f:
         text = f.read()
+    global broken_context
+    broken_context = args.broken == "context"
     if args.broken == "lww":
         text = text.replace("[namespaces.sets]\n", "[namespaces.sets]\nlww = true\n")
     with open(config, "w") as f:
@@ -820,21 +858,30 @@ def run(args):
                                  [f"del-{i}-{j}" for j in range(2)]) for i in range(2)]
         for w in clients:
             w.start()
-        nemesis = Nemesis(c, random.Random(rng.random()), faults, stop) if faults else None
+        quiet = threading.Event()  # the nemesis stops first; the workload goes on
+        nemesis = Nemesis(c, random.Random(rng.random()), faults, quiet) if faults else None
         if nemesis:
             nemesis.start()
         time.sleep(args.duration)
-        stop.set()
-        say("stopping the workload and the nemesis")
+        quiet.set()
+        say("stopping the nemesis; the workload goes on while the cluster heals")
         if nemesis:
             nemesis.join(60)
-        for w in clients:
-            w.join(30)
         net.heal()
         for i in list(c.paused):
             c.resume(i)
         c.ensure_running()
         log_fault("healed", [], "network healed, every node running")
+        # Writes taken by fallbacks during a partition are invisible to reads until their hints
+        # are delivered (reads never count fallbacks), so a client could not resolve or delete
+        # them yet. It goes on until the hints are in, and a few steps more.
+        hints_in = wait_for(args.converge_s, lambda: hints_held(c.addresses()) == 0)
+        time.sleep(SETTLE_S)
+        stop.set()
+        say("stopping the workload" + ("" if hints_in else
+                                       f" (hints still held after {args.converge_s} s)"))
+        for w in clients:
+            w.join(30)
         keys = [("sets", k) for k in set_keys] + [("blind", k) for k in blind_keys] + \
             [("dels", f"del-{i}-{j}") for i in range(2) for j in range(2)]
         writers = {"sets": 3, "blind": 2, "dels": 1}
@@ -875,16 +922,20 @@ def run(args):
             stalled
         print("chaos: " + ("VIOLATED" if bad else "OK") + f" (history {history_path})",
               flush=True)
-        if args.expect == "lost":  # the broken mode: the checker must catch the loss
-            caught = result["lost"] > 0
+        if args.expect:  # a broken mode: the checker must catch what it breaks
+            caught = result[args.expect] > 0
             print("chaos: the checker " + ("caught" if caught else "MISSED") +
-                  " the lost elements of the broken mode", flush=True)
+                  f" the {args.expect} elements of the broken mode", flush=True)
             return 0 if caught else 1
         return 1 if bad else 0
     finally:
         c.stop_all()
         net.down()
 
+
+# Seconds the workload goes on after the hints were delivered, so that every client has read
+# what the faults hid from it.
+SETTLE_S = 3
 
 # The nodes' configuration: short timers so that a few minutes see many faults heal, and the
 # workloads' namespaces. The compose cluster mounts the same file (scripts/compose/).
@@ -943,9 +994,11 @@ def main():
     r.add_argument("--duration", type=float, default=120, help="seconds of workload and faults")
     r.add_argument("--seed", type=int, default=int(time.time()) % 100000)
     r.add_argument("--faults", default=",".join(ALL_FAULTS), help="comma separated; '' = none")
-    r.add_argument("--broken", choices=["lww"], help="break the set namespace on purpose")
-    r.add_argument("--expect", choices=["lost"],
-                   help="exit 0 only if the checker reports lost elements (with --broken)")
+    r.add_argument("--broken", choices=["lww", "context"],
+                   help="lww: make the set namespace last-write-wins; context: write without "
+                        "the context read")
+    r.add_argument("--expect", choices=["lost", "resurrected"],
+                   help="exit 0 only if the checker reports this violation (with --broken)")
     r.add_argument("--converge-s", type=float, default=60, help="bound for convergence checks")
     r.add_argument("--dir", help="where data, logs, history and verdict go")
     r.add_argument("--history", help="history file (default DIR/history.jsonl)")

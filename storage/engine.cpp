@@ -4,15 +4,24 @@
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <ctime>
 #include <filesystem>
+#include <limits>
+#include <mutex>
 #include <vector>
 
 #include "messages/errc.hpp"
+#include "storage/disk_reserve.hpp"
 
 namespace kv::storage {
 namespace {
@@ -46,6 +55,78 @@ caf::error to_error(const rocksdb::Status& status, const std::string& path, std:
   std::string message = "storage ";
   message.append(what).append(" failed in ").append(path).append(": ").append(text);
   return make_error(errc::internal, std::move(message));
+}
+
+// RocksDB's own recovery from a full disk polls every 5 s on a thread of its own, and while it
+// is pending DB::Resume() answers Busy. The engine resumes RocksDB itself, as soon as its own
+// probe sees the reserve free again, so RocksDB's is turned off.
+class manual_recovery final : public rocksdb::EventListener {
+ public:
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status error,
+                            bool* auto_recovery) override {
+    error.PermitUncheckedError();
+    *auto_recovery = false;
+  }
+};
+
+// Whether a failed write is the disk running out of space. An IO error that does not say so is
+// taken as one when the free space, probed right after, is below the reserve or nil: the
+// error text of every layer between the disk and RocksDB is not ours to trust.
+bool out_of_space(const rocksdb::Status& status, uint64_t free_bytes, uint64_t reserve) {
+  if (status.IsNoSpace()) return true;
+  if (!status.IsIOError()) return false;
+  return contains(status.ToString(), "No space left") || free_bytes == 0 || free_bytes < reserve;
+}
+
+// RocksDB's info log, in the data directory's LOG file as RocksDB's own (the previous run's is
+// kept as LOG.old), but written with plain stdio. RocksDB's own logger asserts on the first line
+// after a write of its file failed, and Debian's build keeps assertions: on a full disk, the
+// next flush's log line aborted the process. Here a line that does not fit is lost.
+class info_log final : public rocksdb::Logger {
+ public:
+  explicit info_log(const std::string& dir) : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL) {
+    auto path = dir + "/LOG";
+    std::error_code ignored;
+    std::filesystem::rename(path, path + ".old", ignored);  // ignored: a first start has none
+    file_ = std::fopen(path.c_str(), "w");
+  }
+  ~info_log() override {
+    if (file_ != nullptr) static_cast<void>(std::fclose(file_));  // ignored: nothing to do
+  }
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    if (file_ == nullptr) return;
+    auto now = std::chrono::system_clock::now();
+    auto seconds = std::chrono::system_clock::to_time_t(now);
+    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch());
+    std::tm local{};
+    localtime_r(&seconds, &local);
+    char stamp[40];
+    std::strftime(stamp, sizeof stamp, "%Y/%m/%d-%H:%M:%S", &local);
+    std::lock_guard<std::mutex> lock{mutex_};
+    std::fprintf(file_, "%s.%06lld ", stamp, static_cast<long long>(micros.count() % 1000000));
+    std::vfprintf(file_, format, ap);
+    std::fputc('\n', file_);
+    std::fflush(file_);  // errors (ENOSPC) stay in the FILE and are ignored
+  }
+
+ private:
+  std::mutex mutex_;
+  std::FILE* file_ = nullptr;
+};
+
+uint64_t statvfs_free_bytes(const std::string& path) {
+  struct statvfs fs {};
+  // A filesystem that cannot tell its free space is never taken as short.
+  if (statvfs(path.c_str(), &fs) != 0) return std::numeric_limits<uint64_t>::max();
+  return static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+}
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 // A RocksDB built without `wanted` would refuse to open; running uncompressed is better.
@@ -89,8 +170,9 @@ rocksdb::DBOptions db_options(const engine_options& options,
   // A column family written rarely (meta) pins every WAL file since its last flush; bounding
   // the total WAL size forces that flush, which bounds disk use and crash-recovery time.
   result.max_total_wal_size = 4 * options.write_buffer_bytes;
-  result.keep_log_file_num = 10;  // RocksDB's info LOG files, one more per restart
+  result.info_log = std::make_shared<info_log>(options.path);
   if (options.env != nullptr) result.env = options.env;
+  result.listeners.push_back(std::make_shared<manual_recovery>());
   return result;
 }
 
@@ -130,6 +212,11 @@ void write_batch::erase(column cf, std::string_view key) {
 size_t write_batch::count() const {
   return impl_->ops.size();
 }
+bool write_batch::grows() const {
+  return std::any_of(impl_->ops.begin(), impl_->ops.end(),
+                     [](const impl::op& op) { return !op.erase && op.cf != column::meta; });
+}
+
 size_t write_batch::bytes() const {
   return impl_->payload.size();
 }
@@ -145,13 +232,15 @@ struct engine::impl {
   explicit impl(const engine_options& opts)
       : options(opts),
         cache(rocksdb::NewLRUCache(opts.block_cache_bytes)),
-        statistics(rocksdb::CreateDBStatistics()) {}
+        statistics(rocksdb::CreateDBStatistics()),
+        reserve({opts.disk_reserve_bytes, opts.disk_check_interval_ms, 0}) {}
 
   // A shutdown cannot report errors. A caller that needs to know whether the last unsynced
-  // writes reached the disk calls engine::sync_wal() first.
+  // writes reached the disk calls engine::sync_wal() first. A WAL whose write failed for want
+  // of space is not synced: Debian's RocksDB asserts on a sync after a failed append.
   ~impl() {
     if (!db) return;
-    if (!stopped) static_cast<void>(db->SyncWAL());  // ignored: see above
+    if (!stopped && !rocksdb_stopped) static_cast<void>(db->SyncWAL());  // ignored: see above
     for (auto* handle : handles)
       static_cast<void>(db->DestroyColumnFamilyHandle(handle));  // ignored: fails only for null
     static_cast<void>(db->Close());  // ignored: the WAL already holds every committed batch
@@ -185,6 +274,66 @@ struct engine::impl {
     return caf::none;
   }
 
+  // -- space: the engine's state diagram is in engine.hpp ------------------------------------
+
+  int64_t now_ms() const { return options.clock_ms ? options.clock_ms() : steady_ms(); }
+
+  uint64_t probe_free() const {
+    return options.free_bytes ? options.free_bytes() : statvfs_free_bytes(options.path);
+  }
+
+  bool short_locked() const { return rocksdb_stopped || reserve.short_of_space(); }
+
+  // Probes again when the cached probe is due, and resumes a stopped RocksDB once the reserve
+  // is free (at most once per interval: a resume flushes every memtable).
+  void refresh_locked() {
+    auto now = now_ms();
+    if (reserve.due(now)) reserve.record(probe_free(), now);
+    if (rocksdb_stopped && !reserve.short_of_space() && now >= next_resume_ms) {
+      next_resume_ms = now + options.disk_check_interval_ms;
+      // A resume that fails (a flush finds the disk full again) is tried at the next interval.
+      if (db->Resume().ok()) rocksdb_stopped = false;
+    }
+    report_locked();
+  }
+
+  // Tells on_disk_change when the short state was entered or left since the last report.
+  void report_locked() {
+    bool now_short = short_locked();
+    if (now_short == reported_short) return;
+    reported_short = now_short;
+    if (!options.on_disk_change) return;
+    disk_event event{now_short, rocksdb_stopped ? stop_cause : "reserve", reserve.free_bytes(),
+                     reserve.reserve_bytes()};
+    options.on_disk_change(event);
+  }
+
+  caf::error refuse_short_locked(uint64_t ops) {
+    refused += ops;
+    std::string message = "disk short in " + options.path + ": " +
+                          format_bytes(reserve.free_bytes()) + " free, reserve " +
+                          format_bytes(reserve.reserve_bytes());
+    if (rocksdb_stopped) message += "; RocksDB ran out of space (" + stop_cause + ")";
+    message += "; writes resume by themselves once space is freed";
+    return make_error(errc::unavailable, std::move(message));
+  }
+
+  // A write that RocksDB failed: out of space, the engine waits for space; otherwise it stops.
+  caf::error failed(const rocksdb::Status& status, std::string_view what, uint64_t ops) {
+    std::lock_guard<std::mutex> lock{space_mutex};
+    auto now = now_ms();
+    reserve.record(probe_free(), now);
+    if (!out_of_space(status, reserve.free_bytes(), reserve.reserve_bytes())) {
+      stopped = true;
+      return check(status, what);
+    }
+    rocksdb_stopped = true;
+    stop_cause = status.ToString();
+    next_resume_ms = now + options.disk_check_interval_ms;
+    report_locked();
+    return refuse_short_locked(ops);
+  }
+
   engine_options options;
   std::shared_ptr<rocksdb::Cache> cache;
   std::shared_ptr<rocksdb::Statistics> statistics;
@@ -201,6 +350,16 @@ struct engine::impl {
   std::atomic<uint64_t> commits{0};
   std::atomic<uint64_t> synced_commits{0};
   std::atomic<uint64_t> bytes_written{0};
+
+  std::mutex space_mutex;  // guards what follows, and serializes DB::Resume()
+  disk_reserve reserve;
+  // RocksDB failed a write for want of space and refuses writes until DB::Resume(). Atomic for
+  // the destructor and sync_wal(), which only read it.
+  std::atomic<bool> rocksdb_stopped{false};
+  std::string stop_cause;  // RocksDB's error
+  int64_t next_resume_ms = 0;
+  bool reported_short = false;  // the state on_disk_change last heard of
+  std::atomic<uint64_t> refused{0};
 };
 
 engine::engine(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
@@ -240,12 +399,17 @@ caf::error engine::write(write_batch& batch, bool sync) {
   rocksdb::WriteBatch staged{header_bytes + batch.bytes() + batch.count() * op_overhead_bytes};
   if (auto err = impl_->translate(*batch.impl_, staged)) return err;
   if (impl_->stopped) return impl_->refuse("write");
+  {
+    std::lock_guard<std::mutex> lock{impl_->space_mutex};
+    impl_->refresh_locked();
+    if (impl_->rocksdb_stopped || (impl_->reserve.short_of_space() && batch.grows()))
+      return impl_->refuse_short_locked(batch.count());
+    impl_->reserve.wrote(batch.bytes());
+  }
   rocksdb::WriteOptions options;
   options.sync = sync;
-  if (auto err = impl_->check(impl_->db->Write(options, &staged), "write")) {
-    impl_->stopped = true;
-    return err;
-  }
+  auto status = impl_->db->Write(options, &staged);
+  if (!status.ok()) return impl_->failed(status, "write", batch.count());
   impl_->writes += batch.count();
   impl_->commits += 1;
   impl_->synced_commits += sync ? 1 : 0;
@@ -266,11 +430,27 @@ caf::error engine::scan(column cf, std::string_view first, std::string_view last
 
 caf::error engine::sync_wal() {
   if (impl_->stopped) return impl_->refuse("WAL sync");
-  if (auto err = impl_->check(impl_->db->SyncWAL(), "WAL sync")) {
-    impl_->stopped = true;
-    return err;
+  if (impl_->rocksdb_stopped) {
+    std::lock_guard<std::mutex> lock{impl_->space_mutex};
+    return impl_->refuse_short_locked(0);
   }
+  auto status = impl_->db->SyncWAL();
+  if (!status.ok()) return impl_->failed(status, "WAL sync", 0);
   return caf::none;
+}
+
+caf::error engine::check_space(uint64_t ops) {
+  std::lock_guard<std::mutex> lock{impl_->space_mutex};
+  impl_->refresh_locked();
+  return impl_->short_locked() ? impl_->refuse_short_locked(ops) : caf::none;
+}
+
+disk_state engine::disk() {
+  std::lock_guard<std::mutex> lock{impl_->space_mutex};
+  impl_->refresh_locked();
+  auto& r = impl_->reserve;
+  return {r.free_bytes(), r.reserve_bytes(), impl_->short_locked(), impl_->rocksdb_stopped,
+          impl_->refused.load()};
 }
 
 bool engine::healthy() const {

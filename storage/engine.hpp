@@ -6,6 +6,16 @@
 // configured here and documented in docs/storage.md.
 // Thread-safe: any thread may read; each replica commits its own write_batch. RocksDB itself
 // merges concurrent synced commits into one WAL sync (its write-group leader).
+//
+// A full disk is a state, not a failure (docs/storage.md, "Full disk"):
+//
+//   ok ──(free < reserve)──────────────► short ──(free >= reserve)──────────────► ok
+//   ok ──(RocksDB answers NoSpace)─────► short, RocksDB stopped ──(free >= reserve,
+//                                                                   DB::Resume() ok)──► ok
+//
+// While short, batches that put data or hints are refused UNAVAILABLE before they reach
+// RocksDB; erases and the node's own bookkeeping (meta) pass, paid for by the reserve, until
+// RocksDB itself stops; then every write is refused until it resumes. Reads always go on.
 #pragma once
 
 #include <atomic>
@@ -27,6 +37,14 @@ namespace kv::storage {
 
 enum class column : uint8_t { data, hints, meta };
 
+// A change of the disk's state, for the node's log.
+struct disk_event {
+  bool short_of_space = false;  // entering the short state; false: leaving it
+  std::string cause;            // entering: "reserve", or RocksDB's error
+  uint64_t free_bytes = 0;
+  uint64_t reserve_bytes = 0;
+};
+
 struct engine_options {
   std::string path;  // data directory; created if missing
   size_t block_cache_bytes = size_t{128} << 20;
@@ -34,6 +52,26 @@ struct engine_options {
   size_t write_buffer_bytes = size_t{64} << 20;
   bool compression = true;      // LZ4 upper levels, ZSTD bottommost
   rocksdb::Env* env = nullptr;  // tests inject faults here; null = default
+
+  // Free space kept in reserve on the data directory's filesystem; 0: none (RocksDB running
+  // out of space is still survived). The free space is probed at most every
+  // disk_check_interval_ms (or after an eighth of the reserve, at most 8 MiB, was written),
+  // and at every write while short.
+  uint64_t disk_reserve_bytes = 0;
+  int64_t disk_check_interval_ms = 100;
+  std::function<uint64_t()> free_bytes;  // null: statvfs of `path`; tests inject a probe
+  std::function<int64_t()> clock_ms;     // monotonic; null: steady_clock
+  // Called (on the writing thread) when the disk becomes short and when it recovers.
+  std::function<void(const disk_event&)> on_disk_change;
+};
+
+// The disk as the reserve sees it.
+struct disk_state {
+  uint64_t free_bytes = 0;  // at the last probe
+  uint64_t reserve_bytes = 0;
+  bool short_of_space = false;   // below the reserve, or RocksDB stopped for want of space
+  bool rocksdb_stopped = false;  // RocksDB ran out of space and has not resumed yet
+  uint64_t refused_writes = 0;   // operations refused for want of space since open
 };
 
 // Counters since open. A commit is one write() call; a synced commit asked for an fsync.
@@ -66,6 +104,8 @@ class write_batch {
   void put(column cf, std::string_view key, std::string_view value);
   void erase(column cf, std::string_view key);
   size_t count() const;
+  // True when the batch puts into `data` or `hints`: what a short disk refuses.
+  bool grows() const;
   size_t bytes() const;
   bool empty() const { return count() == 0; }
   void clear();
@@ -94,10 +134,22 @@ class engine {
 
   // Commits the batch atomically. With `sync`, the WAL is fsynced before returning, so the
   // batch survives power loss. The batch is left as it was (the caller clears it).
-  // A failed write or sync_wal() stops the engine: the failed batch may or may not be in the
-  // WAL, and every later write and sync_wal() fails until the engine is reopened, which
-  // recovers from what the WAL holds. Reads keep working.
+  // While the disk is short, a batch that puts data or hints is refused UNAVAILABLE without
+  // reaching RocksDB (any batch once RocksDB stopped). When RocksDB itself runs out of space,
+  // the write fails UNAVAILABLE too (the batch may or may not be in the WAL, as with any
+  // UNAVAILABLE write) and the engine resumes RocksDB once space is back.
+  // Any other failed write or sync_wal() stops the engine: the failed batch may or may not be
+  // in the WAL, and every later write and sync_wal() fails INTERNAL until the engine is
+  // reopened, which recovers from what the WAL holds. Reads keep working.
   [[nodiscard]] caf::error write(write_batch& batch, bool sync);
+
+  // UNAVAILABLE, naming the free space and the reserve, while the disk is short; none
+  // otherwise. For a caller about to stage `ops` operations that grow the store, so that it
+  // refuses them before anything is staged; refusals are counted. Cheap: the probe is cached.
+  [[nodiscard]] caf::error check_space(uint64_t ops = 1);
+
+  // The disk's state, probed again if the cached probe is due (and RocksDB resumed if it can).
+  disk_state disk();
 
   // Visits the keys of `cf` in [first, last) in order until `visit` returns false. An empty
   // `last` means no upper bound, as in key_range.
@@ -114,7 +166,8 @@ class engine {
   // Fsyncs the WAL (used on shutdown and by tests).
   [[nodiscard]] caf::error sync_wal();
 
-  // False once a write or sync failed: the engine refuses writes until it is reopened.
+  // False once a write or sync failed for a reason other than space: the engine refuses
+  // writes until it is reopened.
   bool healthy() const;
 
   engine_stats stats() const;

@@ -287,6 +287,30 @@ TEST_CASE_METHOD(cluster_fixture, "a peer's errors come back through the link as
   CHECK_FALSE(a_good.error);
 }
 
+TEST_CASE_METHOD(
+    cluster_fixture,
+    "a call the peer never answers fails at the link's deadline instead of waiting forever",
+    "[cluster]") {
+  // A front that takes batches and answers none: what a call lost with a dropped connection
+  // looks like when the peer's front proxy stays up. Hint replay waits on such calls without a
+  // deadline of its own; before the link's deadline, an owner's hints then stayed held forever.
+  auto link = own(spawn_peer_link(sys, own(sys.spawn(stuck_front)), "b"));
+  msg::ReplicaWriteRequest req;
+  req.set_partition(3);
+  req.set_ns("default");
+  req.set_key("k");
+  auto h = send_request<msg::ReplicaWriteReply>(link, req);
+  sched.run();
+  advance(peer_call_deadline - std::chrono::seconds{1});
+  CHECK_FALSE(collect<msg::ReplicaWriteReply>(h).arrived);
+  advance(std::chrono::seconds{2});
+  auto a = collect<msg::ReplicaWriteReply>(h);
+  REQUIRE(a.arrived);
+  CHECK(a.code() == errc::timeout);
+  CHECK(message_of(a.error) ==
+        "b did not answer a call within 20 s; it may or may not have been applied");
+}
+
 TEST_CASE_METHOD(cluster_fixture, "a slow peer makes the request time out at its deadline",
                  "[cluster]") {
   publish_view("a", {}, {{"b", own(sys.spawn(stuck_front))}, {"c", own(sys.spawn(stuck_front))}});

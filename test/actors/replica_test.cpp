@@ -1,3 +1,4 @@
+#include <atomic>
 #include <set>
 
 #include <catch2/catch.hpp>
@@ -18,6 +19,9 @@ struct replica_fixture : test::actor_fixture {
   replica_fixture() {
     storage::engine_options opts;
     opts.path = dir.str();
+    opts.disk_reserve_bytes = reserve;
+    opts.disk_check_interval_ms = 0;
+    opts.free_bytes = [free = free] { return free->load(); };
     db = std::shared_ptr<storage::engine>{std::move(*storage::engine::open(opts))};
     node_config cfg;
     cfg.partitions = 16;
@@ -50,6 +54,10 @@ struct replica_fixture : test::actor_fixture {
     return req;
   }
 
+  static constexpr uint64_t reserve = uint64_t{16} << 20;
+  // What the engine's free-space probe sees: plenty unless a test says otherwise.
+  std::shared_ptr<std::atomic<uint64_t>> free =
+      std::make_shared<std::atomic<uint64_t>>(uint64_t{1} << 40);
   test::temp_dir dir;
   std::shared_ptr<storage::engine> db;
   replica_config rcfg;
@@ -297,4 +305,69 @@ TEST_CASE_METHOD(replica_fixture, "a replica refuses keys no configuration lets 
   CHECK(call<msg::ReplicaWriteReply>(replica, huge).code() == errc::invalid_argument);
   CHECK(call<msg::ReplicaReadReply>(replica, read("")).code() == errc::invalid_argument);
   CHECK(call<msg::ReplicaWriteReply>(replica, put(std::string(1024, 'k'), "v")).reply);
+}
+
+TEST_CASE_METHOD(replica_fixture,
+                 "on a short disk writes are refused UNAVAILABLE, reads go on, and writes resume "
+                 "once space is freed",
+                 "[replica][disk]") {
+  auto kept = call<msg::ReplicaWriteReply>(replica, put("kept", "v"));
+  REQUIRE(kept.reply);
+  auto commits = db->stats().commits;
+  *free = reserve - 1;
+
+  auto refused = call<msg::ReplicaWriteReply>(replica, put("new", "v"));
+  CHECK(refused.code() == errc::unavailable);
+  CHECK(message_of(refused.error).find("disk short") != std::string::npos);
+  SECTION("repairs and hints are refused too: their senders keep them and retry") {
+    auto other = put("other", "");
+    msg::ReplicaWriteRequest merge = other;
+    *merge.mutable_merge() = kept.reply->object();
+    merge.set_key("other");
+    CHECK(call<msg::ReplicaWriteReply>(replica, merge).code() == errc::unavailable);
+    merge.set_hint_for("n2");
+    CHECK(call<msg::ReplicaWriteReply>(replica, merge).code() == errc::unavailable);
+  }
+  SECTION("a repair that changes nothing is answered") {
+    msg::ReplicaWriteRequest merge = put("kept", "");
+    *merge.mutable_merge() = kept.reply->object();
+    CHECK(call<msg::ReplicaWriteReply>(replica, merge).reply);
+  }
+  auto read_back = call<msg::ReplicaReadReply>(replica, read("kept"));
+  REQUIRE(read_back.reply);
+  CHECK(read_back.reply->object().siblings_size() == 1);
+  CHECK(db->stats().commits == commits);  // nothing reached the disk
+  CHECK(db->disk().refused_writes >= 1);
+
+  *free = reserve;  // space freed: the same replica, no restart
+  auto resumed = call<msg::ReplicaWriteReply>(replica, put("new", "v"));
+  REQUIRE(resumed.reply);
+  CHECK(call<msg::ReplicaReadReply>(replica, read("new")).reply->object().siblings_size() == 1);
+}
+
+TEST_CASE_METHOD(replica_fixture,
+                 "a commit the engine refuses for want of space answers UNAVAILABLE and the "
+                 "replica goes on with a tree that matches its disk",
+                 "[replica][disk]") {
+  msg::TreeRequest root;
+  root.set_partition(3);
+  root.set_level(0);
+  root.add_indexes(0);
+  REQUIRE(call<msg::ReplicaWriteReply>(replica, put("kept", "v")).reply);
+  auto before = call<msg::TreeReply>(replica, root);
+  REQUIRE(before.reply);
+
+  auto h = send_request<msg::ReplicaWriteReply>(replica, put("k", "v"));
+  sched.run_once();  // staged: the tree has its digest; then the disk fills up
+  *free = 0;
+  sched.run();
+  auto a = collect<msg::ReplicaWriteReply>(h);
+  REQUIRE(a.arrived);
+  CHECK(a.code() == errc::unavailable);
+
+  auto after = call<msg::TreeReply>(replica, root);  // the replica is alive
+  REQUIRE(after.reply);
+  CHECK(after.reply->hashes(0) == before.reply->hashes(0));
+  *free = uint64_t{1} << 40;
+  CHECK(call<msg::ReplicaWriteReply>(replica, put("k", "v")).reply);
 }

@@ -21,6 +21,7 @@ struct supervisor_fixture : test::actor_fixture {
     storage::engine_options opts;
     opts.path = dir.str();
     opts.env = faults.env();
+    opts.disk_check_interval_ms = 0;  // a freed disk is seen at the next write
     db = std::shared_ptr<storage::engine>{std::move(*storage::engine::open(opts))};
     cfg.data_dir = dir.str();
     cfg.partitions = 16;
@@ -163,6 +164,35 @@ TEST_CASE_METHOD(supervisor_fixture, "a failed disk write stops the node at once
   REQUIRE(reason);
   CHECK(message_of(*reason).find("storage failed") != std::string::npos);
   sup = nullptr;
+}
+
+TEST_CASE_METHOD(supervisor_fixture,
+                 "a full disk fails writes UNAVAILABLE without an actor failure, and writes "
+                 "resume once space is freed",
+                 "[supervisor][disk]") {
+  start();
+  auto replica = reg->get_as<replica_actor>("replica.0");
+  msg::ReplicaWriteRequest req;
+  req.set_partition(0);
+  req.set_ns("default");
+  req.set_key("k");
+  req.mutable_create()->set_value("v");
+  faults.fill_disk();
+  for (int i = 0; i < 3; ++i) {  // the client retries, the disk is still full
+    auto a = call<msg::ReplicaWriteReply>(replica, req);
+    CHECK(a.code() == errc::unavailable);
+    sched.run();
+  }
+  CHECK(faults.no_space_failures() >= 1);
+  CHECK_FALSE(ended());
+  CHECK(restarts_of("replica.0") == 0);
+  CHECK(metrics->actor_restarts.load() == 0);
+
+  faults.free_space();
+  auto a = call<msg::ReplicaWriteReply>(replica, req);
+  CHECK(a.reply);
+  CHECK(reg->get_as<replica_actor>("replica.0") == replica);
+  CHECK_FALSE(ended());
 }
 
 TEST_CASE_METHOD(supervisor_fixture, "restarts spread out over time are tolerated",

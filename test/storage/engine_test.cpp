@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <random>
 #include <vector>
@@ -308,6 +309,133 @@ TEST_CASE("a failed disk write is an error, never an acknowledged batch", "[engi
     db = open_engine(dir.str(), faults.env());
     CHECK(get(*db, column::data, "before") == "kept");
     CHECK_FALSE(put(*db, column::data, "after", "x", true));
+  }
+}
+
+}  // namespace kv::storage
+
+namespace kv::storage {
+namespace {
+
+constexpr uint64_t mib = uint64_t{1} << 20;
+
+// An engine whose free space is what the test says, probed at every look.
+struct short_disk {
+  explicit short_disk(uint64_t reserve, rocksdb::Env* env = nullptr) {
+    engine_options options;
+    options.path = dir.str();
+    options.block_cache_bytes = size_t{8} << 20;
+    options.env = env;
+    options.disk_reserve_bytes = reserve;
+    options.disk_check_interval_ms = 0;
+    options.free_bytes = [this] { return free->load(); };
+    options.on_disk_change = [this](const disk_event& e) { events->push_back(e); };
+    auto opened = engine::open(options);
+    if (!opened) FAIL(describe(opened.error()));
+    db = std::move(*opened);
+  }
+
+  temp_dir dir;
+  std::shared_ptr<std::atomic<uint64_t>> free =
+      std::make_shared<std::atomic<uint64_t>>(uint64_t{1} << 40);
+  std::shared_ptr<std::vector<disk_event>> events = std::make_shared<std::vector<disk_event>>();
+  std::unique_ptr<engine> db;
+};
+
+}  // namespace
+
+TEST_CASE("below the reserve, writes of data and hints are refused UNAVAILABLE and reads go on",
+          "[engine][disk]") {
+  short_disk disk{16 * mib};
+  auto& db = *disk.db;
+  REQUIRE_FALSE(put(db, column::data, "kept", "v", true));
+  REQUIRE_FALSE(db.check_space());
+
+  *disk.free = 10 * mib;
+  auto err = put(db, column::data, "refused", "v", true);
+  REQUIRE(err);
+  CHECK(code_of(err) == errc::unavailable);
+  CHECK_THAT(message_of(err), Catch::Contains("10.00 MiB free, reserve 16.00 MiB"));
+  CHECK(code_of(put(db, column::hints, "hint", "v", true)) == errc::unavailable);
+  CHECK(code_of(db.check_space(3)) == errc::unavailable);
+  CHECK(get(db, column::data, "kept") == "v");
+  CHECK_FALSE(get(db, column::data, "refused"));
+  CHECK(db.healthy());
+
+  SECTION("erases and the node's bookkeeping pass: they are how space comes back") {
+    write_batch erase;
+    erase.erase(column::data, "kept");
+    CHECK_FALSE(db.write(erase, true));
+    CHECK_FALSE(put(db, column::meta, "epoch", "2", true));
+    CHECK_FALSE(get(db, column::data, "kept"));
+  }
+
+  auto state = db.disk();
+  CHECK(state.short_of_space);
+  CHECK_FALSE(state.rocksdb_stopped);
+  CHECK(state.free_bytes == 10 * mib);
+  CHECK(state.reserve_bytes == 16 * mib);
+  CHECK(state.refused_writes == 5);  // one data put, one hint put, three checked
+
+  *disk.free = 17 * mib;  // space freed: no reopen, no restart
+  CHECK_FALSE(put(db, column::data, "refused", "v", true));
+  CHECK(get(db, column::data, "refused") == "v");
+  CHECK_FALSE(db.disk().short_of_space);
+  REQUIRE(disk.events->size() == 2);
+  CHECK((*disk.events)[0].short_of_space);
+  CHECK((*disk.events)[0].cause == "reserve");
+  CHECK((*disk.events)[0].free_bytes == 10 * mib);
+  CHECK_FALSE((*disk.events)[1].short_of_space);
+  CHECK((*disk.events)[1].free_bytes == 17 * mib);
+}
+
+TEST_CASE("without a reserve, a nearly full disk takes writes", "[engine][disk]") {
+  short_disk disk{0};
+  *disk.free = 1;
+  CHECK_FALSE(put(*disk.db, column::data, "k", "v", true));
+  CHECK_FALSE(disk.db->check_space());
+}
+
+TEST_CASE("when RocksDB runs out of space, writes fail UNAVAILABLE and resume once space is back",
+          "[engine][disk]") {
+  fault_env faults;
+  short_disk disk{16 * mib, faults.env()};
+  auto& db = *disk.db;
+  REQUIRE_FALSE(put(db, column::data, "before", "kept", true));
+
+  faults.fill_disk();  // the reserve did not see it coming: another process filled the disk
+  auto err = put(db, column::data, "failed", "x", true);
+  REQUIRE(err);
+  CHECK(code_of(err) == errc::unavailable);
+  CHECK_THAT(message_of(err), Catch::Contains("RocksDB ran out of space"));
+  CHECK(faults.no_space_failures() >= 1);
+  CHECK(db.healthy());  // not a failed disk: nothing for a restart to recover
+  CHECK(db.disk().rocksdb_stopped);
+  CHECK(get(db, column::data, "before") == "kept");  // reads go on
+
+  // Still full: every write is refused, erases too (RocksDB takes none), and nothing crashes.
+  write_batch erase;
+  erase.erase(column::data, "before");
+  CHECK(code_of(db.write(erase, true)) == errc::unavailable);
+  CHECK(code_of(put(db, column::data, "again", "x", true)) == errc::unavailable);
+  CHECK(code_of(db.sync_wal()) == errc::unavailable);
+
+  faults.free_space();
+  CHECK_FALSE(put(db, column::data, "after", "x", true));
+  CHECK_FALSE(db.disk().short_of_space);
+  CHECK(get(db, column::data, "after") == "x");
+  CHECK_FALSE(db.sync_wal());
+  REQUIRE(disk.events->size() == 2);
+  CHECK((*disk.events)[0].short_of_space);
+  CHECK_THAT((*disk.events)[0].cause, Catch::Contains("No space left"));
+  CHECK_FALSE((*disk.events)[1].short_of_space);
+
+  SECTION("and what was acknowledged survives a reopen") {
+    disk.db.reset();
+    auto reopened = open_engine(disk.dir.str(), faults.env());
+    CHECK(get(*reopened, column::data, "before") == "kept");
+    CHECK(get(*reopened, column::data, "after") == "x");
+    CHECK_FALSE(get(*reopened, column::data, "failed"));
   }
 }
 

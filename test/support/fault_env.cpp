@@ -40,6 +40,10 @@ class disk {
       ++failures_;
       return IOStatus::IOError("injected fault: this write fails");
     }
+    if (full_) {
+      ++no_space_failures_;
+      return IOStatus::NoSpace("injected fault: No space left on device");
+    }
     return IOStatus::OK();
   }
 
@@ -110,6 +114,16 @@ class disk {
     return failures_;
   }
 
+  void set_full(bool full) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    full_ = full;
+  }
+
+  uint64_t no_space_failures() const {
+    std::lock_guard<std::mutex> guard{mutex_};
+    return no_space_failures_;
+  }
+
  private:
   static IOStatus crashed_error() {
     return IOStatus::IOError("simulated crash: the process is dead");
@@ -120,6 +134,8 @@ class disk {
   bool crashed_ = false;
   uint64_t writes_until_failure_ = 0;  // 0: disarmed
   uint64_t failures_ = 0;
+  bool full_ = false;
+  uint64_t no_space_failures_ = 0;
 };
 
 // A writable file whose appends and syncs pass through `disk`. A sync makes durable what was
@@ -243,6 +259,18 @@ void fault_env::fail_after_writes(uint64_t n) {
 
 uint64_t fault_env::injected_failures() const {
   return fs_->faults().failures();
+}
+
+void fault_env::fill_disk() {
+  fs_->faults().set_full(true);
+}
+
+void fault_env::free_space() {
+  fs_->faults().set_full(false);
+}
+
+uint64_t fault_env::no_space_failures() const {
+  return fs_->faults().no_space_failures();
 }
 
 }  // namespace kv::test

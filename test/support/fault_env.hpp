@@ -1,8 +1,8 @@
 // test/support/fault_env.hpp
 // A RocksDB environment over the real file system that injects the faults crash tests need:
-// a process crash, the power loss that follows it, and a failing disk write. It models file
-// contents only: a file's directory entry counts as durable once created (renames and
-// deletes included), and only buffered I/O is supported (RocksDB's default).
+// a process crash, the power loss that follows it, a failing disk write, and a full disk. It models
+// file contents only: a file's directory entry counts as durable once created (renames and deletes
+// included), and only buffered I/O is supported (RocksDB's default).
 //
 // A power-loss test: open the engine with env(), write, crash(), destroy the engine (its
 // shutdown sync then fails harmlessly), drop_unsynced_data(), reopen with env() or without.
@@ -42,6 +42,14 @@ class fault_env {
 
   // How many operations failed because of fail_after_writes.
   uint64_t injected_failures() const;
+
+  // The disk fills up: from now on every file append and sync fails with RocksDB's NoSpace
+  // error (what ENOSPC becomes) without touching the file, until free_space().
+  void fill_disk();
+  void free_space();
+
+  // How many appends and syncs failed because the disk was full.
+  uint64_t no_space_failures() const;
 
  private:
   class file_system;

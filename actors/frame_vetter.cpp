@@ -2,6 +2,7 @@
 
 #include "caf/binary_deserializer.hpp"
 #include "caf/io/basp/header.hpp"
+#include "caf/message_id.hpp"
 
 namespace kv::actors {
 
@@ -37,6 +38,13 @@ std::optional<std::string> frame_vetter::vet_header(const void* buf, size_t size
     return std::string{"a server handshake on an accepted connection"};
   if (hdr.operation == basp::message_type::client_handshake && hdr.payload_len == 0)
     return std::string{"a handshake without payload"};
+  // A message's id travels in operation_data, and its category bits decide which of the
+  // receiver's queues CAF files it in. ringkv uses no CAF streams; and CAF 0.17 reads whatever
+  // lands in a stream queue as a stream message: a frame with the bits of one crashed the node.
+  bool message = hdr.operation == basp::message_type::direct_message ||
+                 hdr.operation == basp::message_type::routed_message;
+  if (message && caf::message_id{hdr.operation_data}.is_stream_message())
+    return std::string{"a stream message (ringkv uses none)"};
   if (hdr.payload_len > max_frame_bytes_)
     return "frame of " + std::to_string(hdr.payload_len) + " bytes exceeds the limit of " +
            std::to_string(max_frame_bytes_);

@@ -6,6 +6,7 @@
 #include "caf/binary_deserializer.hpp"
 #include "caf/binary_serializer.hpp"
 #include "caf/io/basp/header.hpp"
+#include "caf/message_id.hpp"
 #include "test/fuzz/fuzz.hpp"
 
 namespace kv::actors {
@@ -30,9 +31,12 @@ std::vector<std::string> stream_seeds() {
   auto msg = frame(basp::message_type::direct_message, std::string(100, 'm'));
   auto beat = frame(basp::message_type::heartbeat, "");
   auto routed = frame(basp::message_type::routed_message, std::string(64, 'r'));
-  return {hello, hello + msg + beat + routed, hello + beat + beat + msg,
+  return {hello,
+          hello + msg + beat + routed,
+          hello + beat + beat + msg,
           frame(basp::message_type::server_handshake, "x") + msg,
-          frame(basp::message_type::client_handshake, "")};
+          frame(basp::message_type::client_handshake, ""),
+          hello + frame(basp::message_type::direct_message, "m", uint64_t{3} << 60)};
 }
 
 // Feeds `stream` to a vetter as BASP's framing reads it, checking each chunk that passes;
@@ -52,6 +56,9 @@ size_t vet_stream(std::string_view stream, size_t max_frame) {
     FUZZ_CHECK(handshaken || hdr.operation == basp::message_type::client_handshake);
     FUZZ_CHECK(hdr.operation != basp::message_type::server_handshake);
     FUZZ_CHECK(hdr.payload_len <= max_frame);
+    FUZZ_CHECK(!caf::message_id{hdr.operation_data}.is_stream_message() ||
+               (hdr.operation != basp::message_type::direct_message &&
+                hdr.operation != basp::message_type::routed_message));
     FUZZ_CHECK(vetter.awaiting_payload() == (hdr.payload_len > 0));
     if (hdr.payload_len == 0) continue;
     if (at + hdr.payload_len > stream.size()) return at;           // truncated: the sweep closes it
@@ -74,6 +81,7 @@ TEST_CASE(
   auto seeds = stream_seeds();
   REQUIRE(vet_stream(seeds[1], max_frame) == seeds[1].size());  // a good conversation passes
   REQUIRE(vet_stream(seeds[3], max_frame) == 0);                // a server handshake does not
+  REQUIRE(vet_stream(seeds[5], max_frame) == seeds[0].size());  // nor a stream message
   fuzz::run("frame_guard", 13201, 1200000, seeds,
             [&](std::string_view stream) { static_cast<void>(vet_stream(stream, max_frame)); });
 }

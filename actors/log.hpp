@@ -12,7 +12,8 @@
 
 namespace kv::log {
 
-// Sets the level ("trace".."off") of every logger, existing and future.
+// Sets the level ("trace".."off") of every logger, existing and future, and sends protobuf's
+// own log lines to the "protobuf" logger at debug level (fatal ones at error).
 void init(const std::string& level);
 
 // The logger of `role`, created on first use.

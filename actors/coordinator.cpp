@@ -6,12 +6,12 @@
 #include <utility>
 #include <vector>
 
-#include "actors/cluster_view.hpp"
 #include "actors/fsm.hpp"
-#include "actors/metrics.hpp"
-#include "actors/registry.hpp"
+#include "actors/net/shield.hpp"
+#include "actors/node/cluster_view.hpp"
+#include "actors/node/metrics.hpp"
+#include "actors/node/registry.hpp"
 #include "actors/replica.hpp"
-#include "actors/shield.hpp"
 #include "caf/all.hpp"
 #include "cluster/partitioner.hpp"
 #include "messages/errc.hpp"

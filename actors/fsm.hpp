@@ -17,9 +17,9 @@
 
 #include <memory>
 
-#include "actors/config.hpp"
 #include "actors/interfaces.hpp"
-#include "actors/metrics.hpp"
+#include "actors/node/config.hpp"
+#include "actors/node/metrics.hpp"
 #include "caf/actor_clock.hpp"
 #include "caf/error.hpp"
 #include "cluster/consistency.hpp"

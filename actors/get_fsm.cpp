@@ -11,8 +11,8 @@
 #include <optional>
 
 #include "actors/fsm.hpp"
-#include "actors/log.hpp"
-#include "actors/shield.hpp"
+#include "actors/net/shield.hpp"
+#include "actors/node/log.hpp"
 #include "caf/all.hpp"
 #include "cluster/quorum.hpp"
 #include "messages/errc.hpp"

@@ -3,10 +3,10 @@
 #include <map>
 #include <random>
 
-#include "actors/log.hpp"
-#include "actors/peer_link.hpp"
-#include "actors/registry.hpp"
-#include "actors/shield.hpp"
+#include "actors/net/peer_link.hpp"
+#include "actors/net/shield.hpp"
+#include "actors/node/log.hpp"
+#include "actors/node/registry.hpp"
 #include "caf/all.hpp"
 #include "caf/io/all.hpp"
 #include "cluster/failure_detector.hpp"

@@ -12,14 +12,14 @@
 // fails the link's calls at once and makes the peer suspect.
 //
 // Every change of who is placed, who is down or who is connected becomes a new snapshot in the
-// cluster_view (actors/cluster_view.hpp), which the coordinator reads on every request.
+// cluster_view (actors/node/cluster_view.hpp), which the coordinator reads on every request.
 #pragma once
 
 #include <memory>
 
-#include "actors/cluster_view.hpp"
-#include "actors/config.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/node/cluster_view.hpp"
+#include "actors/node/config.hpp"
 #include "cluster/members.hpp"
 #include "cluster/ring.hpp"
 

@@ -4,10 +4,10 @@
 #include <set>
 
 #include "actors/gossip.hpp"
-#include "actors/log.hpp"
-#include "actors/registry.hpp"
+#include "actors/net/shield.hpp"
+#include "actors/node/log.hpp"
+#include "actors/node/registry.hpp"
 #include "actors/replica.hpp"
-#include "actors/shield.hpp"
 #include "caf/all.hpp"
 #include "cluster/handoff.hpp"
 #include "messages/errc.hpp"

@@ -15,9 +15,9 @@
 
 #include <memory>
 
-#include "actors/cluster_view.hpp"
-#include "actors/config.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/node/cluster_view.hpp"
+#include "actors/node/config.hpp"
 
 namespace kv::storage {
 class engine;

@@ -5,12 +5,12 @@
 #include <map>
 #include <set>
 
-#include "actors/cluster_view.hpp"
-#include "actors/log.hpp"
-#include "actors/metrics.hpp"
-#include "actors/registry.hpp"
+#include "actors/net/shield.hpp"
+#include "actors/node/cluster_view.hpp"
+#include "actors/node/log.hpp"
+#include "actors/node/metrics.hpp"
+#include "actors/node/registry.hpp"
 #include "actors/replica.hpp"
-#include "actors/shield.hpp"
 #include "caf/all.hpp"
 #include "cluster/handoff.hpp"
 #include "messages/errc.hpp"

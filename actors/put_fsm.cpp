@@ -13,7 +13,7 @@
 #include <optional>
 
 #include "actors/fsm.hpp"
-#include "actors/shield.hpp"
+#include "actors/net/shield.hpp"
 #include "caf/all.hpp"
 #include "cluster/quorum.hpp"
 #include "messages/errc.hpp"

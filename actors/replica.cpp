@@ -9,9 +9,9 @@
 #include <utility>
 #include <vector>
 
-#include "actors/log.hpp"
-#include "actors/registry.hpp"
-#include "actors/shield.hpp"
+#include "actors/net/shield.hpp"
+#include "actors/node/log.hpp"
+#include "actors/node/registry.hpp"
 #include "caf/all.hpp"
 #include "messages/errc.hpp"
 #include "messages/storage.pb.h"

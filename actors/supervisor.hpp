@@ -7,8 +7,8 @@
 #include <memory>
 #include <string>
 
-#include "actors/config.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/node/config.hpp"
 
 namespace kv::storage {
 class engine;

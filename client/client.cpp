@@ -7,9 +7,9 @@
 #include <queue>
 #include <unordered_map>
 
-#include "actors/batching.hpp"
-#include "actors/config.hpp"
-#include "actors/shield.hpp"
+#include "actors/net/batching.hpp"
+#include "actors/net/host_port.hpp"
+#include "actors/net/shield.hpp"
 #include "caf/all.hpp"
 #include "caf/io/all.hpp"
 #include "storage/codec.hpp"

@@ -12,7 +12,7 @@ namespace kv::bench {
 
 namespace {
 
-// The node's client interface, single requests and batches (actors/batching.hpp).
+// The node's client interface, single requests and batches (actors/net/batching.hpp).
 using echo_actor = client::client_actor::extend<caf::reacts_to<msg::ClientBatch>>;
 
 // A batch is answered with one message holding an empty result per call, as soon as it arrives.

@@ -1,4 +1,4 @@
-#include "actors/batching.hpp"
+#include "actors/net/batching.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -5,14 +5,14 @@
 
 #include <map>
 
-#include "actors/cluster_view.hpp"
 #include "actors/coordinator.hpp"
-#include "actors/front.hpp"
 #include "actors/gossip.hpp"
-#include "actors/metrics.hpp"
-#include "actors/node.hpp"
-#include "actors/peer_link.hpp"
-#include "actors/registry.hpp"
+#include "actors/net/front.hpp"
+#include "actors/net/peer_link.hpp"
+#include "actors/node/cluster_view.hpp"
+#include "actors/node/metrics.hpp"
+#include "actors/node/node.hpp"
+#include "actors/node/registry.hpp"
 #include "actors/replica.hpp"
 #include "cluster/partitioner.hpp"
 #include "storage/codec.hpp"

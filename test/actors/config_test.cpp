@@ -4,8 +4,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "actors/config.hpp"
-#include "actors/settings.hpp"
+#include "actors/node/config.hpp"
+#include "actors/node/settings.hpp"
 #include "messages/errc.hpp"
 #include "test/support/temp_dir.hpp"
 

@@ -1,10 +1,10 @@
 #include <catch2/catch.hpp>
 
-#include "actors/cluster_view.hpp"
 #include "actors/coordinator.hpp"
 #include "actors/gossip.hpp"
-#include "actors/metrics.hpp"
-#include "actors/registry.hpp"
+#include "actors/node/cluster_view.hpp"
+#include "actors/node/metrics.hpp"
+#include "actors/node/registry.hpp"
 #include "actors/replica.hpp"
 #include "storage/codec.hpp"
 #include "storage/dot_issuer.hpp"

@@ -1,4 +1,4 @@
-#include "actors/frame_vetter.hpp"
+#include "actors/net/frame_vetter.hpp"
 
 #include <catch2/catch.hpp>
 

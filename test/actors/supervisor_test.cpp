@@ -1,9 +1,9 @@
 #include <catch2/catch.hpp>
 
-#include "actors/cluster_view.hpp"
 #include "actors/gossip.hpp"
-#include "actors/metrics.hpp"
-#include "actors/registry.hpp"
+#include "actors/node/cluster_view.hpp"
+#include "actors/node/metrics.hpp"
+#include "actors/node/registry.hpp"
 #include "actors/supervisor.hpp"
 #include "storage/dot_issuer.hpp"
 #include "storage/engine.hpp"

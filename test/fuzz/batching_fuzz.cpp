@@ -3,7 +3,7 @@
 // and dropping every sender releases everything.
 #include <catch2/catch.hpp>
 
-#include "actors/batching.hpp"
+#include "actors/net/batching.hpp"
 #include "test/fuzz/fuzz.hpp"
 
 namespace kv::actors {

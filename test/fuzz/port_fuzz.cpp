@@ -2,7 +2,7 @@
 // a header, then the payload it announced. What it passes is what BASP will see.
 #include <catch2/catch.hpp>
 
-#include "actors/frame_vetter.hpp"
+#include "actors/net/frame_vetter.hpp"
 #include "caf/binary_deserializer.hpp"
 #include "caf/binary_serializer.hpp"
 #include "caf/io/basp/header.hpp"

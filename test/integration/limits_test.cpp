@@ -14,7 +14,7 @@
 #include <catch2/catch.hpp>
 
 #include "actors/interfaces.hpp"
-#include "actors/peer_link.hpp"
+#include "actors/net/peer_link.hpp"
 #include "caf/all.hpp"
 #include "caf/io/all.hpp"
 #include "client/client.hpp"

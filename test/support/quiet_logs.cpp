@@ -1,7 +1,7 @@
 // Unit and actor tests run with the logs off, unless KV_TEST_LOG names a level ("debug").
 #include <cstdlib>
 
-#include "actors/log.hpp"
+#include "actors/node/log.hpp"
 
 namespace {
 

@@ -1,0 +1,320 @@
+#include "actors/net/front.hpp"
+
+#include <map>
+#include <type_traits>
+
+#include "actors/net/batching.hpp"
+#include "actors/net/shield.hpp"
+#include "actors/node/registry.hpp"
+#include "actors/replica.hpp"
+#include "caf/all.hpp"
+#include "messages/errc.hpp"
+
+namespace kv::actors {
+namespace {
+
+// Results waiting for the next flush to one receiver.
+template <class Sink, class Results>
+struct outbox {
+  Sink sink;
+  outgoing<Results> pending;
+};
+
+struct front_state {
+  std::shared_ptr<registry> reg;
+  node_config cfg;
+  std::map<caf::actor_addr, outbox<replica_results_sink, msg::ReplicaResults>> to_peers;
+  std::map<caf::actor_addr, outbox<client_results_sink, msg::ClientResults>> to_clients;
+  bool flush_queued = false;
+  // Calls arriving in pieces, by sender; a sender is monitored from its first piece on, and
+  // what it sent is dropped when it goes.
+  assembler pieces{0};
+  std::map<caf::actor_addr, uint64_t> piece_senders;
+  uint64_t next_piece_sender = 1;
+
+  static inline const char* name = "port";
+};
+
+using front_pointer = node_actor::stateful_pointer<front_state>;
+
+// -- single requests ----------------------------------------------------------------------------
+
+// Delegates `req` to the actor registered as `role`, which answers the requester directly.
+template <class Reply, class Handle, class Request>
+caf::result<Reply> route(front_pointer self, const char* role, Request& req) {
+  auto target = self->state.reg->get_as<Handle>(role);
+  if (!target)
+    return make_error(errc::unavailable, std::string{"the "} + role + " actor is restarting");
+  return self->delegate(target, std::move(req));
+}
+
+// -- results of batches -------------------------------------------------------------------------
+
+void set_result(msg::ReplicaResult& r, msg::ReplicaWriteReply&& x) {
+  *r.mutable_write() = std::move(x);
+}
+void set_result(msg::ReplicaResult& r, msg::ReplicaReadReply&& x) {
+  *r.mutable_read() = std::move(x);
+}
+void set_result(msg::ReplicaResult& r, msg::TreeReply&& x) {
+  *r.mutable_tree() = std::move(x);
+}
+void set_result(msg::ClientResult& r, msg::PutReply&& x) {
+  *r.mutable_put() = std::move(x);
+}
+void set_result(msg::ClientResult& r, msg::GetReply&& x) {
+  *r.mutable_get() = std::move(x);
+}
+void set_result(msg::ClientResult& r, msg::DeleteReply&& x) {
+  *r.mutable_del() = std::move(x);
+}
+template <class Result>
+void set_result(Result& r, caf::error&& err) {
+  *r.mutable_error() = to_wire(err);
+}
+
+size_t size_of(const google::protobuf::MessageLite& x) {
+  return x.ByteSizeLong();
+}
+size_t size_of(const caf::error& err) {
+  return message_of(err).size() + 8;
+}
+
+void schedule_flush(front_pointer self) {
+  if (self->state.flush_queued) return;
+  self->state.flush_queued = true;
+  self->send(self, flush_atom::value);
+}
+
+template <class Boxes>
+void send_all(front_pointer self, Boxes& boxes) {
+  for (auto& [addr, box] : boxes)
+    if (!box.pending.empty()) self->send(box.sink, box.pending.take());
+  boxes.clear();
+}
+
+// Adds the result of call `id` to what goes to `sink` at the next flush. A peer's result too
+// large for one batch goes in pieces (a client's never does: nothing caps what a client reads).
+template <class Boxes, class Sink, class Value>
+void add_result(front_pointer self, Boxes& boxes, const Sink& sink, uint64_t id, Value&& value) {
+  auto size = size_of(value);
+  auto& box = boxes[sink.address()];
+  if (!box.sink) box.sink = sink;
+  using results_type = decltype(box.pending.take());
+  if constexpr (std::is_same_v<results_type, msg::ReplicaResults>) {
+    if (size > max_piece_bytes) {
+      msg::ReplicaResult whole;
+      whole.set_id(id);
+      set_result(whole, std::forward<Value>(value));
+      queue_pieces(box.pending, id, whole.SerializeAsString(),
+                   [self, &box](results_type batch) { self->send(box.sink, std::move(batch)); });
+      schedule_flush(self);
+      return;
+    }
+  }
+  if (box.pending.full_for(size)) self->send(box.sink, box.pending.take());
+  auto& result = *box.pending.next(size).add_results();
+  result.set_id(id);
+  set_result(result, std::forward<Value>(value));
+  schedule_flush(self);
+}
+
+template <class Value>
+void add_result(front_pointer self, const replica_results_sink& sink, uint64_t id, Value&& value) {
+  add_result(self, self->state.to_peers, sink, id, std::forward<Value>(value));
+}
+
+template <class Value>
+void add_result(front_pointer self, const client_results_sink& sink, uint64_t id, Value&& value) {
+  add_result(self, self->state.to_clients, sink, id, std::forward<Value>(value));
+}
+
+// Sends one call of a batch to `target`; its answer becomes the call's result.
+template <class Reply, class Sink, class Handle, class Request>
+void forward(front_pointer self, const Sink& sink, uint64_t id, const Handle& target,
+             Request&& req) {
+  self->request(target, caf::infinite, std::move(req))
+      .then([self, sink, id](Reply& reply) { add_result(self, sink, id, std::move(reply)); },
+            [self, sink, id](caf::error& err) { add_result(self, sink, id, std::move(err)); });
+}
+
+caf::error too_many_calls() {
+  return make_error(errc::invalid_argument,
+                    "more than " + std::to_string(max_batch_items) + " calls in one batch");
+}
+
+// -- batches from peers -------------------------------------------------------------------------
+
+caf::expected<replica_actor> replica_for(const front_state& st, uint32_t partition) {
+  if (partition >= st.cfg.partitions)
+    return make_error(errc::invalid_argument, "no partition " + std::to_string(partition));
+  auto role = replica_role(replica_index(partition, st.cfg.partitions, st.cfg.replica_actors));
+  if (auto replica = st.reg->get_as<replica_actor>(role)) return replica;
+  return make_error(errc::unavailable, "the " + role + " actor is restarting");
+}
+
+template <class Reply, class Request>
+void forward_to_replica(front_pointer self, const replica_results_sink& sink, uint64_t id,
+                        Request&& req) {
+  auto replica = replica_for(self->state, req.partition());
+  if (!replica) return add_result(self, sink, id, std::move(replica.error()));
+  forward<Reply>(self, sink, id, *replica, std::move(req));
+}
+
+void dispatch(front_pointer self, const replica_results_sink& sink, msg::ReplicaCall& call) {
+  switch (call.call_case()) {
+    case msg::ReplicaCall::kWrite:
+      forward_to_replica<msg::ReplicaWriteReply>(self, sink, call.id(),
+                                                 std::move(*call.mutable_write()));
+      break;
+    case msg::ReplicaCall::kRead:
+      forward_to_replica<msg::ReplicaReadReply>(self, sink, call.id(),
+                                                std::move(*call.mutable_read()));
+      break;
+    case msg::ReplicaCall::kTree:
+      forward_to_replica<msg::TreeReply>(self, sink, call.id(), std::move(*call.mutable_tree()));
+      break;
+    default:
+      add_result(self, sink, call.id(), make_error(errc::invalid_argument, "an empty call"));
+  }
+}
+
+// The number the assembler knows `sink` by; monitored from its first piece on.
+uint64_t piece_sender(front_pointer self, const replica_results_sink& sink) {
+  auto& st = self->state;
+  auto [i, added] = st.piece_senders.emplace(sink.address(), st.next_piece_sender);
+  if (added) {
+    ++st.next_piece_sender;
+    self->monitor(sink);
+  }
+  return i->second;
+}
+
+// A piece of a call; the call runs once whole.
+void assemble(front_pointer self, const replica_results_sink& sink, const msg::Piece& piece) {
+  auto whole = self->state.pieces.add(piece_sender(self, sink), piece);
+  if (!whole) return add_result(self, sink, piece.id(), std::move(whole.error()));
+  if (!*whole) return;
+  msg::ReplicaCall call;
+  if (!call.ParseFromString(**whole))
+    return add_result(self, sink, piece.id(),
+                      make_error(errc::invalid_argument, "a call in pieces that does not parse"));
+  call.set_id(piece.id());
+  dispatch(self, sink, call);
+}
+
+void on_replica_batch(front_pointer self, msg::ReplicaBatch& batch) {
+  auto sink = caf::actor_cast<replica_results_sink>(self->current_sender());
+  if (!sink) return;  // anonymous: nobody to answer
+  size_t n = 0;
+  for (auto& call : *batch.mutable_calls()) {
+    if (++n > max_batch_items)
+      add_result(self, sink, call.id(), too_many_calls());
+    else
+      dispatch(self, sink, call);
+  }
+  for (auto& piece : batch.pieces()) assemble(self, sink, piece);
+}
+
+// A peer that sent pieces went away: what it sent of unfinished calls is dropped.
+void on_down(front_pointer self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  auto i = st.piece_senders.find(dm.source);
+  if (i == st.piece_senders.end()) return;
+  st.pieces.drop(i->second);
+  st.piece_senders.erase(i);
+}
+
+// -- batches from clients -----------------------------------------------------------------------
+
+void on_client_batch(front_pointer self, msg::ClientBatch& batch) {
+  auto sink = caf::actor_cast<client_results_sink>(self->current_sender());
+  if (!sink) return;
+  auto coordinator = self->state.reg->get_as<coordinator_actor>("coordinator");
+  size_t n = 0;
+  for (auto& call : *batch.mutable_calls()) {
+    auto id = call.id();
+    if (++n > max_batch_items) {
+      add_result(self, sink, id, too_many_calls());
+    } else if (!coordinator) {
+      add_result(self, sink, id,
+                 make_error(errc::unavailable, "the coordinator actor is restarting"));
+    } else if (call.has_put()) {
+      forward<msg::PutReply>(self, sink, id, coordinator, std::move(*call.mutable_put()));
+    } else if (call.has_get()) {
+      forward<msg::GetReply>(self, sink, id, coordinator, std::move(*call.mutable_get()));
+    } else if (call.has_del()) {
+      forward<msg::DeleteReply>(self, sink, id, coordinator, std::move(*call.mutable_del()));
+    } else {
+      add_result(self, sink, id, make_error(errc::invalid_argument, "an empty call"));
+    }
+  }
+}
+
+node_actor::behavior_type front(front_pointer self, std::shared_ptr<registry> reg,
+                                node_config cfg) {
+  shield(self, "port");
+  self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
+  self->state.reg = std::move(reg);
+  self->state.cfg = std::move(cfg);
+  self->state.pieces = assembler{self->state.cfg.max_peer_message_bytes};
+  return {
+      [self](msg::PutRequest& req) {
+        return route<msg::PutReply, coordinator_actor>(self, "coordinator", req);
+      },
+      [self](msg::GetRequest& req) {
+        return route<msg::GetReply, coordinator_actor>(self, "coordinator", req);
+      },
+      [self](msg::DeleteRequest& req) {
+        return route<msg::DeleteReply, coordinator_actor>(self, "coordinator", req);
+      },
+      [self](msg::StatusRequest& req) {
+        return route<msg::StatusReply, admin_actor>(self, "node", req);
+      },
+      [self](msg::FailActorRequest& req) {
+        return route<msg::FailActorReply, admin_actor>(self, "node", req);
+      },
+      [self](msg::RingRequest& req) {
+        return route<msg::RingReply, admin_actor>(self, "node", req);
+      },
+      [self](msg::ExplainRequest& req) {
+        return route<msg::ExplainReply, admin_actor>(self, "node", req);
+      },
+      [self](msg::LeaveRequest& req) {
+        return route<msg::LeaveReply, gossip_actor>(self, "gossip", req);
+      },
+      [self](msg::TransfersRequest& req) {
+        return route<msg::TransfersReply, handoff_actor>(self, "handoff", req);
+      },
+      [self](msg::RepairStatusRequest& req) {
+        return route<msg::RepairStatusReply, anti_entropy_actor>(self, "anti_entropy", req);
+      },
+      [self](msg::HintsRequest& req) {
+        return route<msg::HintsReply, hint_store_actor>(self, "hint_store", req);
+      },
+      [self](msg::CompactionRequest& req) {
+        return route<msg::CompactionReply, compaction_actor>(self, "compaction", req);
+      },
+      [self](msg::RemoveMemberRequest& req) {
+        return route<msg::RemoveMemberReply, gossip_actor>(self, "gossip", req);
+      },
+      [self](msg::GossipRequest& req) {
+        return route<msg::GossipReply, gossip_actor>(self, "gossip", req);
+      },
+      [self](msg::ClientBatch& batch) { on_client_batch(self, batch); },
+      [self](msg::ReplicaBatch& batch) { on_replica_batch(self, batch); },
+      [self](flush_atom) {
+        self->state.flush_queued = false;
+        send_all(self, self->state.to_peers);
+        send_all(self, self->state.to_clients);
+      },
+  };
+}
+
+}  // namespace
+
+node_actor spawn_front(caf::actor_system& sys, std::shared_ptr<registry> reg, node_config cfg) {
+  return sys.spawn(front, std::move(reg), std::move(cfg));
+}
+
+}  // namespace kv::actors

@@ -8,17 +8,12 @@
 #include "messages/common.pb.h"
 #include "messages/errc.hpp"
 #include "messages/storage.pb.h"
+#include "test/support/sample_object.hpp"
 
 namespace kv::storage {
 namespace {
 
-object sample_object() {
-  return object::from_parts(
-      {{{"n1.kq3x9a1", 3}, "hello", false, 1700000000123},
-       {{"n2.kq3xb00", 1}, "", true, 1700000000456},
-       {{"n2.kq3xb00", 2}, std::string("\0\xff binary", 9), false, -5}},
-      version_vector::from_entries({{"n1.kq3x9a1", 4, 17}, {"n3.kq40000", 9, 0}}));
-}
+using kv::test::sample_object;
 
 template <class T>
 bool invalid(const caf::expected<T>& result) {

@@ -48,6 +48,14 @@ void send_queued(link_pointer self) {
   if (!st.queued.empty()) self->send(st.front, st.queued.take());
 }
 
+// Schedules the next check of the deadlines, unless one is scheduled already.
+void schedule_expiry(link_pointer self) {
+  auto& st = self->state;
+  if (st.tick_queued) return;
+  st.tick_queued = true;
+  self->delayed_send(self, deadline_check_interval, tick_atom::value);
+}
+
 template <class Request>
 caf::response_promise enqueue(link_pointer self, Request& req) {
   auto& st = self->state;
@@ -72,10 +80,7 @@ caf::response_promise enqueue(link_pointer self, Request& req) {
     st.flush_queued = true;
     self->send(self, flush_atom::value);
   }
-  if (!st.tick_queued) {
-    st.tick_queued = true;
-    self->delayed_send(self, deadline_check_interval, tick_atom::value);
-  }
+  schedule_expiry(self);
   return promise;
 }
 
@@ -97,10 +102,7 @@ void expire(link_pointer self) {
                                       " s; it may or may not have been applied"));
     i = st.waiting.erase(i);
   }
-  if (!st.waiting.empty()) {
-    st.tick_queued = true;
-    self->delayed_send(self, deadline_check_interval, tick_atom::value);
-  }
+  if (!st.waiting.empty()) schedule_expiry(self);
 }
 
 void deliver(link_state& st, msg::ReplicaResult& result) {

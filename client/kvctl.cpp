@@ -16,13 +16,15 @@
 #include <CLI/CLI.hpp>
 
 #include "client/blocking_client.hpp"
-#include "client/token.hpp"
+#include "messages/token.hpp"
 #include "messages/client.pb.h"
 #include "messages/node.pb.h"
 
 namespace {
 
 using namespace kv::client;
+using kv::decode_token;
+using kv::encode_token;
 
 enum exit_code : int {
   ok = 0,

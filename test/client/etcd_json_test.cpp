@@ -4,7 +4,7 @@
 #include <string>
 
 #include "client/bench/etcd_json.hpp"
-#include "client/token.hpp"
+#include "messages/token.hpp"
 
 namespace etcd = kv::bench::etcd;
 
@@ -35,7 +35,7 @@ TEST_CASE("base64 is the context tokens' base64url with + / and padding", "[etcd
     for (auto& c : bytes) c = static_cast<char>(rng());
     auto std64 = etcd::base64(bytes);
     CHECK(std64.size() % 4 == 0);
-    auto url = kv::client::encode_token(bytes);
+    auto url = kv::encode_token(bytes);
     for (auto& c : url) c = c == '-' ? '+' : c == '_' ? '/' : c;
     while (url.size() % 4 != 0) url += '=';
     CHECK(std64 == url);

@@ -2,7 +2,7 @@
 // stored objects (from the disk, and in their wire form from peers).
 #include <catch2/catch.hpp>
 
-#include "client/token.hpp"
+#include "messages/token.hpp"
 #include "messages/common.pb.h"
 #include "storage/codec.hpp"
 #include "test/fuzz/fuzz.hpp"
@@ -68,12 +68,12 @@ TEST_CASE("fuzz: context tokens decode to plausible contexts or an error",
 
 TEST_CASE("fuzz: base64url tokens decode only from their canonical text", "[fuzz][client_token]") {
   std::vector<std::string> seeds;
-  for (auto& bytes : context_seeds()) seeds.push_back(client::encode_token(bytes));
+  for (auto& bytes : context_seeds()) seeds.push_back(kv::encode_token(bytes));
   fuzz::run("client_token", 13002, 600000, seeds, [](std::string_view text) {
-    auto bytes = client::decode_token(text);
+    auto bytes = kv::decode_token(text);
     if (!bytes) return;
     fuzz::accepted();
-    FUZZ_CHECK(client::encode_token(*bytes) == text);
+    FUZZ_CHECK(kv::encode_token(*bytes) == text);
     auto vv = decode_context(*bytes);
     if (vv) check_context(*vv, {});
   });

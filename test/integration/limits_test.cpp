@@ -18,7 +18,7 @@
 #include "caf/all.hpp"
 #include "caf/io/all.hpp"
 #include "client/client.hpp"
-#include "client/token.hpp"
+#include "messages/token.hpp"
 #include "cluster/partitioner.hpp"
 #include "messages/common.pb.h"
 #include "storage/codec.hpp"
@@ -49,7 +49,7 @@ std::string context_line(const std::string& out) {
 std::string actor_of(const node& n) {
   auto put = run_kvctl(on(n, {"put", "actor-probe", "x"}));
   REQUIRE(put.exit_code == 0);
-  auto bytes = kv::client::decode_token(context_line(put.out));
+  auto bytes = kv::decode_token(context_line(put.out));
   REQUIRE(bytes);
   auto vv = kv::storage::decode_context(*bytes);
   REQUIRE(vv);
@@ -60,7 +60,7 @@ std::string actor_of(const node& n) {
 // A token saying that `actor` has issued `counter` events for the key.
 std::string token_claiming(const std::string& actor, uint64_t counter) {
   auto vv = kv::storage::version_vector::from_entries({{actor, counter, 0}});
-  return kv::client::encode_token(kv::storage::encode_context(vv));
+  return kv::encode_token(kv::storage::encode_context(vv));
 }
 
 // A CAF peer of the node, as another node would be: its calls reach the node's replicas.

@@ -1,8 +1,8 @@
-#include "client/token.hpp"
+#include "messages/token.hpp"
 
 #include <array>
 
-namespace kv::client {
+namespace kv {
 namespace {
 
 constexpr std::string_view alphabet =
@@ -52,4 +52,4 @@ std::optional<std::string> decode_token(std::string_view text) {
   return out;
 }
 
-}  // namespace kv::client
+}  // namespace kv

@@ -2,10 +2,10 @@
 
 #include <random>
 
-#include "client/token.hpp"
+#include "messages/token.hpp"
 
-using kv::client::decode_token;
-using kv::client::encode_token;
+using kv::decode_token;
+using kv::encode_token;
 
 TEST_CASE("context tokens round-trip any bytes", "[token]") {
   std::mt19937 rng{7};

@@ -1,4 +1,4 @@
-// client/token.hpp
+// messages/token.hpp
 // Causal context tokens as users see them: the context bytes a get returns, in unpadded
 // base64url, so they survive shells, JSON and URLs. An empty context is the empty token.
 #pragma once
@@ -7,11 +7,11 @@
 #include <string>
 #include <string_view>
 
-namespace kv::client {
+namespace kv {
 
 std::string encode_token(std::string_view bytes);
 
 // nullopt when `text` is not base64url.
 std::optional<std::string> decode_token(std::string_view text);
 
-}  // namespace kv::client
+}  // namespace kv

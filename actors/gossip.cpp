@@ -601,7 +601,7 @@ gossip_actor spawn_gossip(caf::local_actor* parent, gossip_deps deps) {
 member_entry self_entry(const node_config& cfg, uint64_t incarnation) {
   member_entry e;
   e.spec = {cfg.node_id, cfg.rack, cfg.datacenter, cfg.weight};
-  e.address = to_string(cfg.listen);
+  e.address = to_string(cfg.peer_listen);
   e.status = member_status::up;
   e.incarnation = incarnation;
   return e;

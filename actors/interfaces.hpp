@@ -71,13 +71,12 @@ using replica_batch_sink = caf::typed_actor<caf::reacts_to<msg::ReplicaBatch>>;
 using replica_results_sink = caf::typed_actor<caf::reacts_to<msg::ReplicaResults>>;
 using client_results_sink = caf::typed_actor<caf::reacts_to<msg::ClientResults>>;
 
-// What a node publishes on its port: the client's interface (one request at a time, or a
-// ClientBatch answered with ClientResults), batches of replica calls from peers' links
-// (answered with ReplicaResults) and gossip. The port's front implements it, routing each
-// request to the actor of the moment (actors/node/node.hpp).
-using node_actor = client_actor::extend_with<gossip_api>::extend<caf::reacts_to<msg::ClientBatch>,
-                                                                 caf::reacts_to<msg::ReplicaBatch>,
-                                                                 caf::reacts_to<flush_atom>>;
+// What a node publishes on its peer port (--peer-listen), for other nodes only: gossip, and
+// batches of replica calls from their links (answered with ReplicaResults). The peer port's
+// front implements it (actors/net/front.hpp). Clients and operators have doors of their own
+// (actors/net/client_port.hpp), which no actor handle crosses.
+using node_actor =
+    gossip_api::extend<caf::reacts_to<msg::ReplicaBatch>, caf::reacts_to<flush_atom>>;
 
 // A node's link to one peer (actors/net/peer_link.hpp): the replica calls of this node's FSMs to
 // the peer's replicas, sent in batches and answered as the peer's results come back.

@@ -1,9 +1,7 @@
 #include "client/client.hpp"
 
-#include <algorithm>
-#include <deque>
+#include <array>
 #include <functional>
-#include <optional>
 #include <queue>
 #include <unordered_map>
 
@@ -12,6 +10,7 @@
 #include "actors/net/shield.hpp"
 #include "caf/all.hpp"
 #include "caf/io/all.hpp"
+#include "messages/framing.hpp"
 #include "storage/codec.hpp"
 
 namespace kv::client {
@@ -19,38 +18,88 @@ namespace kv::client {
 namespace {
 
 using tick_atom = actors::tick_atom;
+using flush_atom = actors::flush_atom;
+using bytes_atom = caf::atom_constant<caf::atom("bytes")>;      // link -> client: bytes read
+using up_atom = caf::atom_constant<caf::atom("linkup")>;        // connector -> client: connected
+using failed_atom = caf::atom_constant<caf::atom("linkfail")>;  // connector -> client: not
+using lost_atom = caf::atom_constant<caf::atom("linklost")>;    // link -> client: closed
 using time_point = caf::actor_clock::time_point;
 
-using flush_atom = actors::flush_atom;
+// The client's own interface: the node's, plus its deadline tick, its flushes and what its
+// connections report. A connection is a `link`, a broker in the middleman's multiplexer that only
+// moves bytes: frames are made and read here, in the client actor.
+using client_impl =
+    client_actor::extend<caf::reacts_to<tick_atom>, caf::reacts_to<flush_atom>,
+                         caf::reacts_to<bytes_atom, uint32_t, uint64_t, std::string>,
+                         caf::reacts_to<up_atom, uint32_t, uint64_t, caf::actor>,
+                         caf::reacts_to<failed_atom, uint32_t, uint64_t, std::string>,
+                         caf::reacts_to<lost_atom, uint32_t, uint64_t, std::string>>;
 
-// The client's own interface: the node's, plus its deadline tick and the batches' results.
-using client_impl = client_actor::extend<caf::reacts_to<tick_atom>, caf::reacts_to<flush_atom>,
-                                         caf::reacts_to<msg::ClientResults>>;
+// A node's frames may be larger than what it takes (an object at its namespace's
+// max_object_bytes plus framing): docs/protocol.md asks clients to take at least 64 MiB.
+constexpr uint32_t max_node_frame_bytes = uint32_t{64} << 20;
+constexpr size_t read_chunk_bytes = 64 * 1024;
 
-// A request waiting for its answer. Puts, gets and deletes travel in batches (actors/
-// batching.hpp): `call` is the request until it is queued, `result` delivers its result to the
-// requester. Anything else is sent on its own: `send` sends it to the connected node and
-// delivers what comes back. `fail` answers the requester with an error instead.
+// The link: one TCP connection, bytes in both directions. It ends with the connection, or when
+// its client goes.
+caf::behavior link(caf::io::broker* self, caf::io::connection_handle hdl, caf::actor owner,
+                   uint32_t channel, uint64_t generation) {
+  self->monitor(owner);
+  self->set_down_handler([self](caf::down_msg&) { self->quit(); });
+  self->configure_read(hdl, caf::io::receive_policy::at_most(read_chunk_bytes));
+  return {
+      [=](const caf::io::new_data_msg& data) {
+        self->send(owner, bytes_atom::value, channel, generation,
+                   std::string{data.buf.begin(), data.buf.end()});
+      },
+      [=](const std::string& bytes) {
+        self->write(hdl, bytes.size(), bytes.data());
+        self->flush(hdl);
+      },
+      [=](const caf::io::connection_closed_msg&) {
+        self->send(owner, lost_atom::value, channel, generation,
+                   std::string{"the node closed the connection"});
+        self->quit();
+      },
+  };
+}
+
+enum channel_index : uint32_t { data_channel = 0, admin_channel = 1 };
+
+// The connection to one kind of listener: the client listener (put, get, delete, status, ring)
+// or the admin listener (the operator verbs).
+struct channel {
+  const char* what = "client";
+  std::vector<std::string> addresses;
+  size_t next = 0;          // the address to try next
+  caf::actor link;          // null while not connected
+  uint64_t generation = 0;  // of the current connection; reports of older ones are ignored
+  bool connecting = false;  // connecting, or waiting for the hello's answer
+  bool ready = false;       // the hello was answered
+  size_t refusals = 0;      // connection attempts refused in a row
+  std::string last_error;   // why the last attempt failed, for requests never sent
+  time_point retry_at;      // no new attempt before this (after a failed one)
+  time_point hello_deadline;
+  std::string out;  // frames for the next flush
+  protocol::frame_reader reader{max_node_frame_bytes};
+  uint32_t max_frame_bytes = protocol::default_max_frame_bytes;  // the node's, from its hello
+};
+
+// A request waiting for its answer. `request` is the request until it is sent; `deliver`
+// answers the requester with the node's response, `fail` with an error instead.
 struct pending {
-  std::optional<msg::ClientCall> call;
-  std::function<void(msg::ClientResult&)> result;
-  std::function<void(const client_actor& node, uint64_t id)> send;
+  uint32_t channel = data_channel;
+  msg::Request request;
+  std::function<void(msg::Response&)> deliver;
   std::function<void(caf::error)> fail;
-  time_point deadline;
   bool sent = false;
 };
 
 struct client_state {
   client_config cfg;
-  client_actor node;  // null while not connected
-  size_t next_node = 0;
-  bool connecting = false;
-  size_t refusals = 0;             // connection attempts refused in a row
-  std::string last_connect_error;  // why the last attempt failed, for requests never sent
-  time_point retry_at;             // no new attempt before this (after a failed one)
+  std::array<channel, 2> channels;
   uint64_t next_id = 1;
   std::unordered_map<uint64_t, pending> in_flight;
-  actors::outgoing<msg::ClientBatch> queued;  // calls for the next flush
   bool flush_queued = false;
   std::priority_queue<std::pair<time_point, uint64_t>, std::vector<std::pair<time_point, uint64_t>>,
                       std::greater<>>
@@ -62,10 +111,11 @@ struct client_state {
 
 using client_pointer = client_impl::stateful_pointer<client_state>;
 
-void fail_all(client_pointer self, bool only_sent, const caf::error& err) {
+// Fails the requests of channel `c`: all of them, or only those sent.
+void fail_all(client_pointer self, uint32_t c, bool only_sent, const caf::error& err) {
   auto& flights = self->state.in_flight;
   for (auto i = flights.begin(); i != flights.end();) {
-    if (only_sent && !i->second.sent) {
+    if (i->second.channel != c || (only_sent && !i->second.sent)) {
       ++i;
       continue;
     }
@@ -75,110 +125,197 @@ void fail_all(client_pointer self, bool only_sent, const caf::error& err) {
   }
 }
 
-void send_queued(client_pointer self) {
-  auto& st = self->state;
-  if (st.queued.empty()) return;
-  auto batch = st.queued.take();
-  if (st.node) self->send(caf::actor_cast<actors::client_batch_sink>(st.node), std::move(batch));
+void schedule_flush(client_pointer self) {
+  if (self->state.flush_queued) return;
+  self->state.flush_queued = true;
+  self->send(self, flush_atom::value);
 }
 
-// Sends `p` to the connected node: a call joins the batch of the next flush.
+// Sends what was framed since the last flush, in one message per connection.
+void flush(client_pointer self) {
+  self->state.flush_queued = false;
+  for (auto& ch : self->state.channels) {
+    if (ch.out.empty() || !ch.link) continue;
+    caf::anon_send(ch.link, std::move(ch.out));
+    ch.out.clear();
+  }
+}
+
+// Frames `p` for its connection's next flush.
 void send(client_pointer self, uint64_t id, pending& p) {
-  auto& st = self->state;
+  auto& ch = self->state.channels[p.channel];
+  msg::ClientFrame frame;
+  *frame.mutable_request() = std::move(p.request);
+  frame.mutable_request()->set_id(id);
+  auto size = frame.ByteSizeLong();
+  if (size > ch.max_frame_bytes) {
+    auto fail = std::move(p.fail);
+    self->state.in_flight.erase(id);
+    return fail(make_error(errc::too_large, "the request is " + std::to_string(size) +
+                                                " bytes; the node takes at most " +
+                                                std::to_string(ch.max_frame_bytes)));
+  }
   p.sent = true;
-  if (!p.call) return p.send(st.node, id);
-  auto size = p.call->ByteSizeLong();
-  if (st.queued.full_for(size)) send_queued(self);
-  auto& call = *st.queued.next(size).add_calls();
-  call = std::move(*p.call);
-  call.set_id(id);
-  p.call.reset();
-  if (!st.flush_queued) {
-    st.flush_queued = true;
-    self->send(self, flush_atom::value);
-  }
+  protocol::append_frame(ch.out, frame);
+  schedule_flush(self);
 }
 
-void send_unsent(client_pointer self) {
+void send_unsent(client_pointer self, uint32_t c) {
+  std::vector<uint64_t> ids;
   for (auto& [id, p] : self->state.in_flight)
-    if (!p.sent) send(self, id, p);
+    if (!p.sent && p.channel == c) ids.push_back(id);
+  for (auto id : ids)
+    if (auto i = self->state.in_flight.find(id); i != self->state.in_flight.end())
+      send(self, id, i->second);
 }
 
-void on_results(client_pointer self, msg::ClientResults& results) {
-  auto& st = self->state;
-  auto sender = self->current_sender();
-  if (!st.node || !sender || sender->address() != st.node.address()) return;
-  for (auto& result : *results.mutable_results()) {
-    auto i = st.in_flight.find(result.id());
-    if (i == st.in_flight.end()) continue;  // answered already: its deadline passed
-    auto deliver = std::move(i->second.result);
-    st.in_flight.erase(i);
-    deliver(result);
-  }
-}
-
-void connect(client_pointer self);
-
-bool has_unsent(const client_state& st) {
+bool has_unsent(const client_state& st, uint32_t c) {
   for (auto& [id, p] : st.in_flight)
-    if (!p.sent) return true;
+    if (!p.sent && p.channel == c) return true;
   return false;
 }
 
-// A refused connection (nothing listens, or not a ringkv node) fails fast once every node
-// refused. Any other failure is tried again 100 ms later while requests wait: CAF gives up on
-// a handshake at its first heartbeat tick, so a slow node gets more than one chance before the
-// deadline, without hammering a port that accepts and closes.
-void on_connect_failed(client_pointer self, const std::string& target, const caf::error& err,
-                       bool refused) {
-  auto& st = self->state;
-  st.connecting = false;
-  ++st.next_node;
-  st.last_connect_error = "cannot reach " + target + ": " + message_of(err);
-  st.refusals = refused ? st.refusals + 1 : 0;
-  if (st.refusals >= st.cfg.nodes.size()) {
-    st.refusals = 0;
-    return fail_all(self, false, make_error(errc::unavailable, st.last_connect_error));
+void connect(client_pointer self, uint32_t c);
+
+// A connection attempt failed. A refused one (nothing listens, or not a ringkv client
+// listener) moves on to the next address at once, and fails the waiting requests UNAVAILABLE
+// once every address refused. Any other failure is tried again 100 ms later while requests
+// wait, so a slow node gets more than one chance before the deadline.
+void on_connect_failed(client_pointer self, uint32_t c, const std::string& why, bool refused) {
+  auto& ch = self->state.channels[c];
+  if (ch.link) self->send_exit(ch.link, caf::exit_reason::user_shutdown);
+  ch.link = nullptr;
+  ch.connecting = false;
+  ch.ready = false;
+  ++ch.next;
+  ch.last_error = why;
+  ch.refusals = refused ? ch.refusals + 1 : 0;
+  if (ch.refusals >= ch.addresses.size()) {
+    ch.refusals = 0;
+    return fail_all(self, c, false, make_error(errc::unavailable, ch.last_error));
   }
-  if (refused) return connect(self);                                   // the next node, at once
-  st.retry_at = self->clock().now() + std::chrono::milliseconds{100};  // the tick retries
+  if (refused) return connect(self, c);
+  ch.retry_at = self->clock().now() + std::chrono::milliseconds{100};  // the tick retries
 }
 
-void connect(client_pointer self) {
-  auto& st = self->state;
-  if (st.connecting || st.node) return;
-  st.connecting = true;
-  auto target = st.cfg.nodes[st.next_node % st.cfg.nodes.size()];
+// The connection of channel `c` is gone: what was sent on it has an unknown outcome; what was
+// not is sent on the next connection.
+void on_lost(client_pointer self, uint32_t c, const std::string& why) {
+  auto& ch = self->state.channels[c];
+  if (!ch.ready)
+    return on_connect_failed(
+        self, c, "cannot talk to " + ch.addresses[ch.next % ch.addresses.size()] + ": " + why,
+        true);
+  if (ch.link) self->send_exit(ch.link, caf::exit_reason::user_shutdown);
+  ch.link = nullptr;
+  ch.ready = false;
+  ch.out.clear();
+  fail_all(self, c, true,
+           make_error(errc::timeout, "the connection to the node was lost (" + why +
+                                         "); the outcome is unknown (a write may or may not "
+                                         "have been applied)"));
+  if (has_unsent(self->state, c)) connect(self, c);
+}
+
+void connect(client_pointer self, uint32_t c) {
+  auto& ch = self->state.channels[c];
+  if (ch.connecting || ch.link) return;
+  ch.connecting = true;
+  ch.ready = false;
+  auto generation = ++ch.generation;
+  auto target = ch.addresses[ch.next % ch.addresses.size()];
   auto hp = actors::parse_host_port(target);
-  if (!hp) return on_connect_failed(self, target, hp.error(), true);
-  auto mm = self->system().middleman().actor_handle();
-  self->request(mm, st.cfg.connect_timeout, caf::connect_atom::value, hp->host, hp->port)
-      .then(
-          [self, target](const caf::node_id&, caf::strong_actor_ptr& ptr,
-                         const std::set<std::string>& interface) {
-            auto& st = self->state;
-            if (!ptr)
-              return on_connect_failed(self, target,
-                                       make_error(errc::unavailable, "no ringkv node there"), true);
-            auto speaks = [&](const std::set<std::string>& wanted) {
-              return std::includes(interface.begin(), interface.end(), wanted.begin(),
-                                   wanted.end());
-            };
-            auto& sys = self->system();
-            if (!speaks(sys.message_types<client_actor>()) ||
-                !speaks(sys.message_types<actors::client_batch_sink>()))
-              return on_connect_failed(
-                  self, target, make_error(errc::unavailable, "it speaks another ringkv version"),
-                  true);
-            st.connecting = false;
-            st.refusals = 0;
-            st.node = caf::actor_cast<client_actor>(std::move(ptr));
-            self->monitor(st.node);
-            send_unsent(self);
-          },
-          [self, target](caf::error& err) {
-            on_connect_failed(self, target, err, err == caf::sec::cannot_connect_to_node);
-          });
+  if (!hp) return on_connect_failed(self, c, target + ": " + message_of(hp.error()), true);
+  // Connecting blocks (CAF 0.17 has no asynchronous connect for brokers): a detached helper
+  // does it, so that an unreachable address never holds up the client.
+  auto owner = caf::actor_cast<caf::actor>(self);
+  self->system().spawn<caf::detached>(
+      [owner, c, generation, hp = *hp, target](caf::event_based_actor* helper) {
+        auto conn =
+            helper->system().middleman().spawn_client(link, hp.host, hp.port, owner, c, generation);
+        if (conn)
+          helper->send(owner, up_atom::value, c, generation, *conn);
+        else
+          helper->send(owner, failed_atom::value, c, generation,
+                       "cannot reach " + target + ": " + helper->system().render(conn.error()));
+        helper->quit();
+      });
+}
+
+void on_up(client_pointer self, uint32_t c, uint64_t generation, caf::actor conn) {
+  auto& ch = self->state.channels[c];
+  if (generation != ch.generation || ch.link) {
+    self->send_exit(conn, caf::exit_reason::user_shutdown);
+    return;
+  }
+  ch.link = conn;
+  self->monitor(conn);
+  ch.reader = protocol::frame_reader{max_node_frame_bytes};
+  ch.hello_deadline = self->clock().now() + self->state.cfg.connect_timeout;
+  msg::ClientFrame hello;
+  hello.mutable_hello()->set_version(protocol::version);
+  hello.mutable_hello()->set_client(self->state.cfg.name);
+  std::string bytes;
+  protocol::append_frame(bytes, hello);
+  caf::anon_send(conn, std::move(bytes));
+}
+
+void on_hello(client_pointer self, uint32_t c, const msg::HelloReply& hello) {
+  auto& ch = self->state.channels[c];
+  if (hello.has_error())
+    return on_connect_failed(self, c,
+                             ch.addresses[ch.next % ch.addresses.size()] +
+                                 " refused the hello: " + hello.error().message(),
+                             true);
+  ch.connecting = false;
+  ch.ready = true;
+  ch.refusals = 0;
+  ch.max_frame_bytes = hello.max_frame_bytes() > 0 ? hello.max_frame_bytes() : ch.max_frame_bytes;
+  send_unsent(self, c);
+}
+
+void on_response(client_pointer self, msg::Response& response) {
+  auto& flights = self->state.in_flight;
+  auto i = flights.find(response.id());
+  if (i == flights.end()) return;  // answered already: its deadline passed
+  auto deliver = std::move(i->second.deliver);
+  flights.erase(i);
+  deliver(response);
+}
+
+void on_bytes(client_pointer self, uint32_t c, uint64_t generation, const std::string& bytes) {
+  auto& ch = self->state.channels[c];
+  if (generation != ch.generation || !ch.link) return;
+  ch.reader.feed(bytes);
+  while (true) {
+    auto next = ch.reader.next();
+    if (!next) return on_lost(self, c, message_of(next.error()));
+    if (!*next) return;
+    auto frame = protocol::decode_node_frame(**next);
+    if (!ch.ready && (!frame || !frame->has_hello()))
+      return on_lost(self, c,
+                     "it does not answer the hello: not a ringkv " + std::string{ch.what} +
+                         " listener (a peer listener, or another program?)");
+    if (!frame) return on_lost(self, c, message_of(frame.error()));
+    switch (frame->frame_case()) {
+      case msg::NodeFrame::kHello:
+        if (ch.ready) return on_lost(self, c, "a second hello from the node");
+        on_hello(self, c, frame->hello());
+        break;
+      case msg::NodeFrame::kResponse:
+        if (!ch.ready) return on_lost(self, c, "a response before the hello");
+        on_response(self, *frame->mutable_response());
+        break;
+      case msg::NodeFrame::kGoodbye:
+        return on_lost(self, c,
+                       "the node said goodbye: " +
+                           std::string{to_string(static_cast<errc>(frame->goodbye().code()))} +
+                           " " + frame->goodbye().message());
+      default:
+        return on_lost(self, c, "a frame of an unknown kind");
+    }
+    if (generation != ch.generation || !ch.link) return;  // the connection was dropped
+  }
 }
 
 void schedule_tick(client_pointer self) {
@@ -192,22 +329,31 @@ void on_tick(client_pointer self) {
   auto& st = self->state;
   st.tick_queued = false;
   auto now = self->clock().now();
-  if (!st.node && !st.connecting && now >= st.retry_at && has_unsent(st)) connect(self);
+  for (uint32_t c = 0; c < st.channels.size(); ++c) {
+    auto& ch = st.channels[c];
+    if (ch.link && !ch.ready && now >= ch.hello_deadline)
+      on_connect_failed(self, c,
+                        "cannot reach " + ch.addresses[ch.next % ch.addresses.size()] +
+                            ": connected, but no answer to the hello within the connect timeout",
+                        false);
+    if (!ch.link && !ch.connecting && now >= ch.retry_at && has_unsent(st, c)) connect(self, c);
+  }
   while (!st.deadlines.empty() && st.deadlines.top().first <= now) {
     auto id = st.deadlines.top().second;
     st.deadlines.pop();
     if (auto i = st.in_flight.find(id); i != st.in_flight.end()) {
       auto fail = std::move(i->second.fail);
       auto sent = i->second.sent;
+      auto& ch = st.channels[i->second.channel];
       st.in_flight.erase(i);
       if (sent)
         fail(make_error(
             errc::timeout,
             "no answer from the node in time; a write may or may not have been applied"));
       else
-        fail(make_error(errc::unavailable, st.last_connect_error.empty()
+        fail(make_error(errc::unavailable, ch.last_error.empty()
                                                ? std::string{"could not reach a node in time"}
-                                               : st.last_connect_error));
+                                               : ch.last_error));
     }
   }
   schedule_tick(self);
@@ -225,81 +371,114 @@ caf::error check_size(const client_state& st, const google::protobuf::MessageLit
                                          std::to_string(st.cfg.max_request_bytes));
 }
 
-// Tracks `p` until its answer arrives, the connection drops, or its deadline passes.
-void track(client_pointer self, pending p, std::chrono::milliseconds timeout) {
-  auto& st = self->state;
-  auto id = st.next_id++;
-  p.deadline = self->clock().now() + timeout + st.cfg.grace;
-  st.deadlines.emplace(p.deadline, id);
-  auto& entry = st.in_flight.emplace(id, std::move(p)).first->second;
-  schedule_tick(self);
-  if (st.node)
-    send(self, id, entry);
-  else
-    connect(self);
+void set_call(msg::Request& r, msg::PutRequest&& x) {
+  *r.mutable_put() = std::move(x);
+}
+void set_call(msg::Request& r, msg::GetRequest&& x) {
+  *r.mutable_get() = std::move(x);
+}
+void set_call(msg::Request& r, msg::DeleteRequest&& x) {
+  *r.mutable_del() = std::move(x);
+}
+void set_call(msg::Request& r, msg::StatusRequest&& x) {
+  *r.mutable_status() = std::move(x);
+}
+void set_call(msg::Request& r, msg::RingRequest&& x) {
+  *r.mutable_ring() = std::move(x);
+}
+void set_call(msg::Request& r, msg::FailActorRequest&& x) {
+  *r.mutable_fail_actor() = std::move(x);
+}
+void set_call(msg::Request& r, msg::ExplainRequest&& x) {
+  *r.mutable_explain() = std::move(x);
+}
+void set_call(msg::Request& r, msg::LeaveRequest&& x) {
+  *r.mutable_leave() = std::move(x);
+}
+void set_call(msg::Request& r, msg::RemoveMemberRequest&& x) {
+  *r.mutable_remove() = std::move(x);
+}
+void set_call(msg::Request& r, msg::TransfersRequest&& x) {
+  *r.mutable_transfers() = std::move(x);
+}
+void set_call(msg::Request& r, msg::HintsRequest&& x) {
+  *r.mutable_hints() = std::move(x);
+}
+void set_call(msg::Request& r, msg::CompactionRequest&& x) {
+  *r.mutable_compaction() = std::move(x);
+}
+void set_call(msg::Request& r, msg::RepairStatusRequest&& x) {
+  *r.mutable_repair_status() = std::move(x);
 }
 
-// A request sent on its own.
-template <class Reply, class Request>
-caf::result<Reply> submit(client_pointer self, Request req, std::chrono::milliseconds timeout) {
-  if (auto err = check_size(self->state, req)) return err;
-  auto promise = self->make_response_promise<Reply>();
-  pending p;
-  p.fail = [promise](caf::error err) mutable { promise.deliver(std::move(err)); };
-  p.send = [self, promise, req = std::move(req)](const client_actor& node, uint64_t id) {
-    auto done = [self, id] { return self->state.in_flight.erase(id) == 1; };
-    self->request(node, caf::infinite, req)
-        .then(
-            [promise, done](Reply& reply) mutable {
-              if (done()) promise.deliver(std::move(reply));
-            },
-            [promise, done](caf::error& err) mutable {
-              if (done()) promise.deliver(std::move(err));
-            });
-  };
-  track(self, std::move(p), timeout);
-  return promise;
-}
-
-void set_call(msg::ClientCall& call, msg::PutRequest&& req) {
-  *call.mutable_put() = std::move(req);
-}
-void set_call(msg::ClientCall& call, msg::GetRequest&& req) {
-  *call.mutable_get() = std::move(req);
-}
-void set_call(msg::ClientCall& call, msg::DeleteRequest&& req) {
-  *call.mutable_del() = std::move(req);
-}
-
-msg::PutReply* reply_in(msg::ClientResult& r, msg::PutReply*) {
+msg::PutReply* reply_in(msg::Response& r, msg::PutReply*) {
   return r.has_put() ? r.mutable_put() : nullptr;
 }
-msg::GetReply* reply_in(msg::ClientResult& r, msg::GetReply*) {
+msg::GetReply* reply_in(msg::Response& r, msg::GetReply*) {
   return r.has_get() ? r.mutable_get() : nullptr;
 }
-msg::DeleteReply* reply_in(msg::ClientResult& r, msg::DeleteReply*) {
+msg::DeleteReply* reply_in(msg::Response& r, msg::DeleteReply*) {
   return r.has_del() ? r.mutable_del() : nullptr;
 }
+msg::StatusReply* reply_in(msg::Response& r, msg::StatusReply*) {
+  return r.has_status() ? r.mutable_status() : nullptr;
+}
+msg::RingReply* reply_in(msg::Response& r, msg::RingReply*) {
+  return r.has_ring() ? r.mutable_ring() : nullptr;
+}
+msg::FailActorReply* reply_in(msg::Response& r, msg::FailActorReply*) {
+  return r.has_fail_actor() ? r.mutable_fail_actor() : nullptr;
+}
+msg::ExplainReply* reply_in(msg::Response& r, msg::ExplainReply*) {
+  return r.has_explain() ? r.mutable_explain() : nullptr;
+}
+msg::LeaveReply* reply_in(msg::Response& r, msg::LeaveReply*) {
+  return r.has_leave() ? r.mutable_leave() : nullptr;
+}
+msg::RemoveMemberReply* reply_in(msg::Response& r, msg::RemoveMemberReply*) {
+  return r.has_remove() ? r.mutable_remove() : nullptr;
+}
+msg::TransfersReply* reply_in(msg::Response& r, msg::TransfersReply*) {
+  return r.has_transfers() ? r.mutable_transfers() : nullptr;
+}
+msg::HintsReply* reply_in(msg::Response& r, msg::HintsReply*) {
+  return r.has_hints() ? r.mutable_hints() : nullptr;
+}
+msg::CompactionReply* reply_in(msg::Response& r, msg::CompactionReply*) {
+  return r.has_compaction() ? r.mutable_compaction() : nullptr;
+}
+msg::RepairStatusReply* reply_in(msg::Response& r, msg::RepairStatusReply*) {
+  return r.has_repair_status() ? r.mutable_repair_status() : nullptr;
+}
 
-// A put, get or delete: it travels in a batch.
+// Tracks `req` until its answer arrives, its connection drops, or its deadline (plus the
+// grace period) passes.
 template <class Reply, class Request>
-caf::result<Reply> submit_call(client_pointer self, Request req,
-                               std::chrono::milliseconds timeout) {
-  if (auto err = check_size(self->state, req)) return err;
+caf::result<Reply> submit(client_pointer self, uint32_t c, Request req,
+                          std::chrono::milliseconds timeout) {
+  auto& st = self->state;
+  if (auto err = check_size(st, req)) return err;
   auto promise = self->make_response_promise<Reply>();
   pending p;
+  p.channel = c;
+  set_call(p.request, std::move(req));
   p.fail = [promise](caf::error err) mutable { promise.deliver(std::move(err)); };
-  p.call.emplace();
-  set_call(*p.call, std::move(req));
-  p.result = [promise](msg::ClientResult& result) mutable {
-    if (result.has_error())
-      promise.deliver(actors::from_wire(result.error()));
-    else if (auto* reply = reply_in(result, static_cast<Reply*>(nullptr)))
+  p.deliver = [promise](msg::Response& response) mutable {
+    if (response.has_error())
+      promise.deliver(actors::from_wire(response.error()));
+    else if (auto* reply = reply_in(response, static_cast<Reply*>(nullptr)))
       promise.deliver(std::move(*reply));
     else
       promise.deliver(make_error(errc::internal, "the node answered with another kind of result"));
   };
-  track(self, std::move(p), timeout);
+  auto id = st.next_id++;
+  st.deadlines.emplace(self->clock().now() + timeout + st.cfg.grace, id);
+  auto& entry = st.in_flight.emplace(id, std::move(p)).first->second;
+  schedule_tick(self);
+  if (st.channels[c].ready)
+    send(self, id, entry);
+  else
+    connect(self, c);
   return promise;
 }
 
@@ -311,75 +490,100 @@ Request with_timeout(const client_state& st, Request req) {
   return req;
 }
 
+// A put, get or delete, with the client's default timeout when it sets none.
+template <class Reply, class Request>
+caf::result<Reply> submit_call(client_pointer self, Request req) {
+  req = with_timeout(self->state, std::move(req));
+  auto t = effective_timeout(self->state, req.options().timeout_ms());
+  return submit<Reply>(self, data_channel, std::move(req), t);
+}
+
+template <class Reply, class Request>
+caf::result<Reply> submit_admin(client_pointer self, Request req) {
+  return submit<Reply>(self, admin_channel, std::move(req), self->state.cfg.default_timeout);
+}
+
+// kvnode's default admin listener for a client listener: the port + 200.
+std::string admin_address_of(const std::string& node) {
+  auto hp = actors::parse_host_port(node);
+  if (!hp || hp->port > 65335) return node;
+  hp->port = static_cast<uint16_t>(hp->port + 200);
+  return actors::to_string(*hp);
+}
+
 client_impl::behavior_type client(client_pointer self, client_config cfg) {
   actors::shield(self, "client");
-  self->state.cfg = std::move(cfg);
-  if (self->state.cfg.nodes.empty()) self->state.cfg.nodes.push_back("127.0.0.1:7101");
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  if (st.cfg.nodes.empty()) st.cfg.nodes.push_back("127.0.0.1:7101");
+  if (st.cfg.admin_nodes.empty())
+    for (auto& node : st.cfg.nodes) st.cfg.admin_nodes.push_back(admin_address_of(node));
+  st.channels[data_channel].what = "client";
+  st.channels[data_channel].addresses = st.cfg.nodes;
+  st.channels[admin_channel].what = "admin";
+  st.channels[admin_channel].addresses = st.cfg.admin_nodes;
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
-    if (!st.node || dm.source != st.node.address()) return;
-    st.node = nullptr;
-    st.queued.take();  // failed below: never sent
-    fail_all(self, true,
-             make_error(errc::timeout,
-                        "the connection to the node was lost; the outcome is "
-                        "unknown (a write may or may not have been applied)"));
+    for (uint32_t c = 0; c < st.channels.size(); ++c)
+      if (st.channels[c].link && dm.source == st.channels[c].link.address())
+        return on_lost(self, c, "the connection's broker stopped");
   });
   return {
-      [self](msg::PutRequest& req) {
-        req = with_timeout(self->state, std::move(req));
-        auto t = effective_timeout(self->state, req.options().timeout_ms());
-        return submit_call<msg::PutReply>(self, std::move(req), t);
-      },
-      [self](msg::GetRequest& req) {
-        req = with_timeout(self->state, std::move(req));
-        auto t = effective_timeout(self->state, req.options().timeout_ms());
-        return submit_call<msg::GetReply>(self, std::move(req), t);
-      },
+      [self](msg::PutRequest& req) { return submit_call<msg::PutReply>(self, std::move(req)); },
+      [self](msg::GetRequest& req) { return submit_call<msg::GetReply>(self, std::move(req)); },
       [self](msg::DeleteRequest& req) {
-        req = with_timeout(self->state, std::move(req));
-        auto t = effective_timeout(self->state, req.options().timeout_ms());
-        return submit_call<msg::DeleteReply>(self, std::move(req), t);
+        return submit_call<msg::DeleteReply>(self, std::move(req));
       },
       [self](msg::StatusRequest& req) {
-        return submit<msg::StatusReply>(self, std::move(req), self->state.cfg.default_timeout);
-      },
-      [self](msg::FailActorRequest& req) {
-        return submit<msg::FailActorReply>(self, std::move(req), self->state.cfg.default_timeout);
+        return submit<msg::StatusReply>(self, data_channel, std::move(req),
+                                        self->state.cfg.default_timeout);
       },
       [self](msg::RingRequest& req) {
-        return submit<msg::RingReply>(self, std::move(req), self->state.cfg.default_timeout);
+        return submit<msg::RingReply>(self, data_channel, std::move(req),
+                                      self->state.cfg.default_timeout);
+      },
+      [self](msg::FailActorRequest& req) {
+        return submit_admin<msg::FailActorReply>(self, std::move(req));
       },
       [self](msg::ExplainRequest& req) {
         auto t = effective_timeout(self->state, req.options().timeout_ms());
-        return submit<msg::ExplainReply>(self, std::move(req), t);
+        return submit<msg::ExplainReply>(self, admin_channel, std::move(req), t);
       },
       [self](msg::LeaveRequest& req) {
-        return submit<msg::LeaveReply>(self, std::move(req), self->state.cfg.default_timeout);
+        return submit_admin<msg::LeaveReply>(self, std::move(req));
       },
       [self](msg::TransfersRequest& req) {
-        return submit<msg::TransfersReply>(self, std::move(req), self->state.cfg.default_timeout);
+        return submit_admin<msg::TransfersReply>(self, std::move(req));
       },
       [self](msg::RemoveMemberRequest& req) {
-        return submit<msg::RemoveMemberReply>(self, std::move(req),
-                                              self->state.cfg.default_timeout);
+        return submit_admin<msg::RemoveMemberReply>(self, std::move(req));
       },
       [self](msg::RepairStatusRequest& req) {
-        return submit<msg::RepairStatusReply>(self, std::move(req),
-                                              self->state.cfg.default_timeout);
+        return submit_admin<msg::RepairStatusReply>(self, std::move(req));
       },
       [self](msg::HintsRequest& req) {
-        return submit<msg::HintsReply>(self, std::move(req), self->state.cfg.default_timeout);
+        return submit_admin<msg::HintsReply>(self, std::move(req));
       },
       [self](msg::CompactionRequest& req) {
-        return submit<msg::CompactionReply>(self, std::move(req), self->state.cfg.default_timeout);
+        return submit_admin<msg::CompactionReply>(self, std::move(req));
       },
       [self](tick_atom) { on_tick(self); },
-      [self](flush_atom) {
-        self->state.flush_queued = false;
-        send_queued(self);
+      [self](flush_atom) { flush(self); },
+      [self](bytes_atom, uint32_t c, uint64_t generation, const std::string& bytes) {
+        on_bytes(self, c, generation, bytes);
       },
-      [self](msg::ClientResults& results) { on_results(self, results); },
+      [self](up_atom, uint32_t c, uint64_t generation, caf::actor conn) {
+        on_up(self, c, generation, std::move(conn));
+      },
+      [self](failed_atom, uint32_t c, uint64_t generation, const std::string& why) {
+        auto& ch = self->state.channels[c];
+        if (generation == ch.generation && ch.connecting && !ch.link)
+          on_connect_failed(self, c, why, true);
+      },
+      [self](lost_atom, uint32_t c, uint64_t generation, const std::string& why) {
+        if (generation == self->state.channels[c].generation && self->state.channels[c].link)
+          on_lost(self, c, why);
+      },
   };
 }
 
@@ -394,11 +598,8 @@ std::string error_info::describe() const {
 void configure(caf::actor_system_config& cfg) {
   register_types(cfg);
   cfg.load<caf::io::middleman>();
-  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds{500}});
-  cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::milliseconds{5000}});
   cfg.set("logger.verbosity", caf::atom("quiet"));
-  // Work sharing wakes an idle thread at once (work stealing sleeps with back-off), and
-  // deserializing in the multiplexer thread saves a hop: a third of the round trip on loopback.
+  // Work sharing wakes an idle thread at once (work stealing sleeps with back-off).
   cfg.set("scheduler.policy", caf::atom("sharing"));
   cfg.set("middleman.workers", size_t{0});
 }

@@ -16,9 +16,9 @@
 #include <CLI/CLI.hpp>
 
 #include "client/blocking_client.hpp"
-#include "messages/token.hpp"
 #include "messages/client.pb.h"
 #include "messages/node.pb.h"
+#include "messages/token.hpp"
 
 namespace {
 
@@ -148,6 +148,7 @@ std::string json_value(std::string_view v) {
 
 struct common {
   std::string node;
+  std::string admin;  // empty: the node's address with the port + 200
   bool json = false;
   int64_t timeout_ms = 5000;
 };
@@ -181,6 +182,7 @@ request_options options_of(const common& g, const consistency& c, bool write) {
 client_config config_of(const common& g) {
   client_config cfg;
   cfg.nodes = {g.node};
+  if (!g.admin.empty()) cfg.admin_nodes = {g.admin};
   cfg.default_timeout = std::chrono::milliseconds{g.timeout_ms};
   cfg.connect_timeout = std::min(cfg.default_timeout, std::chrono::milliseconds{3000});
   cfg.grace = std::chrono::milliseconds{500};
@@ -337,8 +339,10 @@ void print_status_text(const kv::msg::StatusReply& s) {
   std::printf("node %s at %s, ringkv %s, up %s, version-vector actor %s\n", s.node_id().c_str(),
               s.address().c_str(), s.version().c_str(), duration_text(s.uptime_ms()).c_str(),
               s.epoch().c_str());
-  std::printf("%-12s %-22s %-8s %-10s %-8s %-6s %-8s %s\n", "ID", "ADDRESS", "STATE", "RACK", "DC",
-              "WEIGHT", "REPLICAS", "HEARD");
+  std::printf("listeners: clients %s, peers %s, operators %s\n", s.address().c_str(),
+              s.peer_address().c_str(), s.admin_address().c_str());
+  std::printf("%-12s %-22s %-8s %-10s %-8s %-6s %-8s %s\n", "ID", "PEER ADDRESS", "STATE", "RACK",
+              "DC", "WEIGHT", "REPLICAS", "HEARD");
   for (auto& m : s.members())
     std::printf("%-12s %-22s %-8s %-10s %-8s %-6u %-8u %s\n", m.id().c_str(), m.address().c_str(),
                 state_text(m).c_str(), m.rack().c_str(), m.datacenter().c_str(), m.weight(),
@@ -752,7 +756,14 @@ int main(int argc, char** argv) {
   common g;
   const char* env_node = std::getenv("KV_NODE");
   g.node = env_node != nullptr && *env_node != '\0' ? env_node : "127.0.0.1:7101";
-  app.add_option("--node", g.node, "HOST:PORT of a node (default $KV_NODE or 127.0.0.1:7101)");
+  app.add_option("--node", g.node,
+                 "HOST:PORT of a node's client listener (default $KV_NODE or 127.0.0.1:7101)");
+  const char* env_admin = std::getenv("KV_ADMIN");
+  if (env_admin != nullptr) g.admin = env_admin;
+  app.add_option("--admin", g.admin,
+                 "HOST:PORT of a node's admin listener, for the operator verbs (fail-actor,\n"
+                 "explain, leave, remove, transfers, hints, compaction, repair-status); default\n"
+                 "$KV_ADMIN, else --node's host with its port + 200 (kvnode's default)");
   app.add_flag("--json", g.json, "machine-readable output");
   app.add_option("--timeout", g.timeout_ms, "request deadline in milliseconds (default 5000)")
       ->check(CLI::Range(int64_t{1}, int64_t{600000}));

@@ -14,19 +14,31 @@
 #include "cluster/level.hpp"
 #include "messages/errc.hpp"
 
+#ifndef KV_CLIENT_VERSION
+#define KV_CLIENT_VERSION "0.1"
+#endif
+
 namespace kv::client {
 
 struct client_config {
-  std::vector<std::string> nodes = {"127.0.0.1:7101"};  // HOST:PORT; the first that answers
+  // Client listeners (kvnode --listen), HOST:PORT; the first that answers serves everything
+  // but the operator verbs.
+  std::vector<std::string> nodes = {"127.0.0.1:7101"};
+  // Admin listeners (kvnode --admin-listen) for the operator verbs (fail-actor, explain, leave,
+  // remove, transfers, hints, compaction, repair-status). Empty: each node's with the port +
+  // 200, which is kvnode's default admin listener for a client port (on its loopback).
+  std::vector<std::string> admin_nodes;
   std::chrono::milliseconds connect_timeout{3000};
   std::chrono::milliseconds default_timeout{5000};  // for requests that set none
   // How long past a request's own deadline the client waits for the node's answer before it
   // gives up itself (a frozen or unreachable node never answers).
   std::chrono::milliseconds grace{1000};
   // Largest request sent; bigger ones fail TOO_LARGE here rather than being cut off by the
-  // node's port (whose frame limit, 4 MiB by default, leaves 64 KiB above this for framing).
+  // node's listener (whose frame limit, 4 MiB by default and announced in its hello, leaves
+  // 64 KiB above this for framing).
   size_t max_request_bytes = (size_t{4} << 20) - (size_t{64} << 10);
-  uint32_t scheduler_threads = 2;  // blocking_client's own actor system
+  std::string name = "ringkv-cpp/" KV_CLIENT_VERSION;  // sent in the hello, for the node's log
+  uint32_t scheduler_threads = 2;                      // blocking_client's own actor system
 };
 
 // Named consistency levels, instead of r/w numbers.

@@ -75,7 +75,9 @@ ALL_FAULTS = ["kill", "kill-many", "kill-all", "partition", "pause", "actor", "a
               "too-fast"]
 ROLES = ["coordinator", "replica.0", "replica.1", "gossip", "handoff", "hint_store",
          "anti_entropy", "compaction", "node"]
-PORT = 7101
+PORT = 7101        # client listener; kvnode's defaults put peers on PORT + 100
+PEER_PORT = 7201
+ADMIN_PORT = 7301  # kvctl's default admin address for a node at PORT
 
 start_time = time.monotonic()
 
@@ -175,13 +177,19 @@ class Cluster:
     def addresses(self):
         return [self.address(i) for i in range(1, self.net.nodes + 1)]
 
+    def peer_addresses(self):
+        return [f"{self.net.ip(i)}:{PEER_PORT}" for i in range(1, self.net.nodes + 1)]
+
     def start(self, i, wait=True):
         d = os.path.join(self.workdir, f"n{i}")
         os.makedirs(d, exist_ok=True)
         log = open(os.path.join(d, "node.log"), "ab")
+        # The admin listener on the namespace's address (not its loopback), so that kvctl on
+        # the host reaches it.
         args = ["ip", "netns", "exec", self.net.ns(i), KVNODE, "--id", f"n{i}", "--listen",
-                self.address(i), "--data-dir", os.path.join(d, "data"), "--seeds",
-                ",".join(self.addresses()), "--rack", f"rack{(i - 1) % 3 + 1}", "--config",
+                self.address(i), "--admin-listen", f"{self.net.ip(i)}:{ADMIN_PORT}",
+                "--data-dir", os.path.join(d, "data"), "--seeds",
+                ",".join(self.peer_addresses()), "--rack", f"rack{(i - 1) % 3 + 1}", "--config",
                 self.config]
         p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log)
         with self.lock:

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A local ringkv cluster on loopback, for trying things out.
-#   scripts/cluster.sh start [--nodes N] [--racks R]   start n1..nN (default 3) on 127.0.0.1:7101..,
-#                                                      HTTP on 8101..; racks rack1..rackR round robin
+#   scripts/cluster.sh start [--nodes N] [--racks R]   start n1..nN (default 3): clients on
+#                                                      127.0.0.1:7101.., peers on 7201.., operators
+#                                                      on 7301.., HTTP on 8101..; racks rack1..rackR
+#                                                      round robin
 #   scripts/cluster.sh stop                            stop every node by PID (SIGTERM, then SIGKILL)
 #   scripts/cluster.sh status                          which nodes run, and the cluster as n1 sees it
 #   scripts/cluster.sh kill ID | restart ID            SIGKILL one node / start it again
@@ -14,7 +16,7 @@ root="${RINGKV_CLUSTER_DIR:-$PWD/.cluster}"
 bin="$PWD/build/bin"
 base_port=7101
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 # The cluster's shape, written by `start` for the other commands.
 load_shape() {
@@ -24,7 +26,8 @@ load_shape() {
   return 0
 }
 
-address_of() { echo "127.0.0.1:$((base_port + $1 - 1))"; }
+address_of() { echo "127.0.0.1:$((base_port + $1 - 1))"; }       # client listener
+peer_address_of() { echo "127.0.0.1:$((base_port + $1 + 99))"; }  # kvnode's default: + 100
 
 # The PID of node $1 while it runs. A killed node nobody reaped (a zombie) does not count.
 running_pid() {
@@ -38,7 +41,7 @@ running_pid() {
 
 launch() {
   local i=$1 dir="$root/n$1" seeds="" j
-  for j in $(seq 1 "$nodes"); do seeds="$seeds${seeds:+,}$(address_of "$j")"; done
+  for j in $(seq 1 "$nodes"); do seeds="$seeds${seeds:+,}$(peer_address_of "$j")"; done
   mkdir -p "$dir"
   : > "$dir/stdout"
   # shellcheck disable=SC2086

@@ -19,6 +19,9 @@ class frame_vetter {
   // nullopt to hand the chunk on to BASP. A chunk that is not a payload and of the size of a
   // BASP header is a header: it must parse and be valid, a handshake must come first (from
   // the connecting side, with a payload) and its payload must not exceed max_frame_bytes.
+  // Routed messages are refused; a direct message's payload is refused when it carries
+  // forwarding stages or an exit, down, link or unlink message (the guard then closes the
+  // connection, so the message never reaches an actor).
   std::optional<std::string> vet(const void* buf, size_t size);
 
   // BASP took the chunk vet passed without closing the connection.
@@ -36,6 +39,7 @@ class frame_vetter {
   bool in_handshake_ = false;
   bool awaiting_payload_ = false;
   bool last_was_payload_ = false;
+  bool payload_is_message_ = false;  // the payload awaited is a direct message's
 };
 
 }  // namespace kv::actors

@@ -5,6 +5,7 @@
 
 #include "actors/net/batching.hpp"
 #include "actors/net/shield.hpp"
+#include "actors/node/log.hpp"
 #include "actors/node/registry.hpp"
 #include "actors/replica.hpp"
 #include "caf/all.hpp"
@@ -24,7 +25,6 @@ struct front_state {
   std::shared_ptr<registry> reg;
   node_config cfg;
   std::map<caf::actor_addr, outbox<replica_results_sink, msg::ReplicaResults>> to_peers;
-  std::map<caf::actor_addr, outbox<client_results_sink, msg::ClientResults>> to_clients;
   bool flush_queued = false;
   // Calls arriving in pieces, by sender; a sender is monitored from its first piece on, and
   // what it sent is dropped when it goes.
@@ -37,17 +37,6 @@ struct front_state {
 
 using front_pointer = node_actor::stateful_pointer<front_state>;
 
-// -- single requests ----------------------------------------------------------------------------
-
-// Delegates `req` to the actor registered as `role`, which answers the requester directly.
-template <class Reply, class Handle, class Request>
-caf::result<Reply> route(front_pointer self, const char* role, Request& req) {
-  auto target = self->state.reg->get_as<Handle>(role);
-  if (!target)
-    return make_error(errc::unavailable, std::string{"the "} + role + " actor is restarting");
-  return self->delegate(target, std::move(req));
-}
-
 // -- results of batches -------------------------------------------------------------------------
 
 void set_result(msg::ReplicaResult& r, msg::ReplicaWriteReply&& x) {
@@ -58,15 +47,6 @@ void set_result(msg::ReplicaResult& r, msg::ReplicaReadReply&& x) {
 }
 void set_result(msg::ReplicaResult& r, msg::TreeReply&& x) {
   *r.mutable_tree() = std::move(x);
-}
-void set_result(msg::ClientResult& r, msg::PutReply&& x) {
-  *r.mutable_put() = std::move(x);
-}
-void set_result(msg::ClientResult& r, msg::GetReply&& x) {
-  *r.mutable_get() = std::move(x);
-}
-void set_result(msg::ClientResult& r, msg::DeleteReply&& x) {
-  *r.mutable_del() = std::move(x);
 }
 template <class Result>
 void set_result(Result& r, caf::error&& err) {
@@ -93,40 +73,28 @@ void send_all(front_pointer self, Boxes& boxes) {
   boxes.clear();
 }
 
-// Adds the result of call `id` to what goes to `sink` at the next flush. A peer's result too
-// large for one batch goes in pieces (a client's never does: nothing caps what a client reads).
-template <class Boxes, class Sink, class Value>
-void add_result(front_pointer self, Boxes& boxes, const Sink& sink, uint64_t id, Value&& value) {
+// Adds the result of call `id` to what goes to `sink` at the next flush; a result too large
+// for one batch goes in pieces.
+template <class Value>
+void add_result(front_pointer self, const replica_results_sink& sink, uint64_t id, Value&& value) {
   auto size = size_of(value);
-  auto& box = boxes[sink.address()];
+  auto& box = self->state.to_peers[sink.address()];
   if (!box.sink) box.sink = sink;
-  using results_type = decltype(box.pending.take());
-  if constexpr (std::is_same_v<results_type, msg::ReplicaResults>) {
-    if (size > max_piece_bytes) {
-      msg::ReplicaResult whole;
-      whole.set_id(id);
-      set_result(whole, std::forward<Value>(value));
-      queue_pieces(box.pending, id, whole.SerializeAsString(),
-                   [self, &box](results_type batch) { self->send(box.sink, std::move(batch)); });
-      schedule_flush(self);
-      return;
-    }
+  if (size > max_piece_bytes) {
+    msg::ReplicaResult whole;
+    whole.set_id(id);
+    set_result(whole, std::forward<Value>(value));
+    queue_pieces(
+        box.pending, id, whole.SerializeAsString(),
+        [self, &box](msg::ReplicaResults batch) { self->send(box.sink, std::move(batch)); });
+    schedule_flush(self);
+    return;
   }
   if (box.pending.full_for(size)) self->send(box.sink, box.pending.take());
   auto& result = *box.pending.next(size).add_results();
   result.set_id(id);
   set_result(result, std::forward<Value>(value));
   schedule_flush(self);
-}
-
-template <class Value>
-void add_result(front_pointer self, const replica_results_sink& sink, uint64_t id, Value&& value) {
-  add_result(self, self->state.to_peers, sink, id, std::forward<Value>(value));
-}
-
-template <class Value>
-void add_result(front_pointer self, const client_results_sink& sink, uint64_t id, Value&& value) {
-  add_result(self, self->state.to_clients, sink, id, std::forward<Value>(value));
 }
 
 // Sends one call of a batch to `target`; its answer becomes the call's result.
@@ -225,96 +193,44 @@ void on_down(front_pointer self, const caf::down_msg& dm) {
   st.piece_senders.erase(i);
 }
 
-// -- batches from clients -----------------------------------------------------------------------
-
-void on_client_batch(front_pointer self, msg::ClientBatch& batch) {
-  auto sink = caf::actor_cast<client_results_sink>(self->current_sender());
-  if (!sink) return;
-  auto coordinator = self->state.reg->get_as<coordinator_actor>("coordinator");
-  size_t n = 0;
-  for (auto& call : *batch.mutable_calls()) {
-    auto id = call.id();
-    if (++n > max_batch_items) {
-      add_result(self, sink, id, too_many_calls());
-    } else if (!coordinator) {
-      add_result(self, sink, id,
-                 make_error(errc::unavailable, "the coordinator actor is restarting"));
-    } else if (call.has_put()) {
-      forward<msg::PutReply>(self, sink, id, coordinator, std::move(*call.mutable_put()));
-    } else if (call.has_get()) {
-      forward<msg::GetReply>(self, sink, id, coordinator, std::move(*call.mutable_get()));
-    } else if (call.has_del()) {
-      forward<msg::DeleteReply>(self, sink, id, coordinator, std::move(*call.mutable_del()));
-    } else {
-      add_result(self, sink, id, make_error(errc::invalid_argument, "an empty call"));
-    }
-  }
-}
-
-node_actor::behavior_type front(front_pointer self, std::shared_ptr<registry> reg,
-                                node_config cfg) {
+node_actor::behavior_type front(front_pointer self, std::shared_ptr<registry> reg, node_config cfg,
+                                std::shared_ptr<std::atomic<uint64_t>> refused) {
   shield(self, "port");
+  // What is not the peers' is refused: answered INVALID_ARGUMENT, logged and counted.
+  self->set_default_handler(
+      [refused, log = log::get("port")](caf::scheduled_actor*,
+                                        caf::message_view& x) -> caf::result<caf::message> {
+        refused->fetch_add(1, std::memory_order_relaxed);
+        auto text = caf::to_string(x.copy_content_to_message());
+        if (text.size() > 160) text = text.substr(0, 160) + "...";
+        log->warn("UnexpectedMessage message=\"{}\"", text);
+        return make_error(errc::invalid_argument,
+                          "not served on the peer listener (--peer-listen), which serves only "
+                          "other nodes");
+      });
   self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
   self->state.reg = std::move(reg);
   self->state.cfg = std::move(cfg);
   self->state.pieces = assembler{self->state.cfg.max_peer_message_bytes};
   return {
-      [self](msg::PutRequest& req) {
-        return route<msg::PutReply, coordinator_actor>(self, "coordinator", req);
+      [self](msg::GossipRequest& req) -> caf::result<msg::GossipReply> {
+        auto gossip = self->state.reg->get_as<gossip_actor>("gossip");
+        if (!gossip) return make_error(errc::unavailable, "the gossip actor is restarting");
+        return self->delegate(gossip, std::move(req));
       },
-      [self](msg::GetRequest& req) {
-        return route<msg::GetReply, coordinator_actor>(self, "coordinator", req);
-      },
-      [self](msg::DeleteRequest& req) {
-        return route<msg::DeleteReply, coordinator_actor>(self, "coordinator", req);
-      },
-      [self](msg::StatusRequest& req) {
-        return route<msg::StatusReply, admin_actor>(self, "node", req);
-      },
-      [self](msg::FailActorRequest& req) {
-        return route<msg::FailActorReply, admin_actor>(self, "node", req);
-      },
-      [self](msg::RingRequest& req) {
-        return route<msg::RingReply, admin_actor>(self, "node", req);
-      },
-      [self](msg::ExplainRequest& req) {
-        return route<msg::ExplainReply, admin_actor>(self, "node", req);
-      },
-      [self](msg::LeaveRequest& req) {
-        return route<msg::LeaveReply, gossip_actor>(self, "gossip", req);
-      },
-      [self](msg::TransfersRequest& req) {
-        return route<msg::TransfersReply, handoff_actor>(self, "handoff", req);
-      },
-      [self](msg::RepairStatusRequest& req) {
-        return route<msg::RepairStatusReply, anti_entropy_actor>(self, "anti_entropy", req);
-      },
-      [self](msg::HintsRequest& req) {
-        return route<msg::HintsReply, hint_store_actor>(self, "hint_store", req);
-      },
-      [self](msg::CompactionRequest& req) {
-        return route<msg::CompactionReply, compaction_actor>(self, "compaction", req);
-      },
-      [self](msg::RemoveMemberRequest& req) {
-        return route<msg::RemoveMemberReply, gossip_actor>(self, "gossip", req);
-      },
-      [self](msg::GossipRequest& req) {
-        return route<msg::GossipReply, gossip_actor>(self, "gossip", req);
-      },
-      [self](msg::ClientBatch& batch) { on_client_batch(self, batch); },
       [self](msg::ReplicaBatch& batch) { on_replica_batch(self, batch); },
       [self](flush_atom) {
         self->state.flush_queued = false;
         send_all(self, self->state.to_peers);
-        send_all(self, self->state.to_clients);
       },
   };
 }
 
 }  // namespace
 
-node_actor spawn_front(caf::actor_system& sys, std::shared_ptr<registry> reg, node_config cfg) {
-  return sys.spawn(front, std::move(reg), std::move(cfg));
+node_actor spawn_front(caf::actor_system& sys, std::shared_ptr<registry> reg, node_config cfg,
+                       std::shared_ptr<std::atomic<uint64_t>> refused) {
+  return sys.spawn(front, std::move(reg), std::move(cfg), std::move(refused));
 }
 
 }  // namespace kv::actors

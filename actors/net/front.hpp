@@ -1,15 +1,16 @@
 // actors/net/front.hpp
-// The port's front is the actor a node publishes: a router that hands client requests to the
-// coordinator, status and admin requests to the node actor, gossip to the gossip actor, and
-// each replica call of a peer's batch to the local replica that holds its partition, all found
-// through the registry on every request. Clients and peers hold one proxy to the front, so
-// restarts behind it are invisible to them beyond the requests in flight.
+// The peer port's front is the actor a node publishes on --peer-listen, for other nodes: a
+// router that hands gossip to the gossip actor and each replica call of a peer's batch to the
+// local replica that holds its partition, both found through the registry on every request.
+// Peers hold one proxy to the front, so restarts behind it are invisible to them beyond the
+// requests in flight. Anything else sent to it is refused and counted (peer_refused()).
 //
-// Batches (a client actor's ClientBatch, a peer link's ReplicaBatch) are unpacked into one
-// request per call; the results go back to the batch's sender as they come in, several to a
-// message (actors/net/batching.hpp), so a slow call holds up no other.
+// A peer link's ReplicaBatch is unpacked into one request per call; the results go back to the
+// batch's sender as they come in, several to a message (actors/net/batching.hpp), so a slow
+// call holds up no other.
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include "actors/interfaces.hpp"
@@ -19,6 +20,8 @@ namespace kv::actors {
 
 class registry;
 
-node_actor spawn_front(caf::actor_system& sys, std::shared_ptr<registry> reg, node_config cfg);
+// `refused` counts the messages the front refused.
+node_actor spawn_front(caf::actor_system& sys, std::shared_ptr<registry> reg, node_config cfg,
+                       std::shared_ptr<std::atomic<uint64_t>> refused);
 
 }  // namespace kv::actors

@@ -43,9 +43,24 @@ uint32_t max_replicas(const node_config& cfg) {
 }
 
 bool clustered(const node_config& cfg) {
-  auto self = to_string(cfg.listen);
+  auto self = to_string(cfg.peer_listen);
   return std::any_of(cfg.seeds.begin(), cfg.seeds.end(),
                      [&](const host_port& seed) { return to_string(seed) != self; });
+}
+
+void apply_listener_defaults(node_config& cfg) {
+  auto derived = [&](uint32_t offset) {
+    uint32_t port = cfg.listen.port + offset;
+    return static_cast<uint16_t>(cfg.listen.port == 0 || port > 65535 ? 0 : port);
+  };
+  if (cfg.peer_listen.port == 0) {
+    if (cfg.peer_listen.host.empty()) cfg.peer_listen.host = cfg.listen.host;
+    cfg.peer_listen.port = derived(100);
+  }
+  if (cfg.admin_listen.port == 0) {
+    if (cfg.admin_listen.host.empty()) cfg.admin_listen.host = "127.0.0.1";
+    cfg.admin_listen.port = derived(200);
+  }
 }
 
 void apply_namespace_defaults(node_config& cfg) {
@@ -59,8 +74,16 @@ namespace {
 // Rules that tie settings of the node together.
 caf::error check_relations(const node_config& cfg) {
   // This node's row and share of the ring, within what its peers decode and place.
-  if (auto err = cluster::check_address(to_string(cfg.listen)))
-    return invalid("--listen: " + message_of(err));
+  if (auto err = cluster::check_address(to_string(cfg.peer_listen)))
+    return invalid("--peer-listen: " + message_of(err));
+  if (cfg.peer_listen.port == 0)
+    return invalid("--peer-listen: give a port (other nodes must know it)");
+  auto same = [](const host_port& a, const host_port& b) {
+    return a.port == b.port && (a.host == b.host || a.host == "0.0.0.0" || b.host == "0.0.0.0");
+  };
+  if (same(cfg.listen, cfg.peer_listen) || same(cfg.listen, cfg.admin_listen) ||
+      same(cfg.peer_listen, cfg.admin_listen))
+    return invalid("--listen, --peer-listen and --admin-listen must be three different ports");
   if (uint64_t{cfg.weight} * cfg.tokens_per_weight > cluster::max_ring_tokens)
     return invalid("weight (" + std::to_string(cfg.weight) + ") x tokens_per_weight (" +
                    std::to_string(cfg.tokens_per_weight) + ") must be at most " +

@@ -32,7 +32,11 @@ uint32_t default_replica_actors();
 struct node_config {
   // Identity and network.
   std::string node_id = "n1";
-  host_port listen{"127.0.0.1", 7101};
+  // The three doors (docs/protocol.md, docs/configuration.md). configure() derives the peer
+  // and admin listeners from --listen when they are not given (apply_listener_defaults).
+  host_port listen{"127.0.0.1", 7101};        // clients: the client protocol
+  host_port peer_listen{"127.0.0.1", 7201};   // other nodes: BASP; seeds and member rows name it
+  host_port admin_listen{"127.0.0.1", 7301};  // operator verbs
   std::string data_dir;
   std::vector<host_port> seeds;
   std::string rack = "rack1";
@@ -102,6 +106,9 @@ struct node_config {
   milliseconds frame_timeout{3000};          // a frame, once started, must arrive whole in time
   size_t max_frame_bytes = size_t{4} << 20;  // must exceed the key and value limits (+64 KiB)
   uint32_t max_connections = 1024;           // more are refused, so a flood cannot take every fd
+  // The client and admin doors (actors/net/client_port.hpp).
+  milliseconds client_idle_timeout{300000};  // a connection silent this long is closed
+  uint32_t max_in_flight = 1024;             // unanswered requests per connection; then no reads
   milliseconds heartbeat_interval{500};      // middleman heartbeats between processes
   milliseconds connection_timeout{5000};     // a peer silent this long is disconnected
 
@@ -128,6 +135,10 @@ uint32_t max_replicas(const node_config& cfg);
 
 // True when the seeds name a node other than this one.
 bool clustered(const node_config& cfg);
+
+// Gives peer_listen and admin_listen their derived addresses where they have a port of 0:
+// --listen's host with its port + 100 for peers, loopback with its port + 200 for operators.
+void apply_listener_defaults(node_config& cfg);
 
 // Adds the "default" namespace if missing, and gives every namespace whose n was not set the
 // cluster's default: 1 on a node alone (no seeds but itself), else 3.

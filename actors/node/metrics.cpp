@@ -82,4 +82,10 @@ void render_value(std::string& out, const char* name, const char* type, const ch
   append(out, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, value);
 }
 
+void render_labeled(std::string& out, const char* name, const char* type, const char* help,
+                    const char* label, std::initializer_list<labeled_value> values) {
+  append(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+  for (auto& v : values) append(out, "%s{%s=\"%s\"} %.17g\n", name, label, v.label_value, v.value);
+}
+
 }  // namespace kv::actors

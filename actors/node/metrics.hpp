@@ -4,6 +4,8 @@
 // supervisor every restart) and rendered in the Prometheus text format for GET /metrics.
 #pragma once
 
+#include <initializer_list>
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -59,5 +61,13 @@ struct node_metrics {
 // One "name value" line (with HELP and TYPE) for gauges and counters kept elsewhere.
 void render_value(std::string& out, const char* name, const char* type, const char* help,
                   double value);
+
+// One metric with a line per value of one label: name{label="client"} 3 ...
+struct labeled_value {
+  const char* label_value;
+  double value;
+};
+void render_labeled(std::string& out, const char* name, const char* type, const char* help,
+                    const char* label, std::initializer_list<labeled_value> values);
 
 }  // namespace kv::actors

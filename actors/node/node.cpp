@@ -7,6 +7,7 @@
 
 #include "actors/gossip.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/net/client_port.hpp"
 #include "actors/net/front.hpp"
 #include "actors/net/guarded_port.hpp"
 #include "actors/net/http.hpp"
@@ -58,6 +59,8 @@ msg::StatusReply describe_node(const supervisor_deps& info) {
   msg::StatusReply reply;
   reply.set_node_id(cfg.node_id);
   reply.set_address(to_string(cfg.listen));
+  reply.set_peer_address(to_string(cfg.peer_listen));
+  reply.set_admin_address(to_string(cfg.admin_listen));
   reply.set_version(KV_VERSION);
   reply.set_uptime_ms(cfg.now_ms() - info.started_ms);
   reply.set_partitions(cfg.partitions);
@@ -302,14 +305,25 @@ class signal_watch {
   std::thread thread_;
 };
 
-// GET /metrics: the node's counters plus what the engine and the port guard report.
-std::string render_metrics(const node_metrics& metrics, storage::engine& db,
-                           const port_guard& guard, int64_t started_ms, const wall_clock& now_ms) {
+// The node's three listeners.
+struct listeners {
+  std::shared_ptr<port_guard> peer;
+  std::shared_ptr<std::atomic<uint64_t>> peer_refused = std::make_shared<std::atomic<uint64_t>>(0);
+  door_handle client;
+  door_handle admin;
+};
+
+// GET /metrics: the node's counters plus what the engine and the listeners report.
+std::string render_metrics(const node_metrics& metrics, storage::engine& db, const listeners& doors,
+                           int64_t started_ms, const wall_clock& now_ms) {
   std::string out;
   metrics.render(out);
   auto stats = db.stats();
   auto disk = db.disk();
-  auto guard_stats = guard.stats();
+  auto peer = doors.peer->stats();
+  auto& client = *doors.client.counters;
+  auto& admin = *doors.admin.counters;
+  auto count = [](const std::atomic<uint64_t>& x) { return static_cast<double>(x.load()); };
   render_value(out, "ringkv_storage_writes_total", "counter", "Objects written to RocksDB.",
                static_cast<double>(stats.writes));
   render_value(out, "ringkv_storage_commits_total", "counter", "WriteBatch commits.",
@@ -338,11 +352,28 @@ std::string render_metrics(const node_metrics& metrics, storage::engine& db,
   render_value(out, "ringkv_writes_refused_disk_total", "counter",
                "Writes refused UNAVAILABLE because the disk was short.",
                static_cast<double>(disk.refused_writes));
-  render_value(out, "ringkv_connections_accepted_total", "counter", "Connections accepted.",
-               static_cast<double>(guard_stats.accepted));
-  render_value(out, "ringkv_connections_rejected_total", "counter",
-               "Connections closed by the port guard (bad frames, too slow).",
-               static_cast<double>(guard_stats.rejected));
+  render_labeled(out, "ringkv_connections_accepted_total", "counter",
+                 "Connections accepted, by listener.", "listener",
+                 {{"client", count(client.accepted)},
+                  {"peer", static_cast<double>(peer.accepted)},
+                  {"admin", count(admin.accepted)}});
+  render_labeled(out, "ringkv_connections_rejected_total", "counter",
+                 "Connections the node closed: bad frames, too slow, idle, over the limit.",
+                 "listener",
+                 {{"client", count(client.closed)},
+                  {"peer", static_cast<double>(peer.rejected)},
+                  {"admin", count(admin.closed)}});
+  render_labeled(out, "ringkv_listener_refused_total", "counter",
+                 "Requests a listener refused because they are not its callers' (an operator "
+                 "verb on the client listener, a client call on the peer listener, ...).",
+                 "listener",
+                 {{"client", count(client.refused)},
+                  {"peer", count(*doors.peer_refused)},
+                  {"admin", count(admin.refused)}});
+  render_labeled(out, "ringkv_listener_requests_total", "counter",
+                 "Requests answered on the client and admin listeners, errors included.",
+                 "listener",
+                 {{"client", count(client.requests)}, {"admin", count(admin.requests)}});
   render_value(out, "ringkv_messages_refused_total", "counter",
                "Messages from the network refused before delivery: malformed, or a batch of "
                "more than 1024 items.",
@@ -368,7 +399,7 @@ caf::expected<std::shared_ptr<const cluster_snapshot>> initial_view(const node_c
 // the node no longer serves: it stops the tree, so the process exits and is restarted.
 template <class Tick>
 caf::error serve(caf::actor_system& sys, const supervisor_actor& sup, const node_actor& face,
-                 port_guard& guard, Tick& tick) {
+                 const listeners& doors, Tick& tick) {
   caf::scoped_actor self{sys};
   self->monitor(sup);
   self->monitor(face);
@@ -391,7 +422,7 @@ caf::error serve(caf::actor_system& sys, const supervisor_actor& sup, const node
         caf::after(std::chrono::milliseconds(100)) >>
             [&] {
               tick();
-              if (++ticks % 5 == 0) guard.sweep();
+              if (++ticks % 5 == 0) doors.peer->sweep();
             });
   }
   return reason;
@@ -401,13 +432,13 @@ caf::error serve(caf::actor_system& sys, const supervisor_actor& sup, const node
 caf::expected<std::unique_ptr<http_endpoint>> start_http(const node_config& cfg,
                                                          std::shared_ptr<node_metrics> metrics,
                                                          std::shared_ptr<storage::engine> db,
-                                                         std::shared_ptr<port_guard> guard) {
+                                                         std::shared_ptr<listeners> doors) {
   if (cfg.http.empty()) return std::unique_ptr<http_endpoint>{};
   auto at = parse_host_port(cfg.http);
   if (!at) return at.error();
   auto started = cfg.now_ms();
-  return http_endpoint::start(*at, [metrics, db, guard, started, now_ms = cfg.now_ms] {
-    return render_metrics(*metrics, *db, *guard, started, now_ms);
+  return http_endpoint::start(*at, [metrics, db, doors, started, now_ms = cfg.now_ms] {
+    return render_metrics(*metrics, *db, *doors, started, now_ms);
   });
 }
 
@@ -477,22 +508,46 @@ int run_actors(const node_config& cfg, const opened_storage& storage, signal_wat
   view->publish(std::move(*initial));
   auto sup = spawn_supervisor(
       sys, {cfg, storage.db, reg, storage.issuer, metrics, cfg.now_ms(), view, storage.id.epoch});
-  auto face = spawn_front(sys, reg, cfg);
+  auto doors = std::make_shared<listeners>();
+  auto face = spawn_front(sys, reg, cfg, doors->peer_refused);
   auto stop = [&](int code) {
     signals.stop();
     caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(face, caf::exit_reason::user_shutdown);
+    for (auto* door : {&doors->client, &doors->admin})
+      if (door->broker) caf::anon_send_exit(door->broker, caf::exit_reason::user_shutdown);
     return code;
   };
+  for (auto [kind, at, out] : {std::tuple{door::client, cfg.listen, &doors->client},
+                               std::tuple{door::admin, cfg.admin_listen, &doors->admin}}) {
+    door_config door_cfg;
+    door_cfg.kind = kind;
+    door_cfg.at = at;
+    door_cfg.node_id = cfg.node_id;
+    door_cfg.max_frame_bytes = static_cast<uint32_t>(cfg.max_frame_bytes);
+    door_cfg.handshake_timeout = cfg.handshake_timeout;
+    door_cfg.frame_timeout = cfg.frame_timeout;
+    door_cfg.idle_timeout = cfg.client_idle_timeout;
+    door_cfg.max_in_flight = cfg.max_in_flight;
+    door_cfg.max_connections = cfg.max_connections;
+    auto opened = open_door(sys, reg, door_cfg);
+    if (!opened) {
+      logger->error("StartFailed what={} err=\"{}\"",
+                    kind == door::client ? "listen" : "admin-listen", describe(opened.error()));
+      return stop(exit_start_failed);
+    }
+    *out = std::move(*opened);
+  }
   port_guard_config guard_cfg{cfg.max_frame_bytes, cfg.handshake_timeout, cfg.frame_timeout,
                               cfg.max_connections};
-  auto guard = port_guard::publish(sys, caf::actor_cast<caf::strong_actor_ptr>(face),
-                                   sys.message_types(face), cfg.listen, guard_cfg);
-  if (!guard) {
-    logger->error("StartFailed what=listen err=\"{}\"", describe(guard.error()));
+  auto peer = port_guard::publish(sys, caf::actor_cast<caf::strong_actor_ptr>(face),
+                                  sys.message_types(face), cfg.peer_listen, guard_cfg);
+  if (!peer) {
+    logger->error("StartFailed what=peer-listen err=\"{}\"", describe(peer.error()));
     return stop(exit_start_failed);
   }
-  auto http = start_http(cfg, metrics, storage.db, *guard);
+  doors->peer = std::move(*peer);
+  auto http = start_http(cfg, metrics, storage.db, doors);
   if (!http) {
     logger->error("StartFailed what=http err=\"{}\"", describe(http.error()));
     return stop(exit_start_failed);
@@ -501,13 +556,16 @@ int run_actors(const node_config& cfg, const opened_storage& storage, signal_wat
     if (announced || !view->current()->complete) return;
     announced = true;
     auto snap = view->current();
-    logger->info("NodeReady id={} listen={} actor={} data_dir={} sync={} new_data={} members={}",
-                 cfg.node_id, to_string(cfg.listen), storage.id.actor, cfg.data_dir,
-                 cfg.sync ? "always" : "none", storage.id.created, snap->peers.size());
+    logger->info(
+        "NodeReady id={} listen={} peer_listen={} admin_listen={} actor={} data_dir={} sync={} "
+        "new_data={} members={}",
+        cfg.node_id, to_string(cfg.listen), to_string(cfg.peer_listen), to_string(cfg.admin_listen),
+        storage.id.actor, cfg.data_dir, cfg.sync ? "always" : "none", storage.id.created,
+        snap->peers.size());
     std::cout << "ready " << cfg.node_id << " " << to_string(cfg.listen) << std::endl;
   };
   signals.start(sup);
-  auto reason = serve(sys, sup, face, **guard, announce);
+  auto reason = serve(sys, sup, face, *doors, announce);
   int code = exit_ok;
   if (reason != caf::exit_reason::user_shutdown) {
     logger->error("NodeStopping reason=\"{}\"", describe(reason));

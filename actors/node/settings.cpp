@@ -180,7 +180,17 @@ const std::vector<node_setting>& node_table() {
   static const std::vector<node_setting> table{
       entry<c>("id", "--id", "node id, unique in the cluster",
                text(&c::node_id, valid_node_id, "1 to 64 letters, digits, '-' or '_'")),
-      entry<c>("listen", "--listen", "HOST:PORT to serve clients and peers", address(&c::listen)),
+      entry<c>("listen", "--listen",
+               "HOST:PORT to serve clients on, with the client protocol (docs/protocol.md)",
+               address(&c::listen)),
+      entry<c>("peer_listen", "--peer-listen",
+               "HOST:PORT to serve other nodes on (CAF's BASP); --seeds and member rows name\n"
+               "these addresses",
+               address(&c::peer_listen), "--listen's host, --listen's port + 100"),
+      entry<c>("admin_listen", "--admin-listen",
+               "HOST:PORT to serve operator verbs on (kvctl --admin: fail-actor, leave,\n"
+               "remove, explain, transfers, hints, compaction, repair-status)",
+               address(&c::admin_listen), "127.0.0.1, --listen's port + 200"),
       entry<c>("data_dir", "--data-dir", "data directory; created if missing", text(&c::data_dir)),
       entry<c>("seeds", "--seeds",
                "HOST:PORT of members to join through, comma-separated; any one live member\n"
@@ -226,15 +236,23 @@ const std::vector<node_setting>& node_table() {
       entry<c>("max_context_entries", "", "version-vector entries kept per key (0: no limit)",
                integer(&c::max_context_entries, 0, 65536)),
       entry<c>("max_frame_bytes", "",
-               "largest message the port accepts; must exceed the key and value limits plus "
+               "largest frame a listener accepts; must exceed the key and value limits plus "
                "64 KiB",
                integer(&c::max_frame_bytes, 1, uint32_max)),
       entry<c>("max_peer_message_bytes", "",
                "largest single message between nodes; an object travelling in pieces is\n"
                "reassembled up to this size; at least 4 x the largest max_object_bytes",
                integer(&c::max_peer_message_bytes, 4096, uint32_max)),
-      entry<c>("max_connections", "", "open connections to the port; more are closed",
+      entry<c>("max_connections", "",
+               "open connections to each listener; more are closed as they come",
                integer(&c::max_connections, 1, 1000000)),
+      entry<c>("client_idle_timeout_ms", "",
+               "a client or admin connection that sends nothing for this long is closed",
+               millis(&c::client_idle_timeout, 1000)),
+      entry<c>("max_in_flight", "",
+               "unanswered requests per client connection; beyond it, the node stops reading\n"
+               "the connection until some are answered",
+               integer(&c::max_in_flight, 1, 65536)),
       entry<c>("default_timeout_ms", "--default-timeout-ms", "deadline of requests that set none",
                millis(&c::default_timeout, 1)),
       entry<c>("max_timeout_ms", "", "requests asking for a longer deadline are rejected",
@@ -342,6 +360,8 @@ caf::error load_toml(const std::string& path, node_config& cfg) {
 caf::expected<node_config> configure(const std::optional<std::string>& file,
                                      const std::vector<given_flag>& flags) {
   node_config cfg;
+  cfg.peer_listen = {};  // derived from --listen unless given
+  cfg.admin_listen = {};
   if (file)
     if (auto err = load_toml(*file, cfg)) return err;
   for (auto& given : flags) {
@@ -351,6 +371,11 @@ caf::expected<node_config> configure(const std::optional<std::string>& file,
     if (s == table.end()) return invalid("unknown flag " + clip(given.flag));
     if (auto err = apply_flag(*s, given.text, cfg)) return err;
   }
+  apply_listener_defaults(cfg);
+  if (cfg.peer_listen.port == 0 || cfg.admin_listen.port == 0)
+    return invalid(std::string{cfg.peer_listen.port == 0 ? "--peer-listen" : "--admin-listen"} +
+                   ": give a port (the default, --listen's port + " +
+                   (cfg.peer_listen.port == 0 ? "100" : "200") + ", is past 65535)");
   apply_namespace_defaults(cfg);
   if (auto err = validate(cfg)) return err;
   return cfg;

@@ -1,6 +1,7 @@
 // client/bench/echo.hpp
-// The loopback round-trip floor: an actor with the node's client interface that answers every
-// request at once with an empty reply, published through the middleman like a kvnode's port.
+// The loopback round-trip floor: a server of the client protocol (docs/protocol.md) that answers
+// every request at once with an empty reply, from a broker in the middleman like a kvnode's
+// client listener.
 // `kvbench --target echo` drives it with the ringkv driver, so the difference to a real node
 // is what the node itself costs.
 #pragma once

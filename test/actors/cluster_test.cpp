@@ -31,31 +31,7 @@ namespace {
 // batches of replica calls and never sends results.
 node_actor::behavior_type stuck_front(node_actor::pointer) {
   return {
-      [](msg::PutRequest&) -> caf::result<msg::PutReply> { return msg::PutReply{}; },
-      [](msg::GetRequest&) -> caf::result<msg::GetReply> { return msg::GetReply{}; },
-      [](msg::DeleteRequest&) -> caf::result<msg::DeleteReply> { return msg::DeleteReply{}; },
-      [](msg::StatusRequest&) -> caf::result<msg::StatusReply> { return msg::StatusReply{}; },
-      [](msg::FailActorRequest&) -> caf::result<msg::FailActorReply> {
-        return msg::FailActorReply{};
-      },
-      [](msg::RingRequest&) -> caf::result<msg::RingReply> { return msg::RingReply{}; },
-      [](msg::ExplainRequest&) -> caf::result<msg::ExplainReply> { return msg::ExplainReply{}; },
       [](msg::GossipRequest&) -> caf::result<msg::GossipReply> { return msg::GossipReply{}; },
-      [](msg::RemoveMemberRequest&) -> caf::result<msg::RemoveMemberReply> {
-        return msg::RemoveMemberReply{};
-      },
-      [](msg::LeaveRequest&) -> caf::result<msg::LeaveReply> { return msg::LeaveReply{}; },
-      [](msg::TransfersRequest&) -> caf::result<msg::TransfersReply> {
-        return msg::TransfersReply{};
-      },
-      [](msg::RepairStatusRequest&) -> caf::result<msg::RepairStatusReply> {
-        return msg::RepairStatusReply{};
-      },
-      [](msg::HintsRequest&) -> caf::result<msg::HintsReply> { return msg::HintsReply{}; },
-      [](msg::CompactionRequest&) -> caf::result<msg::CompactionReply> {
-        return msg::CompactionReply{};
-      },
-      [](msg::ClientBatch&) {},
       [](msg::ReplicaBatch&) {},
       [](flush_atom) {},
   };
@@ -89,7 +65,7 @@ struct cluster_fixture : test::actor_fixture {
                                    n.db, false));
         n.reg->put(replica_role(i), caf::actor_cast<caf::strong_actor_ptr>(r));
       }
-      n.front = own(spawn_front(sys, n.reg, n.cfg));
+      n.front = own(spawn_front(sys, n.reg, n.cfg, std::make_shared<std::atomic<uint64_t>>(0)));
     }
     for (auto& [id, n] : nodes) {
       publish_view(id, {});

@@ -79,7 +79,7 @@ TEST_CASE("namespaces without n get one replica on a node without seeds, three w
   CHECK(single.namespaces.at("users").n == 1);
   CHECK(single.namespaces.at("pinned").n == 2);
   node_config alone = single;  // seeded with only itself: still a cluster of one
-  alone.seeds.push_back(alone.listen);
+  alone.seeds.push_back(alone.peer_listen);
   alone.namespaces["users"].n = 0;
   apply_namespace_defaults(alone);
   CHECK(alone.namespaces.at("users").n == 1);
@@ -133,8 +133,8 @@ TEST_CASE("a node's own row must pass the bounds its peers decode rows with", "[
   bad.datacenter = std::string(65, 'd');
   CHECK_THAT(kv::message_of(validate(bad)), Catch::StartsWith("key 'datacenter' (--dc)"));
   bad = cfg;
-  bad.listen.host = std::string(300, 'h');
-  CHECK(kv::message_of(validate(bad)) == "--listen: address is 305 bytes; at most 255");
+  bad.peer_listen.host = std::string(300, 'h');  // the address other nodes know it by
+  CHECK(kv::message_of(validate(bad)) == "--peer-listen: address is 305 bytes; at most 255");
   bad = cfg;
   bad.weight = 1001;
   CHECK(kv::message_of(validate(bad)) ==
@@ -444,4 +444,22 @@ TEST_CASE("docs/configuration.md lists every setting with its flag, key, default
              row[2].find(expected(s)) != std::string::npos;
     }));
   }
+}
+
+TEST_CASE("the peer and admin listeners follow --listen unless given", "[config]") {
+  auto derived = from_flags({"--listen", "10.0.0.5:9000"});
+  REQUIRE(derived);
+  CHECK(to_string(derived->peer_listen) == "10.0.0.5:9100");
+  CHECK(to_string(derived->admin_listen) == "127.0.0.1:9200");  // loopback, whatever --listen
+  auto given = from_flags({"--listen", "10.0.0.5:9000", "--peer-listen", "10.0.0.5:7777",
+                           "--admin-listen", "10.0.0.5:7778"});
+  REQUIRE(given);
+  CHECK(to_string(given->peer_listen) == "10.0.0.5:7777");
+  CHECK(to_string(given->admin_listen) == "10.0.0.5:7778");
+  auto high = from_flags({"--listen", "127.0.0.1:65500"});
+  REQUIRE_FALSE(high);
+  CHECK(kv::message_of(high.error()).find("--peer-listen: give a port") == 0);
+  auto clash = from_flags({"--listen", "127.0.0.1:9000", "--peer-listen", "127.0.0.1:9000"});
+  REQUIRE_FALSE(clash);
+  CHECK(kv::message_of(clash.error()).find("three different ports") != std::string::npos);
 }

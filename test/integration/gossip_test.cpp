@@ -75,7 +75,7 @@ TEST_CASE("a node started with one seed is learned by every member through gossi
   cluster c{dir.str(), 3};
   auto started = steady::now();
   // n4 knows only n2; n1 and n3 never hear of it but through gossip.
-  node n4{dir.str(), std::vector<std::string>{"--seeds", c[1].address()}, "n4"};
+  node n4{dir.str(), std::vector<std::string>{"--seeds", c[1].peer_address()}, "n4"};
   auto ready = since(started);
   auto everywhere = wait_until(5s, [&] {
     for (size_t i = 0; i < c.size(); ++i)

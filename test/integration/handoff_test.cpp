@@ -144,7 +144,7 @@ struct slow_join {
   std::unique_ptr<node> join(const node& seed) {
     return std::make_unique<node>(
         dir.str(),
-        std::vector<std::string>{"--seeds", seed.address(), "--sync", "none", "--config", config},
+        std::vector<std::string>{"--seeds", seed.peer_address(), "--sync", "none", "--config", config},
         "n4");
   }
 
@@ -173,8 +173,8 @@ TEST_CASE(
   std::this_thread::sleep_for(2s);  // some data before anyone joins
 
   auto grow_at = steady::now();
-  node n4{dir.str(), std::vector<std::string>{"--seeds", c[0].address()}, "n4"};
-  node n5{dir.str(), std::vector<std::string>{"--seeds", c[1].address()}, "n5"};
+  node n4{dir.str(), std::vector<std::string>{"--seeds", c[0].peer_address()}, "n4"};
+  node n5{dir.str(), std::vector<std::string>{"--seeds", c[1].peer_address()}, "n5"};
   auto grown = handed_off({&c[0], &c[1], &c[2], &n4, &n5}, 60s);
   REQUIRE(grown);
   auto grow_took = since(grow_at);

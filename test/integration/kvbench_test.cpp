@@ -223,7 +223,7 @@ TEST_CASE("kvbench completes a smoke run against three nodes with R=W=2",
           "[integration][kvbench]") {
   kv::test::temp_dir dir;
   kv::test::cluster c{dir.str(), 3};
-  check_clean_run(dir, {"--nodes", c.seeds(), "--workload", "A", "--w", "2", "--r", "2"});
+  check_clean_run(dir, {"--nodes", c.client_addresses(), "--workload", "A", "--w", "2", "--r", "2"});
 }
 
 TEST_CASE("kvbench completes a smoke run against redis-server", "[integration][kvbench]") {

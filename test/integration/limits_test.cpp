@@ -70,7 +70,7 @@ struct peer {
     return cfg;
   }
   explicit peer(const node& n) : sys(init(cfg)) {
-    auto front = sys.middleman().remote_actor<kv::actors::node_actor>("127.0.0.1", n.port());
+    auto front = sys.middleman().remote_actor<kv::actors::node_actor>("127.0.0.1", n.port() + kv::test::node_port_offset_peer);
     REQUIRE(front);
     link = kv::actors::spawn_peer_link(sys, *front, n.id());
   }

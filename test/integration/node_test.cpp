@@ -257,9 +257,11 @@ TEST_CASE("status lists the node as up with its id and address, and shows the sy
     std::istringstream words{line};
     std::string id, address, state;
     words >> id >> address >> state;
-    if (id == "n1" && address == n.address() && state == "up") ++member_lines;
+    if (id == "n1" && address == n.peer_address() && state == "up") ++member_lines;
   }
-  CHECK(member_lines == 1);
+  CHECK(member_lines == 1);  // members are known by their peer listeners
+  CHECK_THAT(r.out, Catch::Contains("listeners: clients " + n.address() + ", peers " +
+                                    n.peer_address() + ", operators " + n.admin_address()));
   CHECK_THAT(r.out, Catch::Contains(synced ? "sync always" : "sync none"));
 
   auto json = run_kvctl(with_node(n, {"--json", "status"}));

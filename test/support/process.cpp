@@ -133,21 +133,71 @@ std::string kvctl_path() {
   return std::string{KV_BIN_DIR} + "/kvctl";
 }
 
-uint16_t free_port() {
+namespace {
+
+// A loopback port nothing listens on now: bound to `port` (0: any) and released.
+std::optional<uint16_t> try_port(uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) fail_errno("socket");
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
+  addr.sin_port = htons(port);
   socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    fail_errno("bind 127.0.0.1:0");
-  }
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+            ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
   ::close(fd);
+  if (!ok) {
+    if (port == 0) fail_errno("bind 127.0.0.1:0");
+    return std::nullopt;
+  }
   return ntohs(addr.sin_port);
+}
+
+}  // namespace
+
+uint16_t free_port() {
+  for (;;) {
+    auto port = *try_port(0);
+    if (port + node_port_offset_admin <= 65535 && try_port(port + node_port_offset_peer) &&
+        try_port(port + node_port_offset_admin))
+      return port;
+  }
+}
+
+int connect_loopback(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) fail_errno("socket");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string http_get(uint16_t port, const std::string& path) {
+  int fd = connect_loopback(port);
+  if (fd < 0) return {};
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  static_cast<void>(::send(fd, req.data(), req.size(), MSG_NOSIGNAL));  // ignored: read says
+  std::string reply;
+  char buf[4096];
+  pollfd p{fd, POLLIN, 0};
+  for (ssize_t n; ::poll(&p, 1, 3000) == 1 && (n = ::read(fd, buf, sizeof buf)) > 0;)
+    reply.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  auto body = reply.find("\r\n\r\n");
+  return body == std::string::npos ? std::string{} : reply.substr(body + 4);
+}
+
+double metric(uint16_t port, const std::string& name) {
+  auto text = "\n" + http_get(port, "/metrics");
+  auto at = text.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
 }
 
 std::string read_file(const std::string& path) {
@@ -301,6 +351,14 @@ std::string node::address() const {
   return "127.0.0.1:" + std::to_string(port_);
 }
 
+std::string node::peer_address() const {
+  return "127.0.0.1:" + std::to_string(port_ + node_port_offset_peer);
+}
+
+std::string node::admin_address() const {
+  return "127.0.0.1:" + std::to_string(port_ + node_port_offset_admin);
+}
+
 std::vector<std::string> node::args() const {
   std::vector<std::string> result{"--id", id_, "--listen", address(), "--data-dir", data_dir_};
   result.insert(result.end(), extra_.begin(), extra_.end());
@@ -352,7 +410,8 @@ cluster::cluster(const std::string& dir, size_t size, std::vector<std::string> e
   }
   std::string seeds;
   for (auto port : ports)
-    seeds += (seeds.empty() ? "" : ",") + ("127.0.0.1:" + std::to_string(port));
+    seeds +=
+        (seeds.empty() ? "" : ",") + ("127.0.0.1:" + std::to_string(port + node_port_offset_peer));
   extra_flags.insert(extra_flags.begin(), {"--seeds", seeds});
   for (size_t i = 0; i < size; ++i)
     nodes_.push_back(std::make_unique<node>(dir, "n" + std::to_string(i + 1), ports[i], extra_flags,
@@ -373,6 +432,12 @@ std::vector<std::string> cluster::addresses() const {
 }
 
 std::string cluster::seeds() const {
+  std::string result;
+  for (auto& n : nodes_) result += (result.empty() ? "" : ",") + n->peer_address();
+  return result;
+}
+
+std::string cluster::client_addresses() const {
   std::string result;
   for (auto& address : addresses()) result += (result.empty() ? "" : ",") + address;
   return result;

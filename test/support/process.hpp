@@ -32,7 +32,24 @@ std::string kvnode_path();
 std::string kvctl_path();
 
 // A loopback port that was free a moment ago: bound to 127.0.0.1:0, read back, closed.
+// kvnode's default peer and admin listeners sit at its client port + 100 and + 200.
+constexpr uint16_t node_port_offset_peer = 100;
+constexpr uint16_t node_port_offset_admin = 200;
+
+// A free loopback port P whose P + 100 and P + 200 are free too, so that a kvnode on P gets its
+// default peer and admin listeners.
 uint16_t free_port();
+
+// A TCP connection to 127.0.0.1:port, or -1 if nothing accepts it. The caller closes it.
+int connect_loopback(uint16_t port);
+
+// The body of GET `path` from an HTTP endpoint on 127.0.0.1:port (Connection: close), or "" if
+// nothing answers within 3 s.
+std::string http_get(uint16_t port, const std::string& path);
+
+// The value of the metric line `name` (labels included, e.g.
+// `ringkv_listener_refused_total{listener="client"}`) in GET /metrics on `port`, or -1.
+double metric(uint16_t port, const std::string& name);
 
 // The whole content of a file, or "" if it cannot be read.
 std::string read_file(const std::string& path);
@@ -115,7 +132,9 @@ class node {
 
   const std::string& id() const { return id_; }
   uint16_t port() const { return port_; }
-  std::string address() const;  // "127.0.0.1:PORT"
+  std::string address() const;        // "127.0.0.1:PORT", the client listener
+  std::string peer_address() const;   // the peer listener: PORT + 100 (what --seeds name)
+  std::string admin_address() const;  // the admin listener: PORT + 200
   const std::string& data_dir() const { return data_dir_; }
   const std::string& log_path() const { return log_path_; }
   const std::string& ready_line() const { return ready_line_; }
@@ -158,9 +177,11 @@ class cluster {
   // The node with id `id`; throws std::out_of_range for an unknown id.
   node& at(const std::string& id);
 
-  // Every node's address, n1 first; "HOST:PORT,..." for --seeds.
+  // Every node's client address, n1 first.
   std::vector<std::string> addresses() const;
+  // "HOST:PORT,..." of the peer listeners, for --seeds; of the client listeners, for --nodes.
   std::string seeds() const;
+  std::string client_addresses() const;
 
   // SIGKILL and reap.
   void kill(const std::string& id);

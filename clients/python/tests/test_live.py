@@ -51,19 +51,26 @@ class Node:
         self._watchdog = threading.Timer(NODE_LIFETIME_S, self.kill)
         self._watchdog.daemon = True
         self._watchdog.start()
-        self._ready = threading.Event()
+        self.ready = False
+        self._stdout_seen = threading.Event()  # the ready line, or the end of stdout
         threading.Thread(target=self._read_stdout, daemon=True).start()
-        if not self._ready.wait(READY_WITHIN_S):
+        self._stdout_seen.wait(READY_WITHIN_S)
+        if not self.ready:
+            status, tail = self.process.poll(), self.stderr_tail()
             self.kill()
-            raise RuntimeError("kvnode did not print 'ready %s' within %ds; stderr:\n%s"
-                               % (node_id, READY_WITHIN_S, self.stderr_tail()))
+            raise RuntimeError("kvnode did not print 'ready %s' within %ds (exit status %s); "
+                               "stderr:\n%s" % (node_id, READY_WITHIN_S, status, tail))
 
     def _read_stdout(self):
         for line in self.process.stdout:  # drained to the end, so the pipe never fills
             if line.split()[:2] == [b"ready", self.node_id.encode()]:
-                self._ready.set()
+                self.ready = True
+                self._stdout_seen.set()
+        self._stdout_seen.set()  # the node exited (or closed stdout) without being ready
 
     def stderr_tail(self, lines=40):
+        if not os.path.exists(self.stderr_path):
+            return "(removed)"
         with open(self.stderr_path, "rb") as f:
             return b"".join(f.readlines()[-lines:]).decode(errors="replace")
 

@@ -8,7 +8,7 @@ import time
 import unittest
 
 import ringkv
-from ringkv._proto.messages import common_pb2
+from ringkv._proto.messages import common_pb2, protocol_pb2
 
 from fakenode import FakeNode, raw_header
 
@@ -407,12 +407,30 @@ class DropTest(FakeNodeTest):
             self.assertIn("max_node_frame_bytes", str(caught.exception))
             self.assertEqual(client.get("k").siblings, [])
 
-    def test_a_64_mib_announcement_is_taken_by_default_and_65_is_not(self):
-        self.client.ping()
+    def test_a_node_frame_of_64_mib_is_taken_by_default_and_one_byte_more_is_not(self):
+        limit = 64 << 20
+        answer = self.node.answer
+        sizes = []
+
+        def huge(conn, request):
+            response = answer(conn, request)
+            if request.get.key == b"huge":
+                sibling = response.get.siblings.add()
+                sibling.value = b"x" * (limit - 64)
+                frame = protocol_pb2.NodeFrame(response=response)
+                sibling.value = b"x" * (limit - 64 + limit - frame.ByteSize())
+                sizes.append(protocol_pb2.NodeFrame(response=response).ByteSize())
+            return response
+
+        self.node.answer = huge
+        result = self.client.get("huge", timeout=30)
+        self.assertEqual(sizes, [limit])
+        self.assertEqual(len(result.value), len(result.raw.siblings[0].value))
+        self.assertGreater(len(result.value), limit - 64)
         self.node.delays[b"held"] = 10
         future = self.client.submit_get("held")
         self.wait_for(lambda: self.node.requests == 2)
-        self.node.send_raw_all(raw_header((64 << 20) + 1))
+        self.node.send_raw_all(raw_header(limit + 1))
         with self.assertRaises(ringkv.ConnectionLost):
             future.result(5)
 
@@ -426,14 +444,11 @@ class DropTest(FakeNodeTest):
             future.result(5)
 
     def test_closing_ends_the_connection_s_threads(self):
-        def ringkv_threads():
-            return [t for t in threading.enumerate() if t.name.startswith("ringkv-")]
-
-        before = len(ringkv_threads())
         with ringkv.Client(self.node.address) as client:
             client.ping()
-            self.assertEqual(len(ringkv_threads()), before + 3)
-        self.wait_for(lambda: len(ringkv_threads()) == before)
+            threads = client._conn._threads
+            self.assertEqual([t.is_alive() for t in threads], [True] * 3)
+        self.wait_for(lambda: not any(t.is_alive() for t in threads))
 
     def test_closing_the_client_fails_what_is_in_flight(self):
         self.node.delays[b"held"] = 10

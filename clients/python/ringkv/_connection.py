@@ -264,8 +264,8 @@ class Connection:
                 self._dispatch(_parse_node_frame(payload))
         except _framing.FrameTooLarge as e:
             self.close("the node sent %s (raise max_node_frame_bytes to take it)" % e)
-        except (OSError, ValueError, EOFError, errors.Error) as e:
-            self.close(str(e) or type(e).__name__)
+        except Exception as e:  # any failure to read ends the connection, never the process
+            self.close("reading failed: %s" % (str(e) or type(e).__name__))
         finally:
             reader.close()
 

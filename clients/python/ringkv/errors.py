@@ -92,7 +92,9 @@ class ConnectFailed(Unavailable, ConnectionError):
 
 _BY_CODE = {
     cls.code: cls
-    for cls in (InvalidArgument, TooLarge, Unavailable, Timeout, NotFound, Unauthenticated, Internal)
+    for cls in (
+        InvalidArgument, TooLarge, Unavailable, Timeout, NotFound, Unauthenticated, Internal
+    )
 }
 
 

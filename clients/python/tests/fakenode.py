@@ -273,7 +273,8 @@ class _NodeConnection:
     def goodbye(self, code, message):
         with self.node.lock:
             self.node.goodbyes_sent.append(code)
-        self.send_frame(protocol_pb2.NodeFrame(goodbye=common_pb2.Error(code=code, message=message)))
+        goodbye = common_pb2.Error(code=code, message=message)
+        self.send_frame(protocol_pb2.NodeFrame(goodbye=goodbye))
         self.drop()
 
     def drop(self):

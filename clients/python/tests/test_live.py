@@ -40,7 +40,8 @@ class Node:
                 "--data-dir", os.path.join(self.dir, "data")]
         # Give the other doors free ports too, where this build has them: their defaults are
         # derived from --listen's port and could be taken.
-        flags = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10).stdout
+        flags = subprocess.run([binary, "--help"], capture_output=True, text=True,
+                               timeout=10).stdout
         for flag in ("--peer-listen", "--admin-listen"):
             if flag in flags:
                 args += [flag, "127.0.0.1:%d" % free_port()]
@@ -88,7 +89,7 @@ class Node:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-@unittest.skipUnless(KVNODE, "KVNODE is not set: set it to a kvnode binary to test against a real node")
+@unittest.skipUnless(KVNODE, "KVNODE is not set: name a kvnode binary to test against a real node")
 class LiveNodeTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

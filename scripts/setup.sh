@@ -12,6 +12,7 @@ packages=(
   catch2                          # tests (Catch2 v2)
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libxxhash-dev libcpp-httplib-dev
   python3 procps iproute2 iptables util-linux ca-certificates git  # chaos.py: netns, iptables, nsenter
+  python3-venv                    # the Python client's tests install it into a fresh venv
   redis-server redis-tools        # kvbench's Redis driver is smoke-tested against them
   etcd-server etcd-client         # and its etcd driver (etcd 3.4) against these
 )

@@ -1,0 +1,47 @@
+"""ringkv: the Python client of ringkv, a Dynamo-style key-value store.
+
+It speaks the client protocol of docs/protocol.md (length-prefixed protobuf frames over TCP,
+pipelined): ``Client("127.0.0.1:7101").put("k", "v")``. See clients/python/README.md.
+"""
+
+from .client import (
+    CLIENT_NAME,
+    Client,
+    ConflictError,
+    GetResult,
+    __version__,
+    decode_token,
+    encode_token,
+)
+from .errors import (
+    ConnectFailed,
+    ConnectionLost,
+    Error,
+    Internal,
+    InvalidArgument,
+    NotFound,
+    TooLarge,
+    Timeout,
+    Unauthenticated,
+    Unavailable,
+)
+
+__all__ = [
+    "CLIENT_NAME",
+    "Client",
+    "ConflictError",
+    "ConnectFailed",
+    "ConnectionLost",
+    "Error",
+    "GetResult",
+    "Internal",
+    "InvalidArgument",
+    "NotFound",
+    "TooLarge",
+    "Timeout",
+    "Unauthenticated",
+    "Unavailable",
+    "__version__",
+    "decode_token",
+    "encode_token",
+]

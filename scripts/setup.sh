@@ -14,6 +14,7 @@ packages=(
   python3 procps iproute2 iptables util-linux ca-certificates git  # chaos.py: netns, iptables, nsenter
   redis-server redis-tools        # kvbench's Redis driver is smoke-tested against them
   etcd-server etcd-client         # and its etcd driver (etcd 3.4) against these
+  curl                            # the HTTP API's integration tests drive it
 )
 
 missing=()

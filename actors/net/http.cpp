@@ -28,8 +28,13 @@
 // chunked, compressed or unframed bodies without bound, form bodies parsed into parameters and
 // refused past 8 KiB. So every request goes through the pre-routing handler, which runs before
 // any body is read and answers everything except a PUT with a body. Such a PUT goes on to the
-// one registered route, whose content reader takes the body in, bounded.
+// one registered route, whose content reader takes the body in, bounded. Below httplib, each
+// connection is read through a connection_stream of ours, which bounds what one request can
+// make the endpoint read (httplib reads a request line or header line whole before it checks
+// its length).
 //
+//   connection_stream: at most header_budget + 2 x max_body_bytes per request
+//        |
 //   request line + headers (httplib: target <= 8 KiB, body framing not yet read)
 //        |
 //   pre_route: a PUT with a framed body? --no--> answer(target, no body)
@@ -56,8 +61,15 @@ class connection_stream final : public httplib::Stream {
       : fd_(fd), read_timeout_(read_timeout), write_timeout_(write_timeout) {}
 
   // True once the next request starts arriving within `timeout`.
-  bool await_request(std::chrono::seconds timeout) const {
-    return pos_ < len_ || wait(POLLIN, timeout);
+  // Polls in slices, so that a server stopping is not held up by an idle connection.
+  template <class Stopping>
+  bool await_request(std::chrono::seconds timeout, Stopping stopping) const {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (pos_ == len_) {
+      if (stopping() || std::chrono::steady_clock::now() >= deadline) return false;
+      if (wait(POLLIN, std::chrono::milliseconds{100})) return true;
+    }
+    return true;
   }
   // The next request may make it read at most `budget` bytes.
   void start_request(size_t budget) { left_ = budget; }
@@ -107,10 +119,10 @@ class connection_stream final : public httplib::Stream {
   socket_t socket() const override { return fd_ < FD_SETSIZE ? fd_ : INVALID_SOCKET; }
 
  private:
-  bool wait(short events, std::chrono::seconds timeout) const {
+  bool wait(short events, std::chrono::milliseconds timeout) const {
     pollfd p{fd_, events, 0};
     int n;
-    do n = ::poll(&p, 1, static_cast<int>(timeout.count() * 1000));
+    do n = ::poll(&p, 1, static_cast<int>(timeout.count()));
     while (n < 0 && errno == EINTR);
     return n > 0;
   }
@@ -148,10 +160,10 @@ class bounded_server final : public httplib::Server {
   bool process_and_close_socket(socket_t sock) override {
     using std::chrono::seconds;
     connection_stream strm{sock, seconds{read_timeout_sec_}, seconds{write_timeout_sec_}};
+    auto stopping = [this] { return svr_sock_ == INVALID_SOCKET; };
     bool ok = false;
-    for (auto left = keep_alive_max_count_; left > 0 && svr_sock_ != INVALID_SOCKET &&
-                                            strm.await_request(seconds{keep_alive_timeout_sec_});
-         --left) {
+    for (auto left = keep_alive_max_count_;
+         left > 0 && strm.await_request(seconds{keep_alive_timeout_sec_}, stopping); --left) {
       strm.start_request(budget_);
       bool closed = false;
       ok = process_request(strm, left == 1, closed, nullptr);

@@ -12,6 +12,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include <httplib.h>
@@ -359,13 +360,19 @@ http_answer kv(const endpoint& st, const httplib::Request& req, const http_targe
   return kv_write(st, req, t, *coordinator, std::move(*opts), body);
 }
 
-// The answer to any request; `body` is a PUT's body, null for every other request.
-http_answer answer(endpoint& st, const httplib::Request& req, const std::string* body) {
-  auto t = parse_target(req.target, st.deps.limits.max_key_bytes);
+// The answer that refuses a request for its target or method, before anything is asked.
+std::optional<http_answer> refusal(const caf::expected<http_target>& t, const std::string& method) {
   if (!t) return error_answer(t.error());
   if (t->what == resource::none)
     return error_answer(errc::not_found, "nothing at this path (the API is in docs/http.md)");
-  if (!allows(t->what, req.method)) return method_not_allowed(t->what, req.method);
+  if (!allows(t->what, method)) return method_not_allowed(t->what, method);
+  return std::nullopt;
+}
+
+// The answer to any request; `body` is a PUT's body, null for every other request.
+http_answer answer(endpoint& st, const httplib::Request& req, const std::string* body) {
+  auto t = parse_target(req.target, st.deps.limits.max_key_bytes);
+  if (auto refused = refusal(t, req.method)) return std::move(*refused);
   switch (t->what) {
     case resource::health:
       return text("ok\n");
@@ -460,11 +467,12 @@ httplib::Server::HandlerResponse pre_route(endpoint& st, const httplib::Request&
     a.status = 411;
     write(std::move(a), res);
   } else if (has_body) {
-    // GET, DELETE and the rest take no body; httplib would read it (DELETE, POST) or take it
-    // for the next request (GET).
-    auto a = answer(st, req, nullptr);
-    if (a.status < 400) a = error_answer(errc::invalid_argument, req.method + " takes no body");
-    write_and_close(std::move(a), res);
+    // GET, DELETE and the rest take no body, and are refused unasked; httplib would read the
+    // body (DELETE, POST) or take it for the next request (GET).
+    auto refused = refusal(parse_target(req.target, st.deps.limits.max_key_bytes), req.method);
+    write_and_close(refused ? std::move(*refused)
+                            : error_answer(errc::invalid_argument, req.method + " takes no body"),
+                    res);
   } else {
     static const std::string empty;
     write(answer(st, req, req.method == "PUT" ? &empty : nullptr), res);

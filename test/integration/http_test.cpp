@@ -292,6 +292,12 @@ TEST_CASE("malformed HTTP requests answer typed JSON errors", "[integration][htt
   CHECK(post.header("allow") == std::optional<std::string>{"GET, HEAD, PUT, DELETE"});
   check_error(exchange(h.http_port, {"DELETE", "/v1/status", {}, std::nullopt, {}}), 405,
               "INVALID_ARGUMENT");
+  auto kept = "/v1/kv/default/kept"s;
+  REQUIRE(h.put(kept, "kept").status == 204);
+  auto del_with_body = exchange(h.http_port, {"DELETE", kept, {}, "a body", {}});
+  check_error(del_with_body, 400, "INVALID_ARGUMENT");
+  CHECK(del_with_body.header("connection") == std::optional<std::string>{"close"});
+  CHECK(h.get(kept).body == "kept");  // refused before anything was asked
 
   SECTION("bodies are bounded by max_value_bytes, before they are read whole") {
     CHECK(h.put(k, std::string(65536, 'v')).status == 204);

@@ -15,6 +15,7 @@ packages=(
   python3-venv                    # the Python client's tests install it into a fresh venv
   redis-server redis-tools        # kvbench's Redis driver is smoke-tested against them
   etcd-server etcd-client         # and its etcd driver (etcd 3.4) against these
+  curl                            # the HTTP API's integration tests drive it
 )
 
 missing=()

@@ -428,18 +428,32 @@ caf::error serve(caf::actor_system& sys, const supervisor_actor& sup, const node
   return reason;
 }
 
-// The HTTP endpoint, when configured.
-caf::expected<std::unique_ptr<http_endpoint>> start_http(const node_config& cfg,
-                                                         std::shared_ptr<node_metrics> metrics,
-                                                         std::shared_ptr<storage::engine> db,
-                                                         std::shared_ptr<listeners> doors) {
+// The HTTP endpoint, when configured. It asks the coordinator and the node actor through `reg`;
+// /ready is 200 once `ready` is set (after the ready line) and while the node is not leaving.
+caf::expected<std::unique_ptr<http_endpoint>> start_http(
+    const node_config& cfg, caf::actor_system& sys, std::shared_ptr<const registry> reg,
+    std::shared_ptr<const cluster_view> view, std::shared_ptr<const std::atomic<bool>> ready,
+    std::shared_ptr<node_metrics> metrics, std::shared_ptr<storage::engine> db,
+    std::shared_ptr<listeners> doors) {
   if (cfg.http.empty()) return std::unique_ptr<http_endpoint>{};
   auto at = parse_host_port(cfg.http);
   if (!at) return at.error();
   auto started = cfg.now_ms();
-  return http_endpoint::start(*at, [metrics, db, doors, started, now_ms = cfg.now_ms] {
+  http_deps deps;
+  deps.sys = &sys;
+  deps.reg = std::move(reg);
+  deps.readiness_now = [view, ready] {
+    if (!ready->load()) return readiness::starting;
+    return view->current()->leaving ? readiness::leaving : readiness::serving;
+  };
+  deps.metrics = [metrics, db, doors, started, now_ms = cfg.now_ms] {
     return render_metrics(*metrics, *db, *doors, started, now_ms);
-  });
+  };
+  deps.limits.max_key_bytes = cfg.max_key_bytes;
+  deps.limits.max_body_bytes = cfg.max_value_bytes;
+  deps.limits.default_timeout = cfg.default_timeout;
+  deps.limits.max_timeout = cfg.max_timeout;
+  return http_endpoint::start(*at, std::move(deps));
 }
 
 struct opened_storage {
@@ -547,7 +561,8 @@ int run_actors(const node_config& cfg, const opened_storage& storage, signal_wat
     return stop(exit_start_failed);
   }
   doors->peer = std::move(*peer);
-  auto http = start_http(cfg, metrics, storage.db, doors);
+  auto ready = std::make_shared<std::atomic<bool>>(false);
+  auto http = start_http(cfg, sys, reg, view, ready, metrics, storage.db, doors);
   if (!http) {
     logger->error("StartFailed what=http err=\"{}\"", describe(http.error()));
     return stop(exit_start_failed);
@@ -563,6 +578,7 @@ int run_actors(const node_config& cfg, const opened_storage& storage, signal_wat
         storage.id.actor, cfg.data_dir, cfg.sync ? "always" : "none", storage.id.created,
         snap->peers.size());
     std::cout << "ready " << cfg.node_id << " " << to_string(cfg.listen) << std::endl;
+    ready->store(true);
   };
   signals.start(sup);
   auto reason = serve(sys, sup, face, *doors, announce);

@@ -203,7 +203,8 @@ const std::vector<node_setting>& node_table() {
                text(&c::datacenter, valid_place, "1 to 64 letters, digits, '.', '-' or '_'")),
       entry<c>("weight", "--weight", "share of the data relative to other nodes",
                integer(&c::weight, 1, cluster::max_weight)),
-      entry<c>("http", "--http", "HOST:PORT for /health and /metrics", text(&c::http), "off"),
+      entry<c>("http", "--http", "HOST:PORT of the HTTP API, /health, /ready and /metrics",
+               text(&c::http), "off"),
       entry<c>("sync", "--sync",
                "always: fsync the commit log before acknowledging a write;\n"
                "none: acknowledge before the fsync -- FASTER, BUT THE LAST WRITES ARE LOST\n"

@@ -460,6 +460,11 @@ std::string cli_result::first_err_line() const {
 
 cli_result run_kvctl(const std::vector<std::string>& args, milliseconds timeout,
                      std::optional<std::string> stdin_data) {
+  return run_program(kvctl_path(), args, timeout, std::move(stdin_data));
+}
+
+cli_result run_program(const std::string& program, const std::vector<std::string>& args,
+                       milliseconds timeout, std::optional<std::string> stdin_data) {
   int out_pipe[2], err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0) fail_errno("pipe2");
   if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -481,7 +486,7 @@ cli_result run_kvctl(const std::vector<std::string>& args, milliseconds timeout,
   }
   auto start = steady::now();
   auto deadline = start + timeout;
-  pid_t pid = spawn(kvctl_path(), args, in, out_pipe[1], err_pipe[1]);
+  pid_t pid = spawn(program, args, in, out_pipe[1], err_pipe[1]);
   ::close(in);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);

@@ -8,7 +8,7 @@
 //
 // On top: `node` (a kvnode on a loopback port with its own data dir, restartable on the same
 // dir and port), `cluster` (N nodes that know each other through the same --seeds) and
-// `run_kvctl` (one kvctl invocation, killed if it overruns).
+// `run_kvctl` (one kvctl invocation, killed if it overruns; `run_program` for any other).
 #pragma once
 
 #include <sys/types.h>
@@ -214,5 +214,10 @@ kv::client::client_config client_config_for(const node& n);
 cli_result run_kvctl(const std::vector<std::string>& args,
                      milliseconds timeout = milliseconds{10000},
                      std::optional<std::string> stdin_data = std::nullopt);
+
+// The same for any program (an absolute path: it is not looked up in PATH).
+cli_result run_program(const std::string& program, const std::vector<std::string>& args,
+                       milliseconds timeout = milliseconds{10000},
+                       std::optional<std::string> stdin_data = std::nullopt);
 
 }  // namespace kv::test

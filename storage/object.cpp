@@ -116,7 +116,6 @@ write_result apply_write(const object& current, const version_vector& seen, sibl
       version.timestamp_ms = std::max(version.timestamp_ms, s.timestamp_ms + 1);
   }
   const std::string writer = version.id.actor;
-  const dot written = version.id;
   write_result result;
   result.seen = capped(seen, rules.now_ms);
   result.seen.add(version.id, rules.now_ms);
@@ -137,21 +136,6 @@ write_result apply_write(const object& current, const version_vector& seen, sibl
                        [actor](const sibling& s) { return s.id.actor == actor; });
   };
   result.pruned = stored.context_.prune(rules.max_context_entries, keep);
-
-  // What the writer has seen, for its next write: its context and the new version, but never
-  // a sibling kept beside it. A version vector cannot say "this dot and not the ones before it":
-  // the new dot's entry would also cover an older concurrent sibling written through this
-  // replica, which the writer never saw, and a write with that context would drop it unseen.
-  // The writer's entry then stops below that sibling: the next write keeps the new version as a
-  // sibling rather than losing one it was never shown.
-  uint64_t below = written.counter;
-  for (const auto& s : stored.siblings_)
-    if (s.id.actor == writer && s.id != written && !seen.covers(s.id))
-      below = std::min(below, s.id.counter - 1);
-  if (below < written.counter) {
-    result.seen = capped(seen, rules.now_ms);
-    if (below > result.seen.counter(writer)) result.seen.add({writer, below}, rules.now_ms);
-  }
   return result;
 }
 

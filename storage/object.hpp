@@ -99,8 +99,7 @@ struct write_rules {
 
 struct write_result {
   object stored;        // the object after the write
-  version_vector seen;  // what the writer has now seen: its context plus the new dot, unless
-                        // that would cover a concurrent sibling (then the context alone)
+  version_vector seen;  // what the writer has now seen: its context plus the new dot
   size_t pruned = 0;    // context entries dropped by the limit
 };
 

@@ -9,6 +9,9 @@ say() { printf '# %s\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@" || true; }
 kvctl=build/bin/kvctl
 n1=127.0.0.1:7101 n2=127.0.0.1:7102 n3=127.0.0.1:7103
+# Debian's python3 has python3-protobuf (scripts/setup.sh); another python3 first on PATH may not.
+py=python3
+[ -x /usr/bin/python3 ] && py=/usr/bin/python3
 context_of() { $kvctl --node "$1" get "$2" | sed -n 's/^context: //p'; }
 
 step "1/4 installing packages (scripts/setup.sh)"
@@ -42,5 +45,13 @@ run $kvctl --node $n2 get user:2 --r 3
 run $kvctl --node $n1 explain user:2
 run $kvctl --node $n1 ring
 run $kvctl --node $n1 status
+say "the same keys over HTTP (n1 serves it on 127.0.0.1:8101) ..."
+run curl -s http://127.0.0.1:8101/v1/kv/default/cart:7
+echo
+say "... and from Python (clients/python, written from docs/protocol.md)"
+run env PYTHONPATH=clients/python "$py" -c 'import ringkv
+with ringkv.Client("127.0.0.1:7102") as db:
+    db.put("user:3", b"carol")
+    print("user:3 ->", db.get("user:3").siblings)'
 step "done"
 echo "The cluster keeps running: try build/bin/kvctl --help. Stop it with scripts/cluster.sh stop."

@@ -269,7 +269,7 @@ class Ringkv(System):
     """kvnode processes from build/bin: one node, or three on loopback (seeds = all three,
     N=3 R=2 W=2). Every cell has its own namespace, declared at start, so each cell's load
     phase writes fresh keys: a blind put to a key another cell wrote would make a sibling."""
-    client = "kvbench's ringkv client (CAF), one client actor per node"
+    client = "kvbench's ringkv client (client protocol v1), one client actor per node"
 
     def __init__(self, nodes, sync, base_port):
         self.nodes, self.sync = nodes, sync
@@ -295,14 +295,16 @@ class Ringkv(System):
 
     def start(self, ctx, round_no):
         super().start(ctx, round_no)
-        require_ports_free(self.ports, self.key)
+        # kvnode's default peer and admin listeners: the client port + 100 and + 200.
+        require_ports_free(self.ports + [p + 100 for p in self.ports] +
+                           [p + 200 for p in self.ports], self.key)
         where = ctx.dir(f"round-{round_no}", self.key)
         self.data_dir = ctx.dir(f"round-{round_no}", self.key, "data")
         quorum = "n=3,r=2,w=2" if self.nodes == 3 else "n=1,r=1,w=1"
         namespaces = []
         for c in self.cells(ctx):
             namespaces += ["--namespace", f"{c.extra['ns']}:{quorum}"]
-        seeds = ["--seeds", ",".join(addr(p) for p in self.ports)] if self.nodes > 1 else []
+        seeds = ["--seeds", ",".join(addr(p + 100) for p in self.ports)] if self.nodes > 1 else []
         for i, port in enumerate(self.ports, 1):
             argv = [str(ctx.bins["kvnode"]), "--id", f"n{i}", "--listen", addr(port),
                     "--data-dir", str(self.data_dir / f"n{i}"), "--sync", self.sync,

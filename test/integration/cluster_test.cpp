@@ -84,7 +84,7 @@ TEST_CASE("a write through one node is read through every other, and all three r
     auto status = kvctl(c[i], {"status"});
     REQUIRE(status.exit_code == 0);
     for (size_t j = 0; j < 3; ++j) {
-      std::regex line{"(^|\n)" + c[j].id() + " +" + c[j].address() + " +up "};
+      std::regex line{"(^|\n)" + c[j].id() + " +" + c[j].peer_address() + " +up "};
       CHECK(std::regex_search(status.out, line));
     }
   }

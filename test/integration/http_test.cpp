@@ -413,7 +413,10 @@ TEST_CASE("/ready answers 503 until the node is ready, and while it leaves",
   SECTION("leaving: it hands its partitions off, and cannot finish while their taker is frozen") {
     std::vector<uint16_t> ports{kv::test::free_port(), kv::test::free_port()};
     std::vector<uint16_t> http{kv::test::free_port(), kv::test::free_port()};
-    auto seeds = "127.0.0.1:" + std::to_string(ports[0]) + ",127.0.0.1:" + std::to_string(ports[1]);
+    auto peer = [](uint16_t port) {  // kvnode's default peer listener
+      return "127.0.0.1:" + std::to_string(port + kv::test::node_port_offset_peer);
+    };
+    auto seeds = peer(ports[0]) + "," + peer(ports[1]);
     std::vector<std::unique_ptr<node>> nodes;
     for (size_t i = 0; i < 2; ++i)
       nodes.push_back(std::make_unique<node>(

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""A/B of two builds of ringkv on this machine: kvbench workload A against 1 and 3 nodes, at 1
+and 32 requests in flight, the builds interleaved round by round, median of the rounds.
+
+    scripts/bench/ab.py --old /work/old/build/bin --new build/bin [--rounds 3] [--duration 5]
+
+Each build runs its own kvnode and kvbench. A build whose kvnode has no --peer-listen (before the
+client protocol, when one BASP port served clients and peers) gets --seeds on its client ports.
+Nodes listen on 127.0.0.1 ports 17700-17999, run --sync none (the client path is what is
+compared, not the disk), and are stopped by PID after each cell. Prints a markdown table.
+"""
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HOST = "127.0.0.1"
+
+
+def has_peer_listen(kvnode):
+    out = subprocess.run([kvnode, "--help"], capture_output=True, text=True, timeout=10).stdout
+    return "--peer-listen" in out
+
+
+def start_cluster(bins, nodes, base, workdir):
+    kvnode = os.path.join(bins, "kvnode")
+    split = has_peer_listen(kvnode)
+    ports = [base + i for i in range(nodes)]
+    seed_ports = [p + 100 for p in ports] if split else ports
+    seeds = ["--seeds", ",".join(f"{HOST}:{p}" for p in seed_ports)] if nodes > 1 else []
+    ns = "bench:n=3,r=2,w=2" if nodes == 3 else "bench:n=1,r=1,w=1"
+    procs = []
+    for i, port in enumerate(ports, 1):
+        argv = [kvnode, "--id", f"n{i}", "--listen", f"{HOST}:{port}", "--data-dir",
+                os.path.join(workdir, f"n{i}"), "--sync", "none", "--log-level", "warn",
+                "--namespace", ns, *seeds]
+        if nodes > 1:
+            argv += ["--threads", "1"]
+        procs.append(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                      text=True))
+    deadline = time.time() + 30
+    for p in procs:
+        line = ""
+        while time.time() < deadline and not line.startswith("ready "):
+            line = p.stdout.readline()
+            if not line and p.poll() is not None:
+                raise RuntimeError("kvnode exited before it was ready")
+    return procs, [f"{HOST}:{p}" for p in ports]
+
+
+def stop(procs):
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def kvbench(bins, nodes, concurrency, duration, workdir, load):
+    out = os.path.join(workdir, f"kvbench-{concurrency}.json")
+    argv = [os.path.join(bins, "kvbench"), "--target", "ringkv", "--nodes", ",".join(nodes),
+            "--ns", "bench", "--workload", "A", "--records", "20000", "--value-size", "1024",
+            "--concurrency", str(concurrency), "--warmup", "1", "--duration", str(duration),
+            "--json", out]
+    if not load:
+        argv.append("--no-load")
+    subprocess.run(argv, check=True, capture_output=True, timeout=300)
+    with open(out) as f:
+        doc = json.load(f)
+    return doc["throughput"], doc["latency_us"]["p50"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--old", required=True, help="bin directory of the old build")
+    ap.add_argument("--new", required=True, help="bin directory of the new build")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=float, default=5)
+    args = ap.parse_args()
+    results = {}  # (build, nodes, concurrency) -> [(ops/s, p50)]
+    for r in range(args.rounds):
+        order = ["old", "new"] if r % 2 == 0 else ["new", "old"]
+        for build in order:
+            bins = getattr(args, build)
+            for nodes in (1, 3):
+                with tempfile.TemporaryDirectory(prefix="ringkv-ab-") as workdir:
+                    procs, addrs = start_cluster(bins, nodes, 17700 + 10 * nodes, workdir)
+                    try:
+                        time.sleep(1)
+                        for i, c in enumerate((1, 32)):
+                            got = kvbench(bins, addrs, c, args.duration, workdir, load=i == 0)
+                            results.setdefault((build, nodes, c), []).append(got)
+                            print(f"round {r + 1} {build} {nodes} node(s) A@{c}: "
+                                  f"{got[0]:.0f} ops/s, p50 {got[1]} us", file=sys.stderr)
+                    finally:
+                        stop(procs)
+    print("| cell | old ops/s | new ops/s | ratio | old p50 µs | new p50 µs |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for nodes in (1, 3):
+        for c in (1, 32):
+            old = results[("old", nodes, c)]
+            new = results[("new", nodes, c)]
+            o = statistics.median(x[0] for x in old)
+            n = statistics.median(x[0] for x in new)
+            op50 = statistics.median(x[1] for x in old if x[1] is not None)
+            np50 = statistics.median(x[1] for x in new if x[1] is not None)
+            print(f"| {nodes} node{'s' if nodes > 1 else ''}, A@{c} | {o:,.0f} | {n:,.0f} | "
+                  f"{n / o:.2f}x | {op50:.0f} | {np50:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

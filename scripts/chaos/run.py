@@ -52,7 +52,9 @@ def run(args):
     workdir = args.dir or os.path.join("/tmp", f"ringkv-chaos-{os.getpid()}")
     os.makedirs(workdir, exist_ok=True)
     history_path = args.history or os.path.join(workdir, "history.jsonl")
-    rec = Recorder(open(history_path, "w", buffering=1),
+    # Buffered: 42 clients writing a line per event would queue on the Recorder's lock behind a
+    # write(2) each. The run flushes it before reading it back.
+    rec = Recorder(open(history_path, "w", buffering=1 << 16),
                    open(os.path.join(workdir, "faults.jsonl"), "w"))
     config = node_config(workdir, args.broken)
     rec.say(f"seed {args.seed}, {args.nodes} nodes, {args.duration} s, faults "

@@ -37,6 +37,9 @@ import ringkv  # noqa: E402 (after the path is set)
 TIMEOUT_S = 2.0          # each request's deadline, as the node's default_timeout_ms
 CONNECT_TIMEOUT_S = 1.0  # a paused node holds a connect this long
 GRACE_S = 0.5
+# A client pauses this long after a request that failed, so that clients facing a node that
+# is down (refused at once) do not spin and starve the nodes of the CPU they share.
+BACKOFF_S = 0.1
 
 
 class Nodes:
@@ -130,6 +133,8 @@ class Workload(threading.Thread):
             outcome, error = write_outcome(
                 lambda: client.put(key, value, context, ns=self.ns, w=2))
         self.rec.op(**event, type=outcome, error=error)
+        if outcome != "ok":
+            self.stop.wait(BACKOFF_S)
         return outcome
 
     def read(self, key):
@@ -138,6 +143,7 @@ class Workload(threading.Thread):
         try:
             result = self.node().get(key, ns=self.ns, r=2)
         except ringkv.Error:
+            self.stop.wait(BACKOFF_S)
             return None
         self.max_siblings = max(self.max_siblings, len(result.siblings))
         return result

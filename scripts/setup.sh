@@ -13,6 +13,7 @@ packages=(
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libxxhash-dev libcpp-httplib-dev
   python3 procps iproute2 iptables util-linux ca-certificates git  # chaos.py: netns, iptables, nsenter
   python3-venv                    # the Python client's tests install it into a fresh venv
+  python3-protobuf                # chaos.py's workloads use the Python client from the tree
   redis-server redis-tools        # kvbench's Redis driver is smoke-tested against them
   etcd-server etcd-client         # and its etcd driver (etcd 3.4) against these
   curl                            # the HTTP API's integration tests drive it

@@ -9,8 +9,10 @@ from .client import (
     Client,
     ConflictError,
     GetResult,
+    Version,
     __version__,
     decode_token,
+    dot_text,
     encode_token,
 )
 from .errors import (
@@ -41,7 +43,9 @@ __all__ = [
     "Timeout",
     "Unauthenticated",
     "Unavailable",
+    "Version",
     "__version__",
     "decode_token",
+    "dot_text",
     "encode_token",
 ]

@@ -7,6 +7,7 @@ answered in whatever order the node finishes them.
 """
 
 import base64
+import collections
 import threading
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -39,10 +40,25 @@ class ConflictError(ValueError):
         self.context = result.context
 
 
+class Version(collections.namedtuple("Version", "dot value deleted timestamp_ms")):
+    """One sibling a get returned, live or a tombstone. ``dot`` names the write that made it,
+    as kvctl shows it ("n1.kq3x9a:42": the coordinating node's incarnation and its counter);
+    two reads that return the same dot return the same version. A write with the context of
+    that read supersedes it, so a version once superseded never comes back."""
+
+    __slots__ = ()
+
+
+def dot_text(dot):
+    """A Dot (messages/common.proto) as text, "actor:counter"."""
+    return "%s:%d" % (dot.actor.decode("utf-8", "backslashreplace"), dot.counter)
+
+
 class GetResult:
     """What a get found. ``siblings``: the live values (bytes), in the node's order; empty when
     the key is not found (never written, or deleted). ``context``: opaque bytes to pass to the
-    next put or delete of this key. ``raw``: the GetReply itself (tombstones, dots, timestamps).
+    next put or delete of this key. ``versions``: every sibling with its dot, tombstones
+    included. ``raw``: the GetReply itself.
     """
 
     __slots__ = ("siblings", "context", "raw")
@@ -51,6 +67,14 @@ class GetResult:
         self.siblings = [s.value for s in reply.siblings if not s.deleted]
         self.context = reply.context
         self.raw = reply
+
+    @property
+    def versions(self):
+        """Every sibling the node returned, tombstones included, as Versions in its order."""
+        return [
+            Version(dot_text(s.dot), s.value, s.deleted, s.timestamp_ms)
+            for s in self.raw.siblings
+        ]
 
     @property
     def found(self):

@@ -92,6 +92,20 @@ class RoundTripTest(FakeNodeTest):
         self.assertFalse(result.found)
         self.assertEqual([s.deleted for s in result.raw.siblings], [True])
 
+    def test_versions_name_every_sibling_by_its_dot_tombstones_included(self):
+        self.client.put("k", "a")
+        self.client.put("k", "b")
+        read = self.client.get("k")
+        self.assertEqual([(v.dot, v.value, v.deleted) for v in read.versions],
+                         [("fake:1", b"a", False), ("fake:2", b"b", False)])
+        self.assertEqual(self.client.get("k").versions, read.versions)  # same dots, same versions
+        self.client.delete("k", context=read.context)
+        (tombstone,) = self.client.get("k").versions
+        self.assertEqual((tombstone.dot, tombstone.value, tombstone.deleted), ("fake:3", b"", True))
+        self.assertGreater(tombstone.timestamp_ms, 0)
+        self.assertEqual(ringkv.dot_text(common_pb2.Dot(actor=b"n1.kq3x9a", counter=42)),
+                         "n1.kq3x9a:42")
+
     def test_a_blind_delete_supersedes_nothing(self):
         self.client.put("k", "v")
         self.client.delete("k")

@@ -17,7 +17,6 @@ packages=(
   redis-server redis-tools        # kvbench's Redis driver is smoke-tested against them
   etcd-server etcd-client         # and its etcd driver (etcd 3.4) against these
   curl                            # the HTTP API's integration tests drive it
-  python3-protobuf                # the Python client (clients/python) from the source tree
 )
 
 missing=()

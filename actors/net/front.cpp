@@ -1,5 +1,6 @@
 #include "actors/net/front.hpp"
 
+#include <chrono>
 #include <map>
 #include <type_traits>
 
@@ -14,11 +15,23 @@
 namespace kv::actors {
 namespace {
 
+using steady = std::chrono::steady_clock;
+
 // Results waiting for the next flush to one receiver.
 template <class Sink, class Results>
 struct outbox {
   Sink sink;
   outgoing<Results> pending;
+};
+
+// Messages the front does not serve are logged at most once a second, each line with the number
+// held back since the one before: a peer sending thousands must not flood the log. The counter
+// (ringkv_listener_refused_total{listener="peer"}) has them all.
+struct unexpected_log {
+  std::shared_ptr<spdlog::logger> log = log::get("port");
+  steady::time_point last{};
+  bool logged = false;
+  uint64_t held_back = 0;
 };
 
 struct front_state {
@@ -31,6 +44,7 @@ struct front_state {
   assembler pieces{0};
   std::map<caf::actor_addr, uint64_t> piece_senders;
   uint64_t next_piece_sender = 1;
+  unexpected_log unexpected;
 
   static inline const char* name = "port";
 };
@@ -109,6 +123,20 @@ void forward(front_pointer self, const Sink& sink, uint64_t id, const Handle& ta
 caf::error too_many_calls() {
   return make_error(errc::invalid_argument,
                     "more than " + std::to_string(max_batch_items) + " calls in one batch");
+}
+
+void log_unexpected(unexpected_log& u, caf::message_view& x) {
+  auto now = steady::now();
+  if (u.logged && now - u.last < std::chrono::seconds{1}) {
+    ++u.held_back;
+    return;
+  }
+  auto text = caf::to_string(x.copy_content_to_message());
+  if (text.size() > 160) text = text.substr(0, 160) + "...";
+  u.log->warn("UnexpectedMessage message=\"{}\" held_back={}", text, u.held_back);
+  u.last = now;
+  u.logged = true;
+  u.held_back = 0;
 }
 
 // -- batches from peers -------------------------------------------------------------------------
@@ -196,14 +224,12 @@ void on_down(front_pointer self, const caf::down_msg& dm) {
 node_actor::behavior_type front(front_pointer self, std::shared_ptr<registry> reg, node_config cfg,
                                 std::shared_ptr<std::atomic<uint64_t>> refused) {
   shield(self, "port");
-  // What is not the peers' is refused: answered INVALID_ARGUMENT, logged and counted.
+  // What is not the peers' is refused: answered INVALID_ARGUMENT, counted, and logged (at most
+  // once a second).
   self->set_default_handler(
-      [refused, log = log::get("port")](caf::scheduled_actor*,
-                                        caf::message_view& x) -> caf::result<caf::message> {
+      [self, refused](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
         refused->fetch_add(1, std::memory_order_relaxed);
-        auto text = caf::to_string(x.copy_content_to_message());
-        if (text.size() > 160) text = text.substr(0, 160) + "...";
-        log->warn("UnexpectedMessage message=\"{}\"", text);
+        log_unexpected(self->state.unexpected, x);
         return make_error(errc::invalid_argument,
                           "not served on the peer listener (--peer-listen), which serves only "
                           "other nodes");

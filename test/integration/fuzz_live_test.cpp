@@ -1,11 +1,12 @@
-// Mutated frames against a running node (issue 13, requirement 7). A relay records what a real
-// kvctl sends a node's port (a BASP handshake, then its calls); the test then opens a few
-// thousand connections of its own and sends that conversation with one frame mutated each time
-// (its payload, its header, or the bytes anywhere), and checks that the node is still running,
-// that its memory stayed bounded, that no message wrote lines to its log past the port's
-// budget, and that it still serves a put and a get.
-#include <arpa/inet.h>
-#include <netinet/in.h>
+// Mutated frames against a running node, on both listeners that take strangers' bytes (issue 13,
+// requirement 7). A relay records two genuine conversations: a kvctl put on the client listener
+// (the client protocol: a hello, then the request) and a CAF peer's on the peer listener (the
+// test's own actor system: a BASP handshake, then a ReplicaBatch of a write, a read and a tree
+// call to the front). The test then opens a few thousand connections of its own to each
+// listener and sends its conversation with one thing changed each time, and checks that the
+// node is still running, that its memory stayed bounded, that what it refused was counted where
+// it belongs, that no message wrote lines to its log past the listeners' budgets, and that it
+// still serves a put and a get.
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,100 +14,89 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <map>
+#include <sstream>
 #include <thread>
 
 #include "caf/binary_deserializer.hpp"
 #include "caf/binary_serializer.hpp"
 #include "caf/io/basp/header.hpp"
+#include "cluster/consistency.hpp"
+#include "messages/framing.hpp"
 #include "test/fuzz/fuzz.hpp"
+#include "test/support/peer_system.hpp"
 #include "test/support/process.hpp"
+#include "test/support/relay.hpp"
 #include "test/support/temp_dir.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
+using kv::test::metric;
 using kv::test::node;
 using kv::test::run_kvctl;
 namespace basp = caf::io::basp;
 using steady = std::chrono::steady_clock;
 
-int listen_loopback(uint16_t& port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0);
-  REQUIRE(::listen(fd, 4) == 0);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  port = ntohs(addr.sin_port);
-  return fd;
+// Each listener gets this long of mutated conversations (or opts.iterations of them).
+constexpr auto budget_per_listener = 12s;
+
+// -- the client protocol: a 4-byte big-endian length, then the payload ------------------------
+
+std::string framed(const std::string& payload) {
+  auto n = static_cast<uint32_t>(payload.size());
+  return std::string{static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                     static_cast<char>(n >> 8), static_cast<char>(n)} +
+         payload;
 }
 
-int connect_loopback(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
+// The payloads of a recorded client conversation.
+std::vector<std::string> client_frames_of(const std::string& bytes) {
+  kv::protocol::frame_reader reader{kv::protocol::default_max_frame_bytes};
+  reader.feed(bytes);
+  std::vector<std::string> out;
+  for (auto next = reader.next(); next && *next; next = reader.next()) out.push_back(**next);
+  REQUIRE(reader.buffered() == 0);
+  return out;
 }
 
-// Forwards one connection from its own port to `to_port` and keeps what the client sent. The
-// relay ends when either side closes or after 15 s.
-class recording_relay {
- public:
-  explicit recording_relay(uint16_t to_port) : listener_(listen_loopback(port_)) {
-    thread_ = std::thread([this, to_port] { relay(to_port); });
+// The client conversation with one thing changed, chosen by `choose`: the bytes of the whole,
+// a cut anywhere, a frame's length header (its payload unchanged), a frame's payload (its
+// header announcing the new length), or a frame repeated.
+std::string mutated_client(const std::vector<std::string>& payloads, const std::string& whole,
+                           kv::fuzz::chooser& choose) {
+  auto how = choose.below(5);
+  if (how == 0) {
+    auto out = whole;
+    kv::fuzz::mutate(out, {whole}, choose);
+    return out;
   }
-  ~recording_relay() {
-    if (thread_.joinable()) thread_.join();
-    ::close(listener_);
-  }
-  uint16_t port() const { return port_; }
-  std::string client_bytes() {
-    if (thread_.joinable()) thread_.join();
-    return sent_;
-  }
-
- private:
-  void relay(uint16_t to_port) {
-    pollfd accept_poll{listener_, POLLIN, 0};
-    if (::poll(&accept_poll, 1, 15000) != 1) return;
-    int client = ::accept(listener_, nullptr, nullptr);
-    int server = connect_loopback(to_port);
-    auto deadline = steady::now() + 15s;
-    char buf[65536];
-    while (client >= 0 && server >= 0 && steady::now() < deadline) {
-      pollfd fds[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
-      if (::poll(fds, 2, 100) <= 0) continue;
-      bool open = true;
-      for (int i = 0; i < 2 && open; ++i) {
-        if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-        auto n = ::read(fds[i].fd, buf, sizeof buf);
-        if (n <= 0)
-          open = false;
-        else if (::write(fds[1 - i].fd, buf, n) != n)
-          open = false;
-        else if (i == 0)
-          sent_.append(buf, n);
-      }
-      if (!open) break;
+  if (how == 1) return whole.substr(0, choose.below(whole.size()));
+  // Payload changes spare the hello most of the time: the mutation then reaches the requests.
+  auto victim = choose.below(payloads.size());
+  if (how == 2 && victim == 0 && !choose.one_in(8)) victim = 1 + choose.below(payloads.size() - 1);
+  std::string out;
+  for (size_t i = 0; i < payloads.size(); ++i) {
+    auto frame = framed(payloads[i]);
+    if (i == victim && how == 2) {
+      auto payload = payloads[i];
+      kv::fuzz::mutate(payload, payloads, choose);
+      frame = framed(payload);
+    } else if (i == victim && how == 3) {  // a length off by a few bytes, or by a lot
+      auto length = static_cast<uint32_t>(
+          choose.one_in(2) ? choose.interesting() : payloads[i].size() + choose.below(9) - 4);
+      for (int b = 0; b < 4; ++b) frame[b] = static_cast<char>(length >> (24 - 8 * b));
+    } else if (i == victim && how == 4) {
+      for (auto copies = 1 + choose.below(64); copies > 0; --copies) out += frame;
     }
-    if (client >= 0) ::close(client);
-    if (server >= 0) ::close(server);
+    out += frame;
   }
+  return out;
+}
 
-  uint16_t port_ = 0;
-  int listener_;
-  std::string sent_;
-  std::thread thread_;
-};
+// -- BASP: a 32-byte header, then the payload it announces ------------------------------------
 
 struct frame {
   basp::header hdr;
@@ -120,8 +110,8 @@ std::string header_bytes(const basp::header& hdr) {
   return {buf.begin(), buf.end()};
 }
 
-// The frames of a recorded conversation (BASP: a header, then the payload it announces).
-std::vector<frame> frames_of(const std::string& bytes) {
+// The frames of a recorded BASP conversation.
+std::vector<frame> basp_frames_of(const std::string& bytes) {
   std::vector<frame> out;
   for (size_t at = 0; at + basp::header_size <= bytes.size();) {
     frame f;
@@ -136,10 +126,10 @@ std::vector<frame> frames_of(const std::string& bytes) {
   return out;
 }
 
-// The conversation with one thing changed, chosen by `choose`: a frame's payload (its header
-// announcing the new length), a frame's header, or the bytes of the whole conversation.
-std::string mutated(const std::vector<frame>& frames, const std::vector<std::string>& payloads,
-                    const std::string& whole, kv::fuzz::chooser& choose) {
+// The BASP conversation with one thing changed, chosen by `choose`: a frame's payload (its
+// header announcing the new length), a frame's header, or the bytes of the whole conversation.
+std::string mutated_basp(const std::vector<frame>& frames, const std::vector<std::string>& payloads,
+                         const std::string& whole, kv::fuzz::chooser& choose) {
   auto how = choose.below(4);
   if (how == 0) {
     auto out = whole;
@@ -165,9 +155,78 @@ std::string mutated(const std::vector<frame>& frames, const std::vector<std::str
   return out;
 }
 
+// -- recording --------------------------------------------------------------------------------
+
+// What kvctl sends the client listener for one put: its hello, then the put.
+std::string record_client_put(const node& n) {
+  kv::test::recording_relay relay{n.port()};
+  auto put = run_kvctl(
+      {"--node", relay.address(), "--timeout", "3000", "put", "fuzz:k", "v1", "--ns", "default"});
+  REQUIRE(put.exit_code == 0);
+  return relay.client_bytes();
+}
+
+kv::msg::ReplicaCall replica_call(uint64_t id) {
+  kv::msg::ReplicaCall call;
+  call.set_id(id);
+  return call;
+}
+
+// What a CAF peer sends the peer listener: its handshake, then a batch of a write, a read and
+// a tree call to the front (as a peer link sends them), and whatever CAF adds until it goes.
+// The write is a blind one, as a coordinator sends it, with the namespace's bounds: thousands of
+// them add as many siblings to one key, and without max_siblings each would rewrite an object
+// ever larger (the node then spends its time and memory on that, not on the bad frames).
+std::string record_peer_batch(const node& n) {
+  kv::test::recording_relay relay{
+      static_cast<uint16_t>(n.port() + kv::test::node_port_offset_peer)};
+  {
+    kv::test::peer_system peer;
+    auto front = peer.connect(relay.port());
+    REQUIRE(front);
+    kv::msg::ReplicaBatch batch;
+    auto write = replica_call(1);
+    write.mutable_write()->set_partition(1);
+    write.mutable_write()->set_ns("default");
+    write.mutable_write()->set_key("fuzz:peer");
+    write.mutable_write()->mutable_create()->set_value("v1");
+    write.mutable_write()->mutable_create()->set_timestamp_ms(1700000000000);
+    kv::cluster::namespace_config bounds;
+    write.mutable_write()->mutable_create()->set_max_object_bytes(bounds.max_object_bytes);
+    write.mutable_write()->mutable_create()->set_max_siblings(bounds.max_siblings);
+    *batch.add_calls() = write;
+    auto read = replica_call(2);
+    read.mutable_read()->set_partition(1);
+    read.mutable_read()->set_ns("default");
+    read.mutable_read()->set_key("fuzz:peer");
+    *batch.add_calls() = read;
+    auto tree = replica_call(3);
+    tree.mutable_tree()->set_partition(1);
+    *batch.add_calls() = tree;
+    caf::scoped_actor self{peer.sys};
+    self->send(*front, batch);
+    int results = 0;
+    for (bool waiting = true; waiting && results < 3;)
+      self->receive([&](const kv::msg::ReplicaResults& r) { results += r.results_size(); },
+                    caf::after(std::chrono::seconds(5)) >> [&] { waiting = false; });
+    REQUIRE(results == 3);
+  }  // the actor system goes, and its connection with it: the relay ends
+  return relay.client_bytes();
+}
+
+// `recorded` with the namespace no longer UTF-8 (same length, so no lengths change): protobuf
+// refuses the message, and used to write a line to the node's stderr for each.
+std::string not_utf8(std::string recorded) {
+  for (auto at = recorded.find("default"); at != recorded.npos; at = recorded.find("default", at))
+    recorded[at + 6] = '\xff';
+  return recorded;
+}
+
+// -- sending ----------------------------------------------------------------------------------
+
 // Sends `bytes` on a new connection and closes it; reads whatever the node answers meanwhile.
 void send_once(uint16_t port, const std::string& bytes) {
-  int fd = connect_loopback(port);
+  int fd = kv::test::connect_loopback(port);
   if (fd < 0) return;
   size_t at = 0;
   while (at < bytes.size()) {
@@ -183,22 +242,6 @@ void send_once(uint16_t port, const std::string& bytes) {
   ::close(fd);
 }
 
-// The value of metric `name` in the node's GET /metrics on `port`, or -1.
-double metric(uint16_t port, const std::string& name) {
-  int fd = connect_loopback(port);
-  if (fd < 0) return -1;
-  std::string req = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  static_cast<void>(::send(fd, req.data(), req.size(), MSG_NOSIGNAL));  // ignored: read says
-  std::string reply;
-  char buf[4096];
-  pollfd p{fd, POLLIN, 0};
-  for (ssize_t n; ::poll(&p, 1, 3000) == 1 && (n = ::read(fd, buf, sizeof buf)) > 0;)
-    reply.append(buf, n);
-  ::close(fd);
-  auto at = reply.find("\n" + name + " ");
-  return at == reply.npos ? -1 : std::stod(reply.substr(at + name.size() + 2));
-}
-
 // VmRSS of `pid` in KiB, 0 if unreadable.
 uint64_t rss_kib(pid_t pid) {
   std::ifstream status{"/proc/" + std::to_string(pid) + "/status"};
@@ -208,75 +251,134 @@ uint64_t rss_kib(pid_t pid) {
   return 0;
 }
 
+// Sends mutated conversations (input i made by `make` from the chooser of i) to `port`, one
+// connection each, until opts.iterations or `budget` is reached. Fails as soon as the node is
+// gone (it checks every 50 inputs), naming the input. Returns how many were sent.
+size_t hammer(node& n, uint16_t port, const char* name, const kv::fuzz::options& opts,
+              const std::function<std::string(kv::fuzz::chooser&)>& make, uint64_t& rss_peak) {
+  auto deadline = steady::now() + budget_per_listener;
+  size_t sent = 0;
+  for (size_t i = 0; i < opts.iterations && steady::now() < deadline; ++i, ++sent) {
+    auto choose = kv::fuzz::chooser_for(opts.seed, i);
+    auto input = make(choose);
+    if (const char* dump = std::getenv("KV_FUZZ_LIVE_DUMP"))
+      std::ofstream{std::string{dump} + "/" + name + "-" + std::to_string(i), std::ios::binary}
+          << input;
+    send_once(port, input);
+    if (i % 50 != 0) continue;
+    if (!n.proc().running()) {
+      auto log = n.log();
+      FAIL("the node ended (status "
+           << n.proc().wait_exit(1000ms).value_or(-1) << ") by " << name << " input " << i
+           << "; its log ends: " << log.substr(log.size() - std::min<size_t>(log.size(), 1500)));
+    }
+    rss_peak = std::max(rss_peak, rss_kib(n.proc().pid()));
+  }
+  return sent;
+}
+
+// How many lines of `log` hold `what`.
+size_t count(const std::string& log, std::string_view what) {
+  size_t k = 0;
+  for (auto at = log.find(what); at != log.npos; at = log.find(what, at + 1)) ++k;
+  return k;
+}
+
+// The event names of the node's warning and error lines, with how often each came.
+std::map<std::string, size_t> events(const std::string& log) {
+  std::map<std::string, size_t> out;
+  std::istringstream lines{log};
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words{line};
+    std::string when, level, logger, event;
+    if (words >> when >> level >> logger >> event && (level == "warning" || level == "error"))
+      ++out[logger + " " + event];
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("a node hit by thousands of mutated frames stays up, bounded and serving",
           "[integration][fuzz]") {
   kv::test::temp_dir dir;
   auto http_port = kv::test::free_port();
+  auto started = steady::now();
   node n{dir.str(), {"--http", "127.0.0.1:" + std::to_string(http_port)}};
   auto pid = n.proc().pid();
-  recording_relay relay{n.port()};
-  auto put = run_kvctl({"--node", "127.0.0.1:" + std::to_string(relay.port()), "--timeout", "3000",
-                        "put", "fuzz:k", "v1", "--ns", "default"});
-  REQUIRE(put.exit_code == 0);
-  auto recorded = relay.client_bytes();
-  auto frames = frames_of(recorded);
-  REQUIRE(frames.size() >= 2);  // the handshake and at least one call
-  std::vector<std::string> payloads;
-  for (auto& f : frames) payloads.push_back(f.payload);
+  auto peer_port = static_cast<uint16_t>(n.port() + kv::test::node_port_offset_peer);
 
-  auto opts = kv::fuzz::options_for("live", 13601, 5000);
+  auto client_recorded = record_client_put(n);
+  auto client_payloads = client_frames_of(client_recorded);
+  REQUIRE(client_payloads.size() >= 2);  // the hello and the put
+  auto peer_recorded = record_peer_batch(n);
+  auto peer_frames = basp_frames_of(peer_recorded);
+  REQUIRE(peer_frames.size() >= 2);  // the handshake and the batch
+  std::vector<std::string> peer_payloads;
+  for (auto& f : peer_frames) peer_payloads.push_back(f.payload);
+
   auto rss_before = rss_kib(pid);
   uint64_t rss_peak = rss_before;
-  auto deadline = steady::now() + 20s;
-  size_t sent = 0;
-  for (size_t i = 0; i < opts.iterations && steady::now() < deadline; ++i, ++sent) {
-    auto choose = kv::fuzz::chooser_for(opts.seed, i);
-    auto input = mutated(frames, payloads, recorded, choose);
-    if (const char* dump = std::getenv("KV_FUZZ_LIVE_DUMP"))
-      std::ofstream{std::string{dump} + "/" + std::to_string(i), std::ios::binary} << input;
-    send_once(n.port(), input);
-    if (i % 50 == 0) {
-      if (!n.proc().running()) {
-        auto log = n.log();
-        FAIL("the node ended (status "
-             << n.proc().wait_exit(1000ms).value_or(-1) << ") by input " << i
-             << "; its log ends: " << log.substr(log.size() - std::min<size_t>(log.size(), 1500)));
-      }
-      rss_peak = std::max(rss_peak, rss_kib(pid));
-    }
+  auto client_opts = kv::fuzz::options_for("live_client", 13601, 10000);
+  auto client_sent = hammer(
+      n, n.port(), "client", client_opts,
+      [&](kv::fuzz::chooser& c) { return mutated_client(client_payloads, client_recorded, c); },
+      rss_peak);
+  auto peer_opts = kv::fuzz::options_for("live_peer", 13602, 10000);
+  auto peer_sent = hammer(
+      n, peer_port, "peer", peer_opts,
+      [&](kv::fuzz::chooser& c) {
+        return mutated_basp(peer_frames, peer_payloads, peer_recorded, c);
+      },
+      rss_peak);
+  auto client_bad = not_utf8(client_recorded);
+  auto peer_bad = not_utf8(peer_recorded);
+  REQUIRE(client_bad != client_recorded);
+  REQUIRE(peer_bad != peer_recorded);
+  for (int i = 0; i < 200; ++i) {
+    send_once(n.port(), client_bad);
+    send_once(peer_port, peer_bad);
   }
-  // The put again, its namespace no longer UTF-8 (same length, so no length changes): protobuf
-  // refuses the message and used to write a line to the node's stderr for each.
-  auto not_utf8 = recorded;
-  for (auto at = not_utf8.find("default"); at != not_utf8.npos; at = not_utf8.find("default", at))
-    not_utf8[at + 6] = '\xff';
-  for (int i = 0; i < 200; ++i) send_once(n.port(), not_utf8);
   std::this_thread::sleep_for(500ms);
   auto rss_after = rss_kib(pid);
   rss_peak = std::max(rss_peak, rss_after);
-  std::cout << "live fuzz: " << sent << " conversations of " << frames.size()
-            << " frames, one mutated in each; VmRSS " << rss_before / 1024 << " MiB before, "
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(steady::now() - started).count();
+
+  std::cout << "live fuzz: " << client_sent << " client conversations of " << client_payloads.size()
+            << " frames and " << peer_sent << " peer conversations of " << peer_frames.size()
+            << " frames, one thing changed in each; VmRSS " << rss_before / 1024 << " MiB before, "
             << rss_peak / 1024 << " MiB at most, " << rss_after / 1024 << " MiB after" << std::endl;
   auto log = n.log();
-  auto count = [&](std::string_view what) {
-    size_t k = 0;
-    for (auto at = log.find(what); at != log.npos; at = log.find(what, at + 1)) ++k;
-    return k;
-  };
-  std::cout << "live fuzz: node log " << log.size() << " bytes, " << count("ConnectionRejected")
-            << " ConnectionRejected, " << count("ConnectionLost") << " ConnectionLost, "
-            << count("libprotobuf") << " protobuf lines" << std::endl;
-  auto refused = metric(http_port, "ringkv_messages_refused_total");
-  auto rejected = metric(http_port, "ringkv_connections_rejected_total");
-  std::cout << "live fuzz: " << refused << " messages refused by their deserializer, " << rejected
-            << " connections closed by the port guard" << std::endl;
-  CHECK(refused >= 200);  // mutations reached the messages, not only the frame guard
-  CHECK(count("libprotobuf") == 0);
-  CHECK(sent >= 1000);
+  std::cout << "live fuzz: node log " << log.size() << " bytes over " << seconds << " s, "
+            << count(log, "libprotobuf") << " protobuf lines; warnings and errors:";
+  for (auto& [event, k] : events(log)) std::cout << " " << event << " " << k << ";";
+  std::cout << std::endl;
+  auto client_closed = metric(http_port, "ringkv_connections_rejected_total{listener=\"client\"}");
+  auto peer_closed = metric(http_port, "ringkv_connections_rejected_total{listener=\"peer\"}");
+  auto client_refused = metric(http_port, "ringkv_listener_refused_total{listener=\"client\"}");
+  auto peer_refused = metric(http_port, "ringkv_listener_refused_total{listener=\"peer\"}");
+  auto messages_refused = metric(http_port, "ringkv_messages_refused_total");
+  std::cout << "live fuzz: connections closed: " << client_closed << " client, " << peer_closed
+            << " peer; calls refused by the listener: " << client_refused << " client, "
+            << peer_refused << " peer; " << messages_refused
+            << " peer messages refused by their deserializer" << std::endl;
+
   REQUIRE(n.proc().running());
-  CHECK(rss_peak - rss_before < (uint64_t{1} << 20));  // < 1 GiB of growth
+  CHECK(client_sent >= 1000);
+  CHECK(peer_sent >= 1000);
+  CHECK(rss_peak - rss_before < kv::fuzz::max_rss_bytes / 1024);  // KiB
+  // Mutations reached the frames and the messages, not only the framing.
+  CHECK(client_closed >= 200);     // goodbyes, the 200 not UTF-8 among them
+  CHECK(peer_closed >= 1);         // the port guard's refusals of mutated headers
+  CHECK(messages_refused >= 200);  // the peer's messages that did not deserialize
+  CHECK(count(log, "libprotobuf") == 0);
+  // Each listener logs at most 10 connection lines a second, plus one saying how many it held
+  // back; the peer listener's front at most one line a second about messages it does not serve.
+  auto budget = static_cast<size_t>(11 * (seconds + 1));
+  CHECK(count(log, "door=client") <= budget);
+  CHECK(count(log, " port Connection") <= budget);
+  CHECK(count(log, "UnexpectedMessage") <= static_cast<size_t>(seconds + 1));
+
   auto again = run_kvctl({"--node", n.address(), "--timeout", "3000", "put", "fuzz:after", "v2"});
   CHECK(again.exit_code == 0);
   auto got = run_kvctl({"--node", n.address(), "--timeout", "3000", "get", "fuzz:after", "--raw"});

@@ -4,6 +4,7 @@
 // never reach an actor: test/integration/listeners_test.cpp.)
 #include <catch2/catch.hpp>
 
+#include <thread>
 #include <variant>
 
 #include "actors/interfaces.hpp"
@@ -99,6 +100,38 @@ TEST_CASE("errors and unexpected messages from a peer do not stop the node",
   CHECK(n.proc().running());
   n.proc().wait_for_line("never printed", 100ms);
   CHECK(n.proc().lines().size() == 1);  // only the ready line: nothing printed to stdout
+}
+
+// Caught by the live fuzz test: mutated peer messages reached the front as messages it does not
+// serve, and each wrote a line to the log.
+TEST_CASE(
+    "a peer's flood of messages the front does not serve is counted in full, logged once a second",
+    "[integration][port]") {
+  kv::test::temp_dir dir;
+  auto http = kv::test::free_port();
+  node n{dir.str(), {"--http", "127.0.0.1:" + std::to_string(http)}};
+  peer p;
+  auto front = p.connect(n);
+  auto started = std::chrono::steady_clock::now();
+  constexpr int flood = 300;
+  for (int i = 0; i < flood; ++i) caf::anon_send(front, kv::msg::SupervisorStatusReply{});
+  const std::string refused = "ringkv_listener_refused_total{listener=\"peer\"}";
+  for (int i = 0; i < 50 && kv::test::metric(http, refused) < flood; ++i)
+    std::this_thread::sleep_for(100ms);
+  auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started)
+          .count();
+
+  CHECK(kv::test::metric(http, refused) == flood);
+  auto log = n.log();
+  size_t lines = 0;
+  for (auto at = log.find("UnexpectedMessage"); at != log.npos;
+       at = log.find("UnexpectedMessage", at + 1))
+    ++lines;
+  CHECK(lines >= 1);
+  CHECK(lines <= static_cast<size_t>(seconds + 1));
+  REQUIRE(run_kvctl({"--node", n.address(), "put", "k", "v"}).exit_code == 0);
+  CHECK(serves(n));
 }
 
 TEST_CASE("gossip with a row or a table out of bounds leaves the node serving, without it",

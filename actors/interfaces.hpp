@@ -63,13 +63,9 @@ using replica_api =
 // Gossip between nodes (actors/gossip.hpp).
 using gossip_api = caf::typed_actor<caf::replies_to<msg::GossipRequest>::with<msg::GossipReply>>;
 
-// Who receives a batch, and who its results: a node's front takes a client's ClientBatch
-// and a peer link's ReplicaBatch.
-using client_batch_sink = caf::typed_actor<caf::reacts_to<msg::ClientBatch>>;
+// Who receives a peer link's batch (a node's front), and who its results (the link).
 using replica_batch_sink = caf::typed_actor<caf::reacts_to<msg::ReplicaBatch>>;
-// Who receives the results of a batch: a peer's link, or a client actor.
 using replica_results_sink = caf::typed_actor<caf::reacts_to<msg::ReplicaResults>>;
-using client_results_sink = caf::typed_actor<caf::reacts_to<msg::ClientResults>>;
 
 // What a node publishes on its peer port (--peer-listen), for other nodes only: gossip, and
 // batches of replica calls from their links (answered with ReplicaResults). The peer port's

@@ -26,18 +26,12 @@
 
 namespace kv::msg {
 
-class ClientBatch;
-class ClientResults;
 class ReplicaBatch;
 class ReplicaResults;
 
 // The messages made of items (calls or results, and pieces), which max_batch_items bounds.
 template <class T>
 inline constexpr bool is_batch = false;
-template <>
-inline constexpr bool is_batch<ClientBatch> = true;
-template <>
-inline constexpr bool is_batch<ClientResults> = true;
 template <>
 inline constexpr bool is_batch<ReplicaBatch> = true;
 template <>

@@ -8,7 +8,7 @@
 
 namespace kv {
 
-// Items in one batch message (ClientBatch, ClientResults, ReplicaBatch, ReplicaResults):
+// Items in one batch message (ReplicaBatch, ReplicaResults):
 // calls or results and pieces together, as actors/net/batching.hpp's `outgoing` counts them. A
 // batch over it is refused whole by its deserializer (messages/caf_types.hpp) before any item
 // is parsed: millions of empty calls fit in one 4 MiB frame and would cost far more memory and

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "caf/binary_serializer.hpp"
@@ -64,6 +66,51 @@ TEST_CASE("the frame vetter refuses messages that claim to be stream messages", 
     CHECK_FALSE(vetter.vet(msg.data(), msg.size()));
     CHECK(vetter.awaiting_payload());
   }
+}
+
+}  // namespace kv::actors
+
+namespace kv::actors {
+namespace {
+
+// The payload of a direct message as CAF 0.17 writes it (no stages, a 16-bit zero, the type
+// names, the content).
+std::string payload_of(const std::string& types, std::string content = "xyz") {
+  return std::string(3, '\0') + static_cast<char>(types.size()) + types + content;
+}
+
+// What the vetter says of a direct message carrying `payload`, after a handshake.
+std::optional<std::string> vet_message(const std::string& payload) {
+  auto vetter = handshaken(4096);
+  auto hdr = header(basp::message_type::direct_message, payload.size(), 1, 1, 2);
+  REQUIRE_FALSE(vetter.vet(hdr.data(), hdr.size()));
+  vetter.accepted();
+  return vetter.vet(payload.data(), payload.size());
+}
+
+}  // namespace
+
+TEST_CASE("the frame vetter drops exits, downs, links and routed messages from peers", "[port]") {
+  CHECK_FALSE(vet_message(payload_of("@<>+kv.msg.GossipRequest")));
+  CHECK_FALSE(vet_message(payload_of("@<>+@error")));           // the front logs and ignores it
+  CHECK_FALSE(vet_message(payload_of("@<>+@downstream_msg")));  // not a down message
+  CHECK(vet_message(payload_of("@<>+@exit"))->rfind("an exit message from a peer", 0) == 0);
+  CHECK(vet_message(payload_of("@<>+@down"))->rfind("a down message from a peer", 0) == 0);
+  CHECK(vet_message(payload_of("@<>+@str+@exit"))->rfind("an exit message", 0) == 0);
+  CHECK(vet_message(payload_of("@<>+@atom+@strong_actor_ptr")) ==
+        "a link or unlink message from a peer (dropped)");
+  CHECK(vet_message(std::string("\x01") + payload_of("@<>+@str").substr(1)) ==
+        "a message with forwarding stages (ringkv sends none)");
+  CHECK(vet_message(std::string(3, '\0') + '\x7f' + "@<>") ==
+        "a message whose type names overrun it");
+  CHECK(vet_message("ab") == "a message too short to hold its content's types");
+
+  auto vetter = handshaken(4096);
+  auto routed = header(basp::message_type::routed_message, 10, 1, 1, 2);
+  CHECK(vetter.vet(routed.data(), routed.size()) ==
+        "a routed message (ringkv's nodes talk directly)");
+  auto empty = header(basp::message_type::direct_message, 0, 1, 1, 2);
+  CHECK(handshaken(4096).vet(empty.data(), empty.size()));  // BASP itself finds it malformed
 }
 
 }  // namespace kv::actors

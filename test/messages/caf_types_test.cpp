@@ -142,7 +142,7 @@ TEST_CASE_METHOD(system_fixture,
   auto before = kv::messages_refused();
   SECTION("4 MiB of empty calls, two million of them") {
     auto payload = batch_bytes((size_t{4} << 20) / 2);
-    kv::msg::ClientBatch batch;
+    kv::msg::ReplicaBatch batch;
     auto started = std::chrono::steady_clock::now();
     CHECK(decode(sys, payload, batch));
     auto took = std::chrono::steady_clock::now() - started;
@@ -155,23 +155,23 @@ TEST_CASE_METHOD(system_fixture,
     CHECK(decode(sys, batch_bytes(kv::max_batch_items - 24, 25), batch));
     kv::msg::ReplicaResults results;
     CHECK(decode(sys, batch_bytes(1, kv::max_batch_items), results));
-    kv::msg::ClientResults client_results;
-    CHECK(decode(sys, batch_bytes(kv::max_batch_items + 1), client_results));
+    kv::msg::ReplicaResults more_results;
+    CHECK(decode(sys, batch_bytes(kv::max_batch_items + 1), more_results));
     CHECK(kv::messages_refused() == before + 3);
   }
   SECTION("fields a batch does not have count too") {
     std::string unknown;
     for (size_t i = 0; i <= kv::max_batch_items; ++i) unknown += std::string("\x78\x01", 2);
-    kv::msg::ClientBatch batch;
+    kv::msg::ReplicaBatch batch;
     CHECK(decode(sys, unknown, batch));
   }
 }
 
 TEST_CASE_METHOD(system_fixture, "a batch at max_batch_items items is delivered", "[messages]") {
   auto before = kv::messages_refused();
-  kv::msg::ClientBatch batch;
+  kv::msg::ReplicaResults batch;
   CHECK_FALSE(decode(sys, batch_bytes(kv::max_batch_items), batch));
-  CHECK(batch.calls_size() == int(kv::max_batch_items));
+  CHECK(batch.results_size() == int(kv::max_batch_items));
   kv::msg::ReplicaBatch replica_batch;
   CHECK_FALSE(decode(sys, batch_bytes(kv::max_batch_items - 24, 24), replica_batch));
   CHECK(replica_batch.calls_size() + replica_batch.pieces_size() == int(kv::max_batch_items));
@@ -180,7 +180,7 @@ TEST_CASE_METHOD(system_fixture, "a batch at max_batch_items items is delivered"
 
 TEST_CASE_METHOD(system_fixture, "a malformed message is refused and counted", "[messages]") {
   auto before = kv::messages_refused();
-  kv::msg::ClientBatch batch;
+  kv::msg::ReplicaBatch batch;
   CHECK(decode(sys, batch_bytes(3) + "\x0a\x05", batch));  // a call cut short
   kv::msg::PutRequest put;
   CHECK(decode(sys, std::string("\xff\xff", 2), put));

@@ -40,26 +40,7 @@ struct door_state {
   std::shared_ptr<door_counters> counters;
   std::map<connection_handle, connection> conns;
   std::shared_ptr<spdlog::logger> log;
-  // Log budget: at most max_lines_per_second connection lines a second.
-  steady::time_point second;
-  uint32_t logged = 0;
-  uint64_t suppressed = 0;
-
-  template <class... Ts>
-  void warn(const char* fmt, const Ts&... xs) {
-    constexpr uint32_t max_lines_per_second = 10;
-    auto now = steady::now();
-    if (now - second >= std::chrono::seconds{1}) {
-      if (suppressed > 0) log->warn("ConnectionLogsSuppressed count={}", suppressed);
-      second = now;
-      logged = 0;
-      suppressed = 0;
-    }
-    if (logged++ < max_lines_per_second)
-      log->warn(fmt, xs...);
-    else
-      ++suppressed;
-  }
+  kv::log::connection_log connections;  // connection warnings, rate-limited
 
   static inline const char* name = "door";
 };
@@ -93,8 +74,8 @@ void say_goodbye(door_broker* self, connection_handle hdl, errc code, const std:
   auto i = st.conns.find(hdl);
   if (i == st.conns.end()) return;
   st.counters->closed.fetch_add(1, std::memory_order_relaxed);
-  st.warn("ConnectionClosed door={} peer={} reason=\"{}\"", to_string(st.cfg.kind), i->second.peer,
-          why);
+  st.connections.warn("ConnectionClosed door={} peer={} reason=\"{}\"", to_string(st.cfg.kind),
+                      i->second.peer, why);
   msg::NodeFrame frame;
   auto* err = frame.mutable_goodbye();
   err->set_code(static_cast<msg::ErrorCode>(code));
@@ -354,8 +335,8 @@ bool on_frame(door_broker* self, connection_handle hdl, connection& conn,
     send_frame(self, hdl, out);
     if (reply.has_error()) {
       st.counters->closed.fetch_add(1, std::memory_order_relaxed);
-      st.warn("ConnectionClosed door={} peer={} reason=\"{}\"", to_string(st.cfg.kind), conn.peer,
-              reply.error().message());
+      st.connections.warn("ConnectionClosed door={} peer={} reason=\"{}\"", to_string(st.cfg.kind),
+                          conn.peer, reply.error().message());
       st.conns.erase(hdl);
       self->close(hdl);
       return false;
@@ -454,6 +435,7 @@ caf::behavior serve_door(door_broker* self, caf::io::doorman_ptr acceptor, door_
   st.reg = std::move(reg);
   st.counters = std::move(counters);
   st.log = log::get(role);
+  st.connections = kv::log::connection_log{st.log};
   self->add_doorman(std::move(acceptor));
   self->delayed_send(self, sweep_interval, tick_atom::value);
   return {
@@ -464,8 +446,9 @@ caf::behavior serve_door(door_broker* self, caf::io::doorman_ptr acceptor, door_
         auto i = st.conns.find(msg.handle);
         if (i == st.conns.end()) return;
         if (i->second.frame_started)
-          st.warn("ConnectionLost door={} peer={} reason=\"closed in the middle of a frame\"",
-                  to_string(st.cfg.kind), i->second.peer);
+          st.connections.warn(
+              "ConnectionLost door={} peer={} reason=\"closed in the middle of a frame\"",
+              to_string(st.cfg.kind), i->second.peer);
         st.conns.erase(i);
       },
       [self](const caf::io::acceptor_closed_msg&) {

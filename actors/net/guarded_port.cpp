@@ -31,28 +31,7 @@ struct port_guard::state {
   std::vector<caf::intrusive_ptr<guarded_scribe>> live;
   std::atomic<uint64_t> accepted{0};
   std::atomic<uint64_t> rejected{0};
-  std::shared_ptr<spdlog::logger> log = log::get("port");
-  // Log budget: `logged` lines in the current second, `suppressed` beyond the budget.
-  steady::time_point second;
-  uint32_t logged = 0;
-  uint64_t suppressed = 0;
-
-  // Logs one rejected or lost connection, at most max_lines_per_second a second.
-  template <class... Ts>
-  void warn(const char* fmt, const Ts&... xs) {
-    constexpr uint32_t max_lines_per_second = 10;
-    auto now = steady::now();
-    if (now - second >= std::chrono::seconds{1}) {
-      if (suppressed > 0) log->warn("ConnectionLogsSuppressed count={}", suppressed);
-      second = now;
-      logged = 0;
-      suppressed = 0;
-    }
-    if (logged++ < max_lines_per_second)
-      log->warn(fmt, xs...);
-    else
-      ++suppressed;
-  }
+  kv::log::connection_log log{kv::log::get("port")};
 };
 
 // One accepted connection. Its frame_vetter tracks BASP framing and vets each header before
@@ -78,8 +57,8 @@ class guarded_scribe : public network::scribe_impl {
       // BASP closed the connection while handling this frame: it refused it.
       closed_ = true;
       guard_->rejected.fetch_add(1, std::memory_order_relaxed);
-      guard_->warn("ConnectionRejected peer={} reason=\"the protocol layer refused {}\"", peer_,
-                   frames_.in_handshake() ? "the handshake" : "a frame");
+      guard_->log.warn("ConnectionRejected peer={} reason=\"the protocol layer refused {}\"", peer_,
+                       frames_.in_handshake() ? "the handshake" : "a frame");
     } else {
       frames_.accepted();
     }
@@ -101,7 +80,7 @@ class guarded_scribe : public network::scribe_impl {
   void refuse(const std::string& reason) {
     closed_ = true;
     guard_->rejected.fetch_add(1, std::memory_order_relaxed);
-    guard_->warn("ConnectionRejected peer={} reason=\"{}\"", peer_, reason);
+    guard_->log.warn("ConnectionRejected peer={} reason=\"{}\"", peer_, reason);
   }
 
   bool gone() {
@@ -109,7 +88,7 @@ class guarded_scribe : public network::scribe_impl {
     if (!detached()) return false;
     closed_ = true;
     if (!frames_.handshaken() || frames_.awaiting_payload())
-      guard_->warn(
+      guard_->log.warn(
           "ConnectionLost peer={} reason=\"closed {}\"", peer_,
           frames_.handshaken() ? "in the middle of a frame" : "before completing a handshake");
     return true;
@@ -121,7 +100,7 @@ class guarded_scribe : public network::scribe_impl {
   bool reject(const char* reason) {
     closed_ = true;
     guard_->rejected.fetch_add(1, std::memory_order_relaxed);
-    guard_->warn("ConnectionRejected peer={} reason=\"{}\"", peer_, reason);
+    guard_->log.warn("ConnectionRejected peer={} reason=\"{}\"", peer_, reason);
     ::shutdown(stream_.fd(), SHUT_RDWR);  // the peer sees the close now, not at the next sweep
     io_failure(&stream_.backend(), network::operation::read);
     return false;

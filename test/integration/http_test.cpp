@@ -16,6 +16,7 @@
 
 #include "messages/token.hpp"
 #include "test/integration/cluster_support.hpp"
+#include "test/support/mute_listener.hpp"
 #include "test/support/process.hpp"
 #include "test/support/temp_dir.hpp"
 
@@ -390,12 +391,14 @@ TEST_CASE("/ready answers 503 until the node is ready, and while it leaves",
           "[integration][http]") {
   kv::test::temp_dir dir;
   SECTION("starting: a seed that never answers keeps the node from being ready") {
+    // A seed on a port it holds, so that it can never be the node's own peer listener (a seed
+    // naming the node itself is satisfied at once).
+    kv::test::mute_listener seed{true};
     auto http_port = kv::test::free_port();
     node n{dir.str(),
            "n1",
            kv::test::free_port(),
-           {"--seeds", "127.0.0.1:" + std::to_string(kv::test::free_port()), "--http",
-            "127.0.0.1:" + std::to_string(http_port)},
+           {"--seeds", seed.address(), "--http", "127.0.0.1:" + std::to_string(http_port)},
            start_mode::launch_only};
     REQUIRE(wait_until(5000ms, [&] {
       auto r = kv::test::run_program(

@@ -14,7 +14,8 @@ invalid, or no connection could be opened, so nothing was sent); `unknown` other
 Timeout or a ConnectionLost, too few replicas, an internal error): it may have been applied.
 
 One ringkv.Client per node (Nodes), shared by the threads that pick that node, so requests
-spread over every coordinator and a partition hits different ones."""
+spread over every coordinator and a partition hits different ones; a node that timed out or
+could not be reached is left alone for a while (suspects.py)."""
 
 import os
 import random
@@ -23,6 +24,7 @@ import threading
 
 from . import ROOT
 from .checker import elements_in
+from .suspects import Suspects
 
 # Debian's python3-protobuf (scripts/setup.sh) is installed for Debian's python3; another
 # Python 3.11 (pyenv's, which CMake finds on the CI machine) does not search its directory.
@@ -50,6 +52,7 @@ class Nodes:
         self.cluster = cluster
         self.lock = threading.Lock()
         self.clients = {}  # node -> (address, Client)
+        self.suspects = Suspects()
 
     def count(self):
         return self.cluster.net.nodes
@@ -80,14 +83,19 @@ def live_versions(result):
 
 
 def write_outcome(call):
-    """Runs a write; (outcome, the error's class name or None)."""
+    """Runs a write; (outcome, the error or None)."""
     try:
         call()
         return "ok", None
     except (ringkv.InvalidArgument, ringkv.TooLarge, ringkv.ConnectFailed) as e:
-        return "fail", type(e).__name__
+        return "fail", e
     except ringkv.Error as e:  # a Timeout or ConnectionLost above all: the outcome is unknown
-        return "unknown", type(e).__name__
+        return "unknown", e
+
+
+def node_failed(error):
+    """The node itself did not answer (as opposed to answering with an error)."""
+    return isinstance(error, (ringkv.Timeout, ringkv.ConnectFailed))
 
 
 class Workload(threading.Thread):
@@ -114,7 +122,14 @@ class Workload(threading.Thread):
             self.step(self.rng.choice(self.keys))
 
     def node(self):
-        return self.nodes.client(self.rng.randint(1, self.nodes.count()))
+        """A random node not suspected, and its client."""
+        i = self.nodes.suspects.pick(self.rng, self.nodes.count())
+        return i, self.nodes.client(i)
+
+    def failed(self, i, error):
+        if node_failed(error):
+            self.nodes.suspects.suspect(i)
+        self.stop.wait(BACKOFF_S)
 
     def write(self, op, key, value=None, read=None, element=None):
         """Puts (or deletes, value None) with the context of `read` (a GetResult, or None for
@@ -124,7 +139,7 @@ class Workload(threading.Thread):
         seen = [v.dot for v in read.versions] if read is not None else []
         event = {"client": self.name_, "ns": self.ns, "key": key, "op": op, "element": element}
         self.rec.op(**event, type="invoke", seen=seen)
-        client = self.node()
+        i, client = self.node()
         self.requests += 1
         if value is None:
             outcome, error = write_outcome(
@@ -132,18 +147,19 @@ class Workload(threading.Thread):
         else:
             outcome, error = write_outcome(
                 lambda: client.put(key, value, context, ns=self.ns, w=2))
-        self.rec.op(**event, type=outcome, error=error)
+        self.rec.op(**event, type=outcome, error=type(error).__name__ if error else None)
         if outcome != "ok":
-            self.stop.wait(BACKOFF_S)
+            self.failed(i, error)
         return outcome
 
     def read(self, key):
         """A GetResult at R=2, or None when the read failed."""
         self.requests += 1
+        i, client = self.node()
         try:
-            result = self.node().get(key, ns=self.ns, r=2)
-        except ringkv.Error:
-            self.stop.wait(BACKOFF_S)
+            result = client.get(key, ns=self.ns, r=2)
+        except ringkv.Error as e:
+            self.failed(i, e)
             return None
         self.max_siblings = max(self.max_siblings, len(result.siblings))
         return result

@@ -7,11 +7,15 @@ and 32 requests in flight, the builds interleaved round by round, median of the 
 Each build runs its own kvnode and kvbench. A build whose kvnode has no --peer-listen (before the
 client protocol, when one BASP port served clients and peers) gets --seeds on its client ports.
 Nodes listen on 127.0.0.1 ports 17700-17999, run --sync none (the client path is what is
-compared, not the disk), and are stopped by PID after each cell. Prints a markdown table.
+compared, not the disk), and are stopped by PID after each cell. Prints a markdown table with,
+besides throughput and median latency, the CPU time the nodes and kvbench spent per operation
+(warm-up included): on a machine that the benchmark saturates it is what throughput follows,
+and it varies less from run to run.
 """
 import argparse
 import json
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -65,18 +69,48 @@ def stop(procs):
             p.wait()
 
 
-def kvbench(bins, nodes, concurrency, duration, workdir, load):
+WARMUP_S = 1.0
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(procs):
+    """User + system CPU seconds the running `procs` have used so far."""
+    total = 0
+    for p in procs:
+        with open(f"/proc/{p.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / TICKS
+
+
+def children_cpu_s():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def kvbench_argv(bins, nodes):
+    return [os.path.join(bins, "kvbench"), "--target", "ringkv", "--nodes", ",".join(nodes),
+            "--ns", "bench", "--workload", "A", "--records", "20000", "--value-size", "1024"]
+
+
+def load(bins, nodes):
+    subprocess.run(kvbench_argv(bins, nodes) + ["--load", "--concurrency", "32"], check=True,
+                   capture_output=True, timeout=300)
+
+
+def kvbench(bins, nodes, procs, concurrency, duration, workdir):
+    """(ops/s, p50 µs, CPU µs per operation of the nodes and kvbench together)."""
     out = os.path.join(workdir, f"kvbench-{concurrency}.json")
-    argv = [os.path.join(bins, "kvbench"), "--target", "ringkv", "--nodes", ",".join(nodes),
-            "--ns", "bench", "--workload", "A", "--records", "20000", "--value-size", "1024",
-            "--concurrency", str(concurrency), "--warmup", "1", "--duration", str(duration),
-            "--json", out]
-    if not load:
-        argv.append("--no-load")
+    argv = kvbench_argv(bins, nodes) + [
+        "--no-load", "--concurrency", str(concurrency), "--warmup", str(WARMUP_S), "--duration",
+        str(duration), "--json", out]
+    nodes_before, bench_before = cpu_s(procs), children_cpu_s()
     subprocess.run(argv, check=True, capture_output=True, timeout=300)
+    cpu = cpu_s(procs) - nodes_before + children_cpu_s() - bench_before
     with open(out) as f:
         doc = json.load(f)
-    return doc["throughput"], doc["latency_us"]["p50"]
+    ops = doc["throughput"] * (WARMUP_S + duration)
+    return doc["throughput"], doc["latency_us"]["p50"], cpu * 1e6 / ops
 
 
 def main():
@@ -96,15 +130,18 @@ def main():
                     procs, addrs = start_cluster(bins, nodes, 17700 + 10 * nodes, workdir)
                     try:
                         time.sleep(1)
-                        for i, c in enumerate((1, 32)):
-                            got = kvbench(bins, addrs, c, args.duration, workdir, load=i == 0)
+                        load(bins, addrs)
+                        for c in (1, 32):
+                            got = kvbench(bins, addrs, procs, c, args.duration, workdir)
                             results.setdefault((build, nodes, c), []).append(got)
                             print(f"round {r + 1} {build} {nodes} node(s) A@{c}: "
-                                  f"{got[0]:.0f} ops/s, p50 {got[1]} us", file=sys.stderr)
+                                  f"{got[0]:.0f} ops/s, p50 {got[1]} us, "
+                                  f"CPU {got[2]:.1f} us/op", file=sys.stderr)
                     finally:
                         stop(procs)
-    print("| cell | old ops/s | new ops/s | ratio | old p50 µs | new p50 µs |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| cell | old ops/s | new ops/s | ratio | old p50 µs | new p50 µs "
+          "| old CPU µs/op | new CPU µs/op |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for nodes in (1, 3):
         for c in (1, 32):
             old = results[("old", nodes, c)]
@@ -113,8 +150,10 @@ def main():
             n = statistics.median(x[0] for x in new)
             op50 = statistics.median(x[1] for x in old if x[1] is not None)
             np50 = statistics.median(x[1] for x in new if x[1] is not None)
+            ocpu = statistics.median(x[2] for x in old)
+            ncpu = statistics.median(x[2] for x in new)
             print(f"| {nodes} node{'s' if nodes > 1 else ''}, A@{c} | {o:,.0f} | {n:,.0f} | "
-                  f"{n / o:.2f}x | {op50:.0f} | {np50:.0f} |")
+                  f"{n / o:.2f}x | {op50:.0f} | {np50:.0f} | {ocpu:.0f} | {ncpu:.0f} |")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ packages=(
   redis-server redis-tools        # kvbench's Redis driver is smoke-tested against them
   etcd-server etcd-client         # and its etcd driver (etcd 3.4) against these
   curl                            # the HTTP API's integration tests drive it
+  openssl                         # scripts/certs.sh makes the cluster's certificates
 )
 
 missing=()

@@ -366,11 +366,18 @@ engine::engine(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
 engine::~engine() = default;
 
 caf::expected<std::unique_ptr<engine>> engine::open(const engine_options& options) {
+  namespace fs = std::filesystem;
   std::error_code failed;
-  std::filesystem::create_directories(options.path, failed);
+  fs::create_directories(options.path, failed);
   if (failed)
     return make_error(errc::internal,
                       "cannot create data directory " + options.path + ": " + failed.message());
+  // Only the node's own user may enter the data directory, whatever mode it was made with: the
+  // files in it hold every value stored.
+  fs::permissions(options.path, fs::perms::owner_all, fs::perm_options::replace, failed);
+  if (failed)
+    return make_error(errc::internal, "cannot make data directory " + options.path +
+                                          " private (mode 0700): " + failed.message());
   auto state = std::make_unique<impl>(options);
   auto family = column_options(options, state->cache);
   std::vector<rocksdb::ColumnFamilyDescriptor> families{

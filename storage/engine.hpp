@@ -46,7 +46,7 @@ struct disk_event {
 };
 
 struct engine_options {
-  std::string path;  // data directory; created if missing
+  std::string path;  // data directory; created if missing, made mode 0700
   size_t block_cache_bytes = size_t{128} << 20;
   int bloom_bits_per_key = 10;  // ~1% false positives for point reads
   size_t write_buffer_bytes = size_t{64} << 20;

@@ -1,5 +1,7 @@
 // kvnode: one ringkv node. Flags override the config file, which overrides the defaults; both are
 // read through the settings table (actors/node/settings.hpp), which also writes --help.
+#include <sys/stat.h>
+
 #include <iostream>
 #include <map>
 #include <optional>
@@ -84,6 +86,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : kv::actors::exit_usage;
   }
+  // Every file the node creates (data, logs it is told to write) is its user's alone.
+  ::umask(077);
   auto cfg = kv::actors::configure(f.config, given(f));
   if (!cfg) {
     std::cerr << "kvnode: " << kv::describe(cfg.error()) << "\n";

@@ -191,7 +191,8 @@ const std::vector<node_setting>& node_table() {
                "HOST:PORT to serve operator verbs on (kvctl --admin: fail-actor, leave,\n"
                "remove, explain, transfers, hints, compaction, repair-status)",
                address(&c::admin_listen), "127.0.0.1, --listen's port + 200"),
-      entry<c>("data_dir", "--data-dir", "data directory; created if missing", text(&c::data_dir)),
+      entry<c>("data_dir", "--data-dir", "data directory; created if missing, made private (0700)",
+               text(&c::data_dir)),
       entry<c>("seeds", "--seeds",
                "HOST:PORT of members to join through, comma-separated; any one live member\n"
                "is enough, gossip finds the rest (this node's own may be listed too);\n"

@@ -273,6 +273,25 @@ TEST_CASE("status lists the node as up with its id and address, and shows the sy
   CHECK(json_field(json.out, "state") == "up");
 }
 
+TEST_CASE("no other user can read what kvnode stores", "[integration][node]") {
+  namespace fs = std::filesystem;
+  kv::test::temp_dir dir;
+  node n{dir.str()};
+  for (int i = 0; i < 10; ++i)
+    REQUIRE(run_kvctl(with_node(n, {"put", "k" + std::to_string(i), "secret"})).exit_code == 0);
+  REQUIRE(n.proc().signal(SIGTERM));  // flushes the memtable: an SST file joins the WAL
+  REQUIRE(n.proc().wait_exit(5000ms) == std::optional<int>{0});
+  CHECK(fs::status(n.data_dir()).permissions() == fs::perms::owner_all);
+  size_t files = 0;
+  auto others = fs::perms::group_all | fs::perms::others_all;
+  for (auto& entry : fs::recursive_directory_iterator(n.data_dir())) {
+    INFO(entry.path());
+    CHECK((entry.status().permissions() & others) == fs::perms::none);
+    ++files;
+  }
+  CHECK(files > 5);  // RocksDB's WAL, manifest, options, SST files, the node's identity
+}
+
 TEST_CASE("SIGTERM or SIGINT stops kvnode with exit code 0, and a restart finds all the data",
           "[integration][node]") {
   kv::test::temp_dir dir;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <vector>
@@ -97,6 +98,16 @@ class foreign_lock {
 };
 
 }  // namespace
+
+TEST_CASE("the data directory is made private, whatever mode it had", "[engine]") {
+  namespace fs = std::filesystem;
+  temp_dir dir;
+  auto path = dir.str() + "/data";
+  fs::create_directories(path);
+  fs::permissions(path, fs::perms::all, fs::perm_options::replace);
+  auto db = open_engine(path);
+  CHECK(fs::status(path).permissions() == fs::perms::owner_all);
+}
 
 TEST_CASE("the three column families hold independent keys", "[engine]") {
   temp_dir dir;

@@ -11,7 +11,12 @@ RUN apt-get update \
       libcaf-core0.17 libcaf-io0.17 librocksdb7.8 libprotobuf32 libspdlog1.10 libfmt9 \
       libtomlplusplus3 libcpp-httplib0.11 \
  && rm -rf /var/lib/apt/lists/* \
- && mkdir -p /data
+ && useradd --system --uid 10001 --user-group --home-dir /data --no-create-home \
+      --shell /usr/sbin/nologin ringkv \
+ && mkdir -p /data && chown ringkv:ringkv /data && chmod 700 /data
+# The node runs as an unprivileged user that owns only its data volume (a new named volume
+# takes /data's owner and mode from the image).
+USER ringkv
 VOLUME /data
 EXPOSE 7101 8101
 # KV_NODE is the node's own address (kvctl's default target): healthy once it serves requests.

@@ -2,10 +2,11 @@
 # The compose cluster under test, where a Docker engine answers (else exit 77: skipped):
 # builds ringkv:latest from build/bin (scripts/docker-image.sh --prebuilt), brings
 # docker-compose.yml up with the chaos configuration, requires the one-shot smoke service to
-# succeed, then runs scripts/chaos.py against the containers (kill -9 and restart, partitions
-# through the containers' network namespaces, docker pause, actor kills, a node whose restart
-# intensity is exceeded and that Docker's restart policy brings back) and requires its verdict
-# to be clean. Everything is taken down (with its volumes) at the end.
+# succeed, checks that the nodes run unprivileged, then runs scripts/chaos.py against the
+# containers (kill -9 and restart, partitions through the containers' network namespaces, docker
+# pause, actor kills, a node whose restart intensity is exceeded and that Docker's restart policy
+# brings back) and requires its verdict to be clean. Everything is taken down (with its
+# volumes) at the end.
 #   scripts/compose-test.sh [--duration S] [--seed N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +34,13 @@ if [ "$smoke" != "0" ]; then
   "${compose[@]}" logs --no-color --tail 30 n1 n2 n3 >&2
   exit 1
 fi
-echo "compose-test: smoke OK; chaos for ${duration}s (seed $seed)"
+# The nodes run as the image's unprivileged user, and their data is theirs alone.
+who="$(docker exec "${project}_n1_1" sh -c 'echo "$(id -u) $(stat -c %a /data)"')"
+if [ "$who" != "10001 700" ]; then
+  echo "compose-test: n1 runs as uid and /data mode '$who', not '10001 700'" >&2
+  exit 1
+fi
+echo "compose-test: smoke OK, nodes run as uid 10001; chaos for ${duration}s (seed $seed)"
 python3 scripts/chaos.py run --compose "$project" --duration "$duration" --seed "$seed" \
   --faults "${faults:-kill,kill-many,partition,pause,actor,too-fast}" --dir "build/chaos-compose"
 # A named actor, through the admin request, as an operator would.

@@ -106,7 +106,7 @@ object merge(const object& a, const object& b, resolution how) {
   return result;
 }
 
-write_result apply_write(const object& current, const version_vector& seen, sibling version,
+write_result apply_write(const object& current, const causal_context& seen, sibling version,
                          const write_rules& rules) {
   assert(version.id.counter > current.context().counter(version.id.actor));
   if (rules.how == resolution::lww) {
@@ -117,8 +117,9 @@ write_result apply_write(const object& current, const version_vector& seen, sibl
   }
   const std::string writer = version.id.actor;
   write_result result;
-  result.seen = capped(seen, rules.now_ms);
-  result.seen.add(version.id, rules.now_ms);
+  auto client = capped(seen.vv(), rules.now_ms);
+  client.add(version.id, rules.now_ms);
+  result.seen = client;
 
   object& stored = result.stored;
   for (const auto& s : current.siblings_)
@@ -127,7 +128,7 @@ write_result apply_write(const object& current, const version_vector& seen, sibl
   stored.siblings_ = rules.how == resolution::lww ? newest_only(std::move(stored.siblings_))
                                                   : normalized(std::move(stored.siblings_));
   stored.context_ = current.context_;
-  stored.context_.merge(result.seen);
+  stored.context_.merge(client);
 
   // Keep the actors that hold a sibling, and the writer: its next dot counts from its entry.
   auto keep = [&stored, &writer](std::string_view actor) {

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "storage/causal_context.hpp"
 #include "storage/version_vector.hpp"
 
 namespace kv::storage {
@@ -69,7 +70,7 @@ class object {
 
  private:
   friend object merge(const object& a, const object& b, resolution how);
-  friend write_result apply_write(const object& current, const version_vector& seen,
+  friend write_result apply_write(const object& current, const causal_context& seen,
                                   sibling version, const write_rules& rules);
 
   std::vector<sibling> siblings_;  // sorted by dot
@@ -99,7 +100,7 @@ struct write_rules {
 
 struct write_result {
   object stored;        // the object after the write
-  version_vector seen;  // what the writer has now seen: its context plus the new dot
+  causal_context seen;  // what the writer has now seen: its context plus the new dot
   size_t pruned = 0;    // context entries dropped by the limit
 };
 
@@ -107,9 +108,10 @@ struct write_result {
 // for a blind write); `version.id` must come from next_dot(current, <this replica's actor>).
 // Siblings covered by `seen` are superseded; every other sibling stays beside the new one
 // (under lww: the new version alone stays, its timestamp raised above every one held).
-// The stored context becomes current ∪ seen ∪ {version.id}, with the client's entry stamps
-// capped at now; pruning never drops the writer's entry or one that has a sibling.
-write_result apply_write(const object& current, const version_vector& seen, sibling version,
+// The stored context becomes current ∪ seen.vv() ∪ {version.id}, with the client's entry
+// stamps capped at now; pruning never drops the writer's entry or one that has a sibling.
+// Exact dots of `seen` supersede what they name, but are not entered into the stored context.
+write_result apply_write(const object& current, const causal_context& seen, sibling version,
                          const write_rules& rules);
 
 }  // namespace kv::storage

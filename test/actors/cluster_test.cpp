@@ -310,7 +310,8 @@ TEST_CASE_METHOD(cluster_fixture, "the local replica coordinates when the node h
     REQUIRE(reply.reply);
     auto seen = storage::decode_context(reply.reply->context());
     REQUIRE(seen);
-    REQUIRE(seen->entries().size() == 1);
-    CHECK(seen->entries()[0].actor == std::string{id} + ".e1");
+    CHECK(seen->dots().empty());
+    REQUIRE(seen->vv().entries().size() == 1);
+    CHECK(seen->vv().entries()[0].actor == std::string{id} + ".e1");
   }
 }

@@ -42,7 +42,7 @@ struct replica {
 
   // A client write coordinated here, which gives `version` its dot; `seen` is the client's
   // context.
-  write_result write(const version_vector& seen, sibling version, write_rules rules = {}) {
+  write_result write(const causal_context& seen, sibling version, write_rules rules = {}) {
     version.id = *next_dot(state, actor);
     auto result = apply_write(state, seen, std::move(version), rules);
     state = result.stored;
@@ -68,7 +68,7 @@ void require_laws(const object& a, const object& b, const object& c, resolution 
 // What a client keeps from a read: the context, the dots it was shown, and how many versions
 // had been written when it read.
 struct client_read {
-  version_vector context;
+  causal_context context;
   std::vector<dot> shown;
   size_t written_before = 0;
 };
@@ -191,7 +191,7 @@ class history {
     REQUIRE(after.siblings() == std::vector<sibling>{version});
   }
 
-  void require_pruning(const object& before, const version_vector& seen, const sibling& version,
+  void require_pruning(const object& before, const causal_context& seen, const sibling& version,
                        write_rules rules, const write_result& result) {
     rules.max_context_entries = 0;
     auto unpruned = apply_write(before, seen, version, rules).stored;

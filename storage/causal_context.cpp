@@ -33,6 +33,14 @@ bool causal_context::descends(const causal_context& other) const {
                      [this](const dot& d) { return covers(d); });
 }
 
+void causal_context::merge(const causal_context& other) {
+  auto vv = std::move(vv_);
+  vv.merge(other.vv_);
+  auto dots = std::move(dots_);
+  dots.insert(dots.end(), other.dots_.begin(), other.dots_.end());
+  *this = from_parts(std::move(vv), std::move(dots));
+}
+
 std::string to_string(const causal_context& context) {
   auto result = to_string(context.vv());
   if (context.dots().empty()) return result;

@@ -47,6 +47,10 @@ class causal_context {
   // True when this context covers every event `other` covers.
   bool descends(const causal_context& other) const;
 
+  // Joins `other` in: afterwards this context covers every event either covered. A client that
+  // holds the replies of two operations on one key has seen what both did.
+  void merge(const causal_context& other);
+
   friend bool operator==(const causal_context& a, const causal_context& b) {
     return a.vv_ == b.vv_ && a.dots_ == b.dots_;
   }

@@ -49,4 +49,20 @@ TEST_CASE("a context descends another when it covers every event of it", "[causa
   CHECK(c.descends({}));
 }
 
+TEST_CASE("a merged context covers every event either covered, and nothing else",
+          "[causal_context]") {
+  auto a = causal_context::from_parts(vv({{"a", 2, 0}}), {{"a", 4}, {"b", 5}});
+  auto b = causal_context::from_parts(vv({{"a", 1, 0}, {"b", 5, 0}}), {{"a", 3}, {"c", 2}});
+  auto joined = a;
+  joined.merge(b);
+  CHECK(to_string(joined) == "{a:2, b:5} + [a:3, a:4, c:2]");
+  CHECK(joined.descends(a));
+  CHECK(joined.descends(b));
+  CHECK_FALSE(joined.covers({"a", 5}));
+  CHECK_FALSE(joined.covers({"c", 1}));
+  auto other_way = b;
+  other_way.merge(a);
+  CHECK(other_way == joined);
+}
+
 }  // namespace kv::storage

@@ -45,6 +45,22 @@ std::vector<std::string> context_seeds() {
                                                     {{"n1.kq3x9a1", 6}, {"n2.kq3xb00", 2}}))};
 }
 
+// A write with an accepted token, on top of an object holding some of the versions it names,
+// keeps the rules of apply_write: the new version is stored and handed back, nothing else held
+// is handed back, and the stored context stays a plain vector that covers the new version.
+void check_write_with(const causal_context& seen) {
+  auto obj = sample_object();
+  auto d = next_dot(obj, "n1.kq3x9a1", 5);
+  FUZZ_CHECK(d.has_value());
+  auto result = apply_write(obj, seen, {*d, "v", false, 1}, {resolution::causal, 2, 8});
+  FUZZ_CHECK(result.seen.covers(*d) && result.stored.context().covers(*d));
+  for (const auto& s : result.stored.siblings())
+    FUZZ_CHECK(s.id == *d || !result.seen.covers(s.id));
+  auto stored = decode_object(encode_object(result.stored));
+  FUZZ_CHECK(stored && *stored == result.stored);
+  static_cast<void>(merge(obj, result.stored));  // ignored: only its not crashing counts
+}
+
 // What an accepted context must be, whatever bytes it came from.
 void check_context(const causal_context& context, const token_limits& limits) {
   FUZZ_CHECK(context.size() <= limits.max_entries);
@@ -61,6 +77,7 @@ void check_context(const causal_context& context, const token_limits& limits) {
   }
   auto again = decode_context(encode_context(context), limits);
   FUZZ_CHECK(again && *again == context);
+  check_write_with(context);
 }
 
 // A write at the coordinating replica on top of `obj` must never assert: the dot is either
@@ -69,11 +86,20 @@ void check_writable(const object& obj) {
   auto d = next_dot(obj, "n1.kq3x9a1", 5);
   if (!d) return;
   FUZZ_CHECK(d->counter < max_counter && d->counter > obj.context().counter(d->actor));
-  // The context a client read returns, and writes back.
+  // The context a client read returns, and writes back; then the context that write returned.
   auto seen = client_context(obj.context(), obj.siblings(), {});
   auto result = apply_write(obj, seen, {*d, "v", false, 1}, {resolution::causal, 2, 8});
   FUZZ_CHECK(result.stored.context().covers(*d));
   static_cast<void>(merge(obj, result.stored));  // ignored: only its not crashing counts
+  auto next = next_dot(result.stored, "n1.kq3x9a1", 5);
+  if (!next) return;
+  auto token = client_context(result.seen, result.stored.siblings(), {});
+  auto again =
+      apply_write(result.stored, token, {*next, "w", false, 3}, {resolution::causal, 4, 8});
+  FUZZ_CHECK(again.seen.covers(*next));
+  auto kept = std::any_of(again.stored.siblings().begin(), again.stored.siblings().end(),
+                          [&d](const sibling& s) { return s.id == *d; });
+  FUZZ_CHECK(kept == !token.covers(*d));
 }
 
 }  // namespace

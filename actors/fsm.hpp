@@ -49,7 +49,7 @@ struct fsm_args {
   std::vector<fsm_target> targets;    // the coordinating replica first; fallbacks after replicas
   std::vector<fsm_target> fallbacks;  // writes: spare fallbacks for replicas that fail
   uint64_t ttl_ms = 0;                // reads: the namespace's TTL (0: none)
-  msg::VersionVector context;         // writes: the client's context, validated
+  msg::VersionVector context;         // writes: the client's context (exact dots too), validated
   storage::token_limits token;        // what the context tokens handed to the client may hold
   uint64_t max_object_bytes = 0;      // writes: the namespace's bounds on the object
   uint32_t max_siblings = 0;

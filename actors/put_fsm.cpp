@@ -168,16 +168,19 @@ void coordinate_failed(put_pointer self, const caf::error& err) {
 }
 
 // The context handed back to the client: what the coordinating replica says the writer has
-// now seen, within the token limits (the client's context plus one dot can pass them).
+// now seen, within the token limits (the client's context plus one dot can pass them). Entries
+// and exact dots count alike toward them.
 std::string client_token(const fsm_args& args, const msg::ReplicaWriteReply& reply) {
-  const auto& entries = reply.seen().entries();
-  bool within = static_cast<size_t>(entries.size()) <= args.token.max_entries &&
-                std::all_of(entries.begin(), entries.end(),
-                            [](const auto& e) { return e.counter() < storage::max_counter; });
-  if (within) return reply.seen().SerializeAsString();
-  auto seen = storage::from_proto(reply.seen());
+  const auto& wire = reply.seen();
+  auto plausible = [](const auto& event) { return event.counter() < storage::max_counter; };
+  bool within = static_cast<size_t>(wire.entries_size()) + static_cast<size_t>(wire.dots_size()) <=
+                    args.token.max_entries &&
+                std::all_of(wire.entries().begin(), wire.entries().end(), plausible) &&
+                std::all_of(wire.dots().begin(), wire.dots().end(), plausible);
+  if (within) return wire.SerializeAsString();
+  auto seen = storage::from_proto(wire);
   if (!seen) return {};  // ignored: an empty token only makes the next write a blind one
-  std::vector<storage::sibling> held;  // their dots: the actors to keep in the token
+  std::vector<storage::sibling> held;  // their dots and actors are what the token keeps last
   for (const auto& s : reply.object().siblings())
     held.push_back({{s.dot().actor(), s.dot().counter()}, {}, false, 0});
   return storage::encode_context(storage::client_context(std::move(*seen), held, args.token));

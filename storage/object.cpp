@@ -65,6 +65,38 @@ version_vector capped(const version_vector& seen, int64_t now_ms) {
   return version_vector::from_entries(std::move(entries));
 }
 
+// The stored context after a write: the replica's, the client's vector, the new dot, and each
+// exact dot of the client that extends the context without a gap. An entry (actor, c) claims
+// events 1..c, so a dot further up must not become one: the entry would claim events between
+// that this replica never saw, and a merge would later drop those versions as superseded when
+// they arrive, losing them. A dot left out costs little: should its version reach this replica
+// later, it is not known to be superseded, and it comes back as a sibling beside the new one
+// until a write that has read it supersedes it again.
+version_vector recorded(version_vector context, const version_vector& client,
+                        const std::vector<dot>& exact, const dot& written, int64_t now_ms) {
+  context.merge(client);
+  context.add(written, now_ms);
+  for (const auto& d : exact)  // sorted: each dot of an actor can extend the one before
+    if (d.counter - 1 <= context.counter(d.actor)) context.add(d, now_ms);
+  return context;
+}
+
+// What the writer has now seen (apply_write in object.hpp says why each part is as it is).
+causal_context handed_back(version_vector client, const std::vector<dot>& exact,
+                           const object& stored, const dot& written, int64_t now_ms) {
+  std::vector<dot> dots;
+  for (const auto& d : exact)
+    if (!stored.context().covers(d)) dots.push_back(d);
+  bool alone = std::none_of(
+      stored.siblings().begin(), stored.siblings().end(),
+      [&written](const sibling& s) { return s.id.actor == written.actor && s.id != written; });
+  if (alone)
+    client.add(written, now_ms);
+  else
+    dots.push_back(written);
+  return causal_context::from_parts(std::move(client), std::move(dots));
+}
+
 }  // namespace
 
 object object::from_parts(std::vector<sibling> siblings, version_vector context) {
@@ -106,7 +138,7 @@ object merge(const object& a, const object& b, resolution how) {
   return result;
 }
 
-write_result apply_write(const object& current, const version_vector& seen, sibling version,
+write_result apply_write(const object& current, const causal_context& seen, sibling version,
                          const write_rules& rules) {
   assert(version.id.counter > current.context().counter(version.id.actor));
   if (rules.how == resolution::lww) {
@@ -115,27 +147,25 @@ write_result apply_write(const object& current, const version_vector& seen, sibl
     for (const auto& s : current.siblings_)
       version.timestamp_ms = std::max(version.timestamp_ms, s.timestamp_ms + 1);
   }
-  const std::string writer = version.id.actor;
+  const dot written = version.id;
   write_result result;
-  result.seen = capped(seen, rules.now_ms);
-  result.seen.add(version.id, rules.now_ms);
-
   object& stored = result.stored;
   for (const auto& s : current.siblings_)
     if (rules.how == resolution::lww || !seen.covers(s.id)) stored.siblings_.push_back(s);
   stored.siblings_.push_back(std::move(version));
   stored.siblings_ = rules.how == resolution::lww ? newest_only(std::move(stored.siblings_))
                                                   : normalized(std::move(stored.siblings_));
-  stored.context_ = current.context_;
-  stored.context_.merge(result.seen);
+  auto client = capped(seen.vv(), rules.now_ms);
+  stored.context_ = recorded(current.context_, client, seen.dots(), written, rules.now_ms);
 
   // Keep the actors that hold a sibling, and the writer: its next dot counts from its entry.
-  auto keep = [&stored, &writer](std::string_view actor) {
-    return actor == writer ||
+  auto keep = [&stored, &written](std::string_view actor) {
+    return actor == written.actor ||
            std::any_of(stored.siblings_.begin(), stored.siblings_.end(),
                        [actor](const sibling& s) { return s.id.actor == actor; });
   };
   result.pruned = stored.context_.prune(rules.max_context_entries, keep);
+  result.seen = handed_back(std::move(client), seen.dots(), stored, written, rules.now_ms);
   return result;
 }
 

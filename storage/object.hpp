@@ -7,6 +7,8 @@
 //  - a write carrying a client context supersedes exactly the siblings that context covers;
 //  - a write without context, or with a stale one, becomes a sibling: it never silently
 //    replaces a concurrent value;
+//  - the context a write hands back covers the new version, and no sibling its client was
+//    never shown;
 //  - a delete is a tombstone sibling and obeys the same rules.
 // Under `resolution::lww` only the newest sibling survives (timestamp, then dot), for
 // namespaces whose users accept losing concurrent writes. A write is stamped after every
@@ -19,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "storage/causal_context.hpp"
 #include "storage/version_vector.hpp"
 
 namespace kv::storage {
@@ -69,7 +72,7 @@ class object {
 
  private:
   friend object merge(const object& a, const object& b, resolution how);
-  friend write_result apply_write(const object& current, const version_vector& seen,
+  friend write_result apply_write(const object& current, const causal_context& seen,
                                   sibling version, const write_rules& rules);
 
   std::vector<sibling> siblings_;  // sorted by dot
@@ -99,7 +102,7 @@ struct write_rules {
 
 struct write_result {
   object stored;        // the object after the write
-  version_vector seen;  // what the writer has now seen: its context plus the new dot
+  causal_context seen;  // what the writer has now seen: its context plus the new version
   size_t pruned = 0;    // context entries dropped by the limit
 };
 
@@ -107,9 +110,18 @@ struct write_result {
 // for a blind write); `version.id` must come from next_dot(current, <this replica's actor>).
 // Siblings covered by `seen` are superseded; every other sibling stays beside the new one
 // (under lww: the new version alone stays, its timestamp raised above every one held).
-// The stored context becomes current ∪ seen ∪ {version.id}, with the client's entry stamps
-// capped at now; pruning never drops the writer's entry or one that has a sibling.
-write_result apply_write(const object& current, const version_vector& seen, sibling version,
+// The stored context becomes current ∪ seen.vv() ∪ {version.id}, plus those of seen's exact
+// dots that extend it without a gap, with the client's entry stamps capped at now; pruning
+// never drops the writer's entry or one that has a sibling.
+// The context handed back covers the new version and what the client had seen, and no other
+// sibling this replica holds. The new dot joins its actor's vector entry when no other sibling
+// of that actor survives: the common case, in which the token stays a plain vector (every
+// event of the actor for this key was issued here, and those not held were superseded). Else
+// it stays an exact dot. Exact dots of `seen` that the stored context now records are left
+// out: their versions are superseded here, and every other copy is dropped when it meets this
+// replica's state. A client that keeps writing with what it is handed back so carries a token
+// that does not grow.
+write_result apply_write(const object& current, const causal_context& seen, sibling version,
                          const write_rules& rules);
 
 }  // namespace kv::storage

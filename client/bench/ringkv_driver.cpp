@@ -5,6 +5,7 @@
 #include "caf/all.hpp"
 #include "caf/io/all.hpp"
 #include "client/client.hpp"
+#include "storage/codec.hpp"
 
 namespace kv::bench {
 
@@ -18,12 +19,10 @@ struct driver_state {
   std::unique_ptr<op_stream> ops;
   std::vector<client::client_actor> clients;
   size_t next_client = 0;
-  // Per record: the context of the latest-issued operation whose reply came back, and when
-  // that operation was issued (a sequence number). A reply of an operation issued earlier
-  // than the one whose context we hold is older news and does not replace it.
+  // Per record: the context of everything its replies showed, and how many replies taught it
+  // (learn_context).
   std::vector<std::string> contexts;
-  std::vector<uint64_t> context_seq;
-  uint64_t next_seq = 1;
+  std::vector<uint64_t> learned;
   msg::RequestOptions read_opts, write_opts;
   bool expect_data = true;  // the echo server stores nothing: its empty reads are no errors
   bool loading = false;
@@ -40,10 +39,29 @@ using driver_actor = caf::stateful_actor<driver_state>;
 void issue_op(driver_actor* self);
 void issue_load(driver_actor* self);
 
-void learn_context(driver_state& st, uint64_t record, uint64_t seq, std::string* context) {
-  if (context->empty() || seq < st.context_seq[record]) return;
-  st.context_seq[record] = seq;
-  st.contexts[record] = std::move(*context);
+// Everything either token covers, as a token; the later one alone if either is not ringkv's.
+std::string joined(const std::string& held, const std::string& later) {
+  auto a = storage::decode_context(held);
+  auto b = storage::decode_context(later);
+  if (!a || !b) return later;
+  a->merge(*b);
+  return storage::encode_context(storage::client_context(std::move(*a), {}, {}));
+}
+
+// A reply's context replaces the held one when nothing was learned about the record while the
+// operation was in flight: it then covers what the held one did. Otherwise the two are joined.
+// Two updates of one record in flight at once write concurrent versions, and each reply covers
+// only its own; keeping just one would leave the other a sibling that no later update
+// supersedes (workload W never reads to resolve it).
+void learn_context(driver_state& st, uint64_t record, uint64_t learned_at_issue,
+                   std::string* context) {
+  if (context->empty()) return;
+  auto& held = st.contexts[record];
+  if (st.learned[record] == learned_at_issue || held.empty())
+    held = std::move(*context);
+  else
+    held = joined(held, *context);
+  ++st.learned[record];
 }
 
 const client::client_actor& next_client(driver_state& st) {
@@ -84,13 +102,13 @@ void send_put(driver_actor* self, uint64_t record, msg::PutRequest req) {
   auto& st = self->state;
   ++st.in_flight;
   auto issued = steady::now();
-  auto seq = st.next_seq++;
+  auto learned = st.learned[record];
   self->request(next_client(st), caf::infinite, std::move(req))
       .then(
-          [self, record, issued, seq](msg::PutReply& reply) {
+          [self, record, issued, learned](msg::PutReply& reply) {
             auto& st = self->state;
             st.rec->record(op_kind::update, issued, steady::now());
-            learn_context(st, record, seq, reply.mutable_context());
+            learn_context(st, record, learned, reply.mutable_context());
             on_done(self);
           },
           [self](caf::error& err) {
@@ -103,10 +121,10 @@ void send_get(driver_actor* self, uint64_t record, msg::GetRequest req) {
   auto& st = self->state;
   ++st.in_flight;
   auto issued = steady::now();
-  auto seq = st.next_seq++;
+  auto learned = st.learned[record];
   self->request(next_client(st), caf::infinite, std::move(req))
       .then(
-          [self, record, issued, seq](msg::GetReply& reply) {
+          [self, record, issued, learned](msg::GetReply& reply) {
             auto& st = self->state;
             auto now = steady::now();
             bool live = false;
@@ -120,7 +138,7 @@ void send_get(driver_actor* self, uint64_t record, msg::GetRequest req) {
               st.rec->observe_max("most_siblings_read",
                                   static_cast<uint64_t>(reply.siblings_size()));
             }
-            learn_context(st, record, seq, reply.mutable_context());
+            learn_context(st, record, learned, reply.mutable_context());
             on_done(self);
           },
           [self](caf::error& err) {
@@ -218,7 +236,7 @@ caf::behavior ringkv_driver(driver_actor* self, bench_config cfg, recorder* rec)
   st.rec = rec;
   st.ops = std::make_unique<op_stream>(st.cfg);
   st.contexts.resize(st.cfg.records);
-  st.context_seq.resize(st.cfg.records, 0);
+  st.learned.resize(st.cfg.records, 0);
   st.read_opts = options_of(st.cfg, false);
   st.write_opts = options_of(st.cfg, true);
   st.expect_data = st.cfg.tgt != target::echo;

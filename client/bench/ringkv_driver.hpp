@@ -3,8 +3,9 @@
 // event-based actor keeps `concurrency` requests in flight, round-robin over one client actor
 // per --nodes entry, all in one actor system of `threads` scheduler threads. Requests use
 // caf::infinite (the client actor answers every request by its deadline plus grace). Updates
-// carry the last context seen for their key (from the load's put replies and every reply
-// since), so they supersede what they read instead of piling up siblings.
+// carry the context of what the replies for their key showed (the load's put reply and every
+// reply since, joined where operations overlapped), so they supersede what they read and
+// wrote instead of piling up siblings.
 #pragma once
 
 #include "client/bench/config.hpp"

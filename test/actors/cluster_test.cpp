@@ -310,7 +310,44 @@ TEST_CASE_METHOD(cluster_fixture, "the local replica coordinates when the node h
     REQUIRE(reply.reply);
     auto seen = storage::decode_context(reply.reply->context());
     REQUIRE(seen);
-    REQUIRE(seen->entries().size() == 1);
-    CHECK(seen->entries()[0].actor == std::string{id} + ".e1");
+    CHECK(seen->dots().empty());
+    REQUIRE(seen->vv().entries().size() == 1);
+    CHECK(seen->vv().entries()[0].actor == std::string{id} + ".e1");
+  }
+}
+
+TEST_CASE_METHOD(cluster_fixture,
+                 "a put's context covers its new version but no sibling the client was never "
+                 "shown",
+                 "[cluster]") {
+  // Two blind puts through one node: the second's context used to be {a.e1:2}, which covers
+  // the first as well, and a put with it dropped "one" although no client had read it.
+  REQUIRE(put("a", "k", "one").reply);
+  auto two = put("a", "k", "two");
+  REQUIRE(two.reply);
+  auto seen = storage::decode_context(two.reply->context());
+  REQUIRE(seen);
+  CHECK(seen->covers({"a.e1", 2}));
+  CHECK_FALSE(seen->covers({"a.e1", 1}));
+  auto three = put("a", "k", "three", 0, two.reply->context());
+  REQUIRE(three.reply);
+  for (auto id : {"a", "b", "c"}) CHECK(stored(id, "k") == strings{"one", "three"});
+  auto after = storage::decode_context(three.reply->context());
+  REQUIRE(after);
+  CHECK(to_string(*after) == "{} + [a.e1:3]");  // a.e1:2 is recorded where "two" was
+
+  SECTION("and a put with the returned context through another node supersedes it") {
+    REQUIRE(put("b", "k", "four", 0, three.reply->context()).reply);
+    CHECK(values(*get("c", "k", 3).reply) == strings{"four", "one"});
+  }
+  SECTION("and without a sibling beside it, the context a put returns is a plain vector") {
+    auto x = put("a", "other", "x");
+    REQUIRE(x.reply);
+    auto y = put("a", "other", "y", 0, x.reply->context());
+    REQUIRE(y.reply);
+    auto token = storage::decode_context(y.reply->context());
+    REQUIRE(token);
+    CHECK(token->dots().empty());
+    CHECK(values(*get("b", "other", 3).reply) == strings{"y"});
   }
 }

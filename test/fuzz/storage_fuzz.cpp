@@ -2,8 +2,10 @@
 // stored objects (from the disk, and in their wire form from peers).
 #include <catch2/catch.hpp>
 
-#include "messages/token.hpp"
+#include <algorithm>
+
 #include "messages/common.pb.h"
+#include "messages/token.hpp"
 #include "storage/codec.hpp"
 #include "test/fuzz/fuzz.hpp"
 #include "test/support/sample_object.hpp"
@@ -20,24 +22,62 @@ version_vector sample_context(size_t entries, uint64_t counter) {
   return version_vector::from_entries(std::move(out));
 }
 
+// `entries` entries from sample_context, and `dots` exact dots beyond them.
+causal_context sample_dotted(size_t entries, size_t dots, uint64_t counter) {
+  std::vector<dot> exact;
+  for (size_t i = 0; i < dots; ++i)
+    exact.push_back({"n" + std::to_string(i % 4) + ".kq3x9a1", counter + entries + 2 + i});
+  return causal_context::from_parts(sample_context(entries, counter), std::move(exact));
+}
+
 std::vector<std::string> context_seeds() {
   return {encode_context({}),
           encode_context(sample_context(1, 1)),
           encode_context(sample_context(3, 41)),
           encode_context(sample_context(164, 7)),
           encode_context(sample_context(2, max_counter - 2)),
-          encode_context(sample_object().context())};
+          encode_context(sample_object().context()),
+          encode_context(sample_dotted(0, 1, 1)),
+          encode_context(sample_dotted(2, 3, 5)),
+          encode_context(sample_dotted(100, 64, 7)),
+          encode_context(sample_dotted(1, 2, max_counter - 8)),
+          encode_context(causal_context::from_parts(sample_object().context(),
+                                                    {{"n1.kq3x9a1", 6}, {"n2.kq3xb00", 2}}))};
+}
+
+// A write with an accepted token, on top of an object holding some of the versions it names,
+// keeps the rules of apply_write: the new version is stored and handed back, nothing else held
+// is handed back, and the stored context stays a plain vector that covers the new version.
+void check_write_with(const causal_context& seen) {
+  auto obj = sample_object();
+  auto d = next_dot(obj, "n1.kq3x9a1", 5);
+  FUZZ_CHECK(d.has_value());
+  auto result = apply_write(obj, seen, {*d, "v", false, 1}, {resolution::causal, 2, 8});
+  FUZZ_CHECK(result.seen.covers(*d) && result.stored.context().covers(*d));
+  for (const auto& s : result.stored.siblings())
+    FUZZ_CHECK(s.id == *d || !result.seen.covers(s.id));
+  auto stored = decode_object(encode_object(result.stored));
+  FUZZ_CHECK(stored && *stored == result.stored);
+  static_cast<void>(merge(obj, result.stored));  // ignored: only its not crashing counts
 }
 
 // What an accepted context must be, whatever bytes it came from.
-void check_context(const version_vector& vv, const token_limits& limits) {
-  FUZZ_CHECK(vv.size() <= limits.max_entries);
-  for (auto& e : vv.entries()) {
+void check_context(const causal_context& context, const token_limits& limits) {
+  FUZZ_CHECK(context.size() <= limits.max_entries);
+  for (auto& e : context.vv().entries()) {
     FUZZ_CHECK(!e.actor.empty() && e.actor.size() <= limits.max_actor_bytes);
     FUZZ_CHECK(e.counter > 0 && e.counter < max_counter);
   }
-  auto again = decode_context(encode_context(vv), limits);
-  FUZZ_CHECK(again && *again == vv);
+  for (size_t i = 0; i < context.dots().size(); ++i) {
+    const auto& d = context.dots()[i];
+    FUZZ_CHECK(!d.actor.empty() && d.actor.size() <= limits.max_actor_bytes);
+    FUZZ_CHECK(d.counter > 0 && d.counter < max_counter);
+    FUZZ_CHECK(!context.vv().covers(d));
+    FUZZ_CHECK(i == 0 || context.dots()[i - 1] < d);
+  }
+  auto again = decode_context(encode_context(context), limits);
+  FUZZ_CHECK(again && *again == context);
+  check_write_with(context);
 }
 
 // A write at the coordinating replica on top of `obj` must never assert: the dot is either
@@ -46,11 +86,20 @@ void check_writable(const object& obj) {
   auto d = next_dot(obj, "n1.kq3x9a1", 5);
   if (!d) return;
   FUZZ_CHECK(d->counter < max_counter && d->counter > obj.context().counter(d->actor));
-  // The context a client read returns, and writes back.
+  // The context a client read returns, and writes back; then the context that write returned.
   auto seen = client_context(obj.context(), obj.siblings(), {});
   auto result = apply_write(obj, seen, {*d, "v", false, 1}, {resolution::causal, 2, 8});
   FUZZ_CHECK(result.stored.context().covers(*d));
   static_cast<void>(merge(obj, result.stored));  // ignored: only its not crashing counts
+  auto next = next_dot(result.stored, "n1.kq3x9a1", 5);
+  if (!next) return;
+  auto token = client_context(result.seen, result.stored.siblings(), {});
+  auto again =
+      apply_write(result.stored, token, {*next, "w", false, 3}, {resolution::causal, 4, 8});
+  FUZZ_CHECK(again.seen.covers(*next));
+  auto kept = std::any_of(again.stored.siblings().begin(), again.stored.siblings().end(),
+                          [&d](const sibling& s) { return s.id == *d; });
+  FUZZ_CHECK(kept == !token.covers(*d));
 }
 
 }  // namespace
@@ -59,10 +108,10 @@ TEST_CASE("fuzz: context tokens decode to plausible contexts or an error",
           "[fuzz][context_token]") {
   token_limits limits;
   fuzz::run("context_token", 13001, 750000, context_seeds(), [&](std::string_view bytes) {
-    auto vv = decode_context(bytes, limits);
-    if (!vv) return;
+    auto context = decode_context(bytes, limits);
+    if (!context) return;
     fuzz::accepted();
-    check_context(*vv, limits);
+    check_context(*context, limits);
   });
 }
 
@@ -74,8 +123,8 @@ TEST_CASE("fuzz: base64url tokens decode only from their canonical text", "[fuzz
     if (!bytes) return;
     fuzz::accepted();
     FUZZ_CHECK(kv::encode_token(*bytes) == text);
-    auto vv = decode_context(*bytes);
-    if (vv) check_context(*vv, {});
+    auto context = decode_context(*bytes);
+    if (context) check_context(*context, {});
   });
 }
 

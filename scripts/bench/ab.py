@@ -7,10 +7,13 @@ and 32 requests in flight, the builds interleaved round by round, median of the 
 Each build runs its own kvnode and kvbench. A build whose kvnode has no --peer-listen (before the
 client protocol, when one BASP port served clients and peers) gets --seeds on its client ports.
 Nodes listen on 127.0.0.1 ports 17700-17999, run --sync none (the client path is what is
-compared, not the disk), and are stopped by PID after each cell. Prints a markdown table with,
-besides throughput and median latency, the CPU time the nodes and kvbench spent per operation
-(warm-up included): on a machine that the benchmark saturates it is what throughput follows,
-and it varies less from run to run.
+compared, not the disk), and are stopped by PID after each cell. Every cell starts empty nodes
+and loads the records in its own kvbench process, so that every update carries a context: a run
+on records another process loaded makes each record's first update blind, and the siblings that
+leaves are work that depends on the builds' sibling handling, not on the client path. Prints a
+markdown table with, besides throughput and median latency, the CPU time the nodes and kvbench
+spent per operation (load and warm-up included, each loaded record one operation): on a machine
+that the benchmark saturates it is what throughput follows, and it varies less from run to run.
 """
 import argparse
 import json
@@ -88,28 +91,22 @@ def children_cpu_s():
     return usage.ru_utime + usage.ru_stime
 
 
-def kvbench_argv(bins, nodes):
-    return [os.path.join(bins, "kvbench"), "--target", "ringkv", "--nodes", ",".join(nodes),
-            "--ns", "bench", "--workload", "A", "--records", "20000", "--value-size", "1024"]
-
-
-def load(bins, nodes):
-    subprocess.run(kvbench_argv(bins, nodes) + ["--load", "--concurrency", "32"], check=True,
-                   capture_output=True, timeout=300)
+RECORDS = 20000
 
 
 def kvbench(bins, nodes, procs, concurrency, duration, workdir):
-    """(ops/s, p50 µs, CPU µs per operation of the nodes and kvbench together)."""
+    """Loads, then runs; (ops/s, p50 µs, CPU µs per operation of the nodes and kvbench)."""
     out = os.path.join(workdir, f"kvbench-{concurrency}.json")
-    argv = kvbench_argv(bins, nodes) + [
-        "--no-load", "--concurrency", str(concurrency), "--warmup", str(WARMUP_S), "--duration",
-        str(duration), "--json", out]
+    argv = [os.path.join(bins, "kvbench"), "--target", "ringkv", "--nodes", ",".join(nodes),
+            "--ns", "bench", "--workload", "A", "--records", str(RECORDS), "--value-size", "1024",
+            "--load-concurrency", "32", "--concurrency", str(concurrency), "--warmup",
+            str(WARMUP_S), "--duration", str(duration), "--json", out]
     nodes_before, bench_before = cpu_s(procs), children_cpu_s()
     subprocess.run(argv, check=True, capture_output=True, timeout=300)
     cpu = cpu_s(procs) - nodes_before + children_cpu_s() - bench_before
     with open(out) as f:
         doc = json.load(f)
-    ops = doc["throughput"] * (WARMUP_S + duration)
+    ops = RECORDS + doc["throughput"] * (WARMUP_S + duration)
     return doc["throughput"], doc["latency_us"]["p50"], cpu * 1e6 / ops
 
 
@@ -126,19 +123,17 @@ def main():
         for build in order:
             bins = getattr(args, build)
             for nodes in (1, 3):
-                with tempfile.TemporaryDirectory(prefix="ringkv-ab-") as workdir:
-                    procs, addrs = start_cluster(bins, nodes, 17700 + 10 * nodes, workdir)
-                    try:
-                        time.sleep(1)
-                        load(bins, addrs)
-                        for c in (1, 32):
+                for c in (1, 32):
+                    with tempfile.TemporaryDirectory(prefix="ringkv-ab-") as workdir:
+                        procs, addrs = start_cluster(bins, nodes, 17700 + 10 * nodes, workdir)
+                        try:
+                            time.sleep(1)
                             got = kvbench(bins, addrs, procs, c, args.duration, workdir)
-                            results.setdefault((build, nodes, c), []).append(got)
-                            print(f"round {r + 1} {build} {nodes} node(s) A@{c}: "
-                                  f"{got[0]:.0f} ops/s, p50 {got[1]} us, "
-                                  f"CPU {got[2]:.1f} us/op", file=sys.stderr)
-                    finally:
-                        stop(procs)
+                        finally:
+                            stop(procs)
+                    results.setdefault((build, nodes, c), []).append(got)
+                    print(f"round {r + 1} {build} {nodes} node(s) A@{c}: {got[0]:.0f} ops/s, "
+                          f"p50 {got[1]} us, CPU {got[2]:.1f} us/op", file=sys.stderr)
     print("| cell | old ops/s | new ops/s | ratio | old p50 µs | new p50 µs "
           "| old CPU µs/op | new CPU µs/op |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")

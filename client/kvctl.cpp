@@ -1,7 +1,7 @@
 // kvctl: the operator's and developer's command line for ringkv.
 // Output: results on stdout; errors on stderr as one line starting with the error code name.
 // Exit codes: 0 ok, 1 not found, 2 bad input or usage, 3 unavailable, 4 timeout (outcome
-// unknown), 5 any other error.
+// unknown), 5 any other error, 6 unauthenticated or permission denied.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -32,7 +32,8 @@ enum exit_code : int {
   usage = 2,
   unavailable = 3,
   timed_out = 4,
-  other = 5
+  other = 5,
+  refused = 6,  // unauthenticated or permission denied
 };
 
 int exit_for(kv::errc code) {
@@ -48,6 +49,9 @@ int exit_for(kv::errc code) {
       return unavailable;
     case kv::errc::timeout:
       return timed_out;
+    case kv::errc::unauthenticated:
+    case kv::errc::permission_denied:
+      return refused;
     default:
       return other;
   }
@@ -749,8 +753,9 @@ int main(int argc, char** argv) {
   CLI::App app{
       "kvctl: talk to a ringkv node.\n"
       "Exit codes: 0 ok, 1 not found, 2 bad input, 3 unavailable, 4 timeout (a write\n"
-      "may or may not have been applied), 5 other error. Errors go to stderr as one\n"
-      "line starting with the error code name."};
+      "may or may not have been applied), 5 other error, 6 unauthenticated or\n"
+      "permission denied. Errors go to stderr as one line starting with the error\n"
+      "code name."};
   app.require_subcommand(1);
   app.fallthrough();
   common g;

@@ -14,9 +14,10 @@ namespace {
 
 constexpr caf::atom_value category = caf::atom("kv");
 
-constexpr std::array<std::string_view, 8> names = {
-    "OK",      "INVALID_ARGUMENT", "TOO_LARGE",       "UNAVAILABLE",
-    "TIMEOUT", "NOT_FOUND",        "UNAUTHENTICATED", "INTERNAL",
+// Codes are appended, never renumbered: clients and logs hold them.
+constexpr std::array<std::string_view, 9> names = {
+    "OK",        "INVALID_ARGUMENT", "TOO_LARGE", "UNAVAILABLE",       "TIMEOUT",
+    "NOT_FOUND", "UNAUTHENTICATED",  "INTERNAL",  "PERMISSION_DENIED",
 };
 
 static_assert(static_cast<int>(errc::invalid_argument) == msg::ERR_INVALID_ARGUMENT);
@@ -26,6 +27,7 @@ static_assert(static_cast<int>(errc::timeout) == msg::ERR_TIMEOUT);
 static_assert(static_cast<int>(errc::not_found) == msg::ERR_NOT_FOUND);
 static_assert(static_cast<int>(errc::unauthenticated) == msg::ERR_UNAUTHENTICATED);
 static_assert(static_cast<int>(errc::internal) == msg::ERR_INTERNAL);
+static_assert(static_cast<int>(errc::permission_denied) == msg::ERR_PERMISSION_DENIED);
 
 errc from_sec(caf::sec code) {
   switch (code) {

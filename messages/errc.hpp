@@ -24,9 +24,10 @@ enum class errc : uint8_t {
                          // duplicate sibling)
   timeout = 4,           // no answer in time: the outcome is unknown
   not_found = 5,
-  unauthenticated = 6,
-  internal = 7,  // a bug or an environment failure (a disk); for a write the outcome
-                 // is unknown; the context says what failed
+  unauthenticated = 6,    // credentials missing, invalid or not trusted
+  internal = 7,           // a bug or an environment failure (a disk); for a write the outcome
+                          // is unknown; the context says what failed
+  permission_denied = 8,  // authenticated, but the principal lacks the right it needs
 };
 
 // "INVALID_ARGUMENT", "TIMEOUT", ...: the names kvctl prints and scripts match on.

@@ -283,6 +283,10 @@ int http_status(errc code) {
       return 504;
     case errc::not_found:
       return 404;
+    case errc::unauthenticated:
+      return 401;
+    case errc::permission_denied:
+      return 403;
     default:
       return 500;
   }

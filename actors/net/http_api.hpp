@@ -95,8 +95,8 @@ struct http_answer {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
-// INVALID_ARGUMENT 400, TOO_LARGE 413, UNAVAILABLE 503, TIMEOUT 504, NOT_FOUND 404, anything
-// else (INTERNAL, UNAUTHENTICATED) 500.
+// INVALID_ARGUMENT 400, UNAUTHENTICATED 401, PERMISSION_DENIED 403, NOT_FOUND 404, TOO_LARGE
+// 413, UNAVAILABLE 503, TIMEOUT 504, anything else (INTERNAL) 500.
 int http_status(errc code);
 
 // {"code":"UNAVAILABLE","message":"..."} with the status of `code`; UNAVAILABLE adds

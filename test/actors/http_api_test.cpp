@@ -230,7 +230,8 @@ TEST_CASE("error codes map to HTTP statuses and kvctl's code names", "[http]") {
   CHECK(http_status(errc::timeout) == 504);
   CHECK(http_status(errc::not_found) == 404);
   CHECK(http_status(errc::internal) == 500);
-  CHECK(http_status(errc::unauthenticated) == 500);
+  CHECK(http_status(errc::unauthenticated) == 401);
+  CHECK(http_status(errc::permission_denied) == 403);
 
   auto a = error_answer(errc::invalid_argument, "bad \"level\"");
   CHECK(a.status == 400);

@@ -105,11 +105,21 @@ TEST_CASE("CAF's own errors map to the code a caller branches on", "[errc]") {
 }
 
 TEST_CASE("error code names round-trip", "[errc]") {
-  for (int i = 0; i <= 7; ++i) {
+  for (int i = 0; i <= 8; ++i) {
     auto code = static_cast<kv::errc>(i);
     CHECK(kv::errc_from_string(kv::to_string(code)) == code);
   }
+  CHECK(kv::to_string(kv::errc::permission_denied) == "PERMISSION_DENIED");
   CHECK_FALSE(kv::errc_from_string("NOPE"));
+}
+
+TEST_CASE("a code from the wire that this build does not know is INTERNAL", "[errc]") {
+  auto code = [](uint8_t wire) {
+    return kv::code_of(caf::error{wire, caf::atom("kv"), caf::make_message(std::string{"x"})});
+  };
+  CHECK(code(8) == kv::errc::permission_denied);
+  CHECK(code(9) == kv::errc::internal);
+  CHECK(code(200) == kv::errc::internal);
 }
 
 namespace {

@@ -71,6 +71,13 @@ class Internal(Error):
     code = common_pb2.ERR_INTERNAL
 
 
+class PermissionDenied(Error):
+    """The principal lacks the right the call needs (read or write in the namespace, monitor
+    or admin)."""
+
+    code = common_pb2.ERR_PERMISSION_DENIED
+
+
 class ConnectionLost(Timeout, ConnectionError):
     """The connection closed while the request was in flight, so, like a timeout, its outcome
     is unknown: a write may or may not have been applied. ``goodbye`` is the node's reason
@@ -93,7 +100,8 @@ class ConnectFailed(Unavailable, ConnectionError):
 _BY_CODE = {
     cls.code: cls
     for cls in (
-        InvalidArgument, TooLarge, Unavailable, Timeout, NotFound, Unauthenticated, Internal
+        InvalidArgument, TooLarge, Unavailable, Timeout, NotFound, Unauthenticated, Internal,
+        PermissionDenied,
     )
 }
 

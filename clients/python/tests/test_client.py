@@ -203,6 +203,7 @@ class ErrorTest(FakeNodeTest):
             5: ringkv.NotFound,
             6: ringkv.Unauthenticated,
             7: ringkv.Internal,
+            8: ringkv.PermissionDenied,
         }
         for code, cls in classes.items():
             with self.subTest(code=code):

@@ -23,6 +23,7 @@ using bytes_atom = caf::atom_constant<caf::atom("bytes")>;      // link -> clien
 using up_atom = caf::atom_constant<caf::atom("linkup")>;        // connector -> client: connected
 using failed_atom = caf::atom_constant<caf::atom("linkfail")>;  // connector -> client: not
 using lost_atom = caf::atom_constant<caf::atom("linklost")>;    // link -> client: closed
+using ping_atom = caf::atom_constant<caf::atom("keepalive")>;   // client -> itself: ping time
 using time_point = caf::actor_clock::time_point;
 
 // The client's own interface: the node's, plus its deadline tick, its flushes and what its
@@ -30,6 +31,7 @@ using time_point = caf::actor_clock::time_point;
 // moves bytes: frames are made and read here, in the client actor.
 using client_impl =
     client_actor::extend<caf::reacts_to<tick_atom>, caf::reacts_to<flush_atom>,
+                         caf::reacts_to<ping_atom>,
                          caf::reacts_to<bytes_atom, uint32_t, uint64_t, std::string>,
                          caf::reacts_to<up_atom, uint32_t, uint64_t, caf::actor>,
                          caf::reacts_to<failed_atom, uint32_t, uint64_t, std::string>,
@@ -81,6 +83,10 @@ struct channel {
   time_point retry_at;      // no new attempt before this (after a failed one)
   time_point hello_deadline;
   std::string out;  // frames for the next flush
+  // The node closes a connection that sent nothing for its idle timeout (from its hello); the
+  // client pings one that sent nothing for half of it. Zero: no pings.
+  caf::timespan ping_after{0};
+  time_point last_sent;
   protocol::frame_reader reader{max_node_frame_bytes};
   uint32_t max_frame_bytes = protocol::default_max_frame_bytes;  // the node's, from its hello
 };
@@ -101,6 +107,7 @@ struct client_state {
   uint64_t next_id = 1;
   std::unordered_map<uint64_t, pending> in_flight;
   bool flush_queued = false;
+  bool ping_queued = false;
   std::priority_queue<std::pair<time_point, uint64_t>, std::vector<std::pair<time_point, uint64_t>>,
                       std::greater<>>
       deadlines;
@@ -136,6 +143,7 @@ void flush(client_pointer self) {
   self->state.flush_queued = false;
   for (auto& ch : self->state.channels) {
     if (ch.out.empty() || !ch.link) continue;
+    ch.last_sent = self->clock().now();
     caf::anon_send(ch.link, std::move(ch.out));
     ch.out.clear();
   }
@@ -260,6 +268,38 @@ void on_up(client_pointer self, uint32_t c, uint64_t generation, caf::actor conn
   caf::anon_send(conn, std::move(bytes));
 }
 
+// Checks for connections due a ping a few times per ping interval, while any is open.
+void schedule_ping(client_pointer self) {
+  auto& st = self->state;
+  if (st.ping_queued) return;
+  caf::timespan every{0};
+  for (auto& ch : st.channels)
+    if (ch.ready && ch.ping_after.count() > 0 && (every.count() == 0 || ch.ping_after < every))
+      every = ch.ping_after;
+  if (every.count() == 0) return;
+  st.ping_queued = true;
+  self->delayed_send(self, every / 4, ping_atom::value);
+}
+
+// Pings each open connection that sent nothing for its ping interval, so that the node does
+// not close it as idle under a request about to be sent. The answer (a pong, for an id nobody
+// waits for) is ignored.
+void on_ping_time(client_pointer self) {
+  auto& st = self->state;
+  st.ping_queued = false;
+  auto now = self->clock().now();
+  for (auto& ch : st.channels) {
+    if (!ch.ready || !ch.link || ch.ping_after.count() == 0 || now - ch.last_sent < ch.ping_after)
+      continue;
+    msg::ClientFrame frame;
+    frame.mutable_request()->set_id(st.next_id++);
+    frame.mutable_request()->mutable_ping();
+    protocol::append_frame(ch.out, frame);
+    schedule_flush(self);
+  }
+  schedule_ping(self);
+}
+
 void on_hello(client_pointer self, uint32_t c, const msg::HelloReply& hello) {
   auto& ch = self->state.channels[c];
   if (hello.has_error())
@@ -271,6 +311,9 @@ void on_hello(client_pointer self, uint32_t c, const msg::HelloReply& hello) {
   ch.ready = true;
   ch.refusals = 0;
   ch.max_frame_bytes = hello.max_frame_bytes() > 0 ? hello.max_frame_bytes() : ch.max_frame_bytes;
+  ch.ping_after = std::chrono::milliseconds{hello.idle_timeout_ms() / 2};
+  ch.last_sent = self->clock().now();  // the hello
+  schedule_ping(self);
   send_unsent(self, c);
 }
 
@@ -569,6 +612,7 @@ client_impl::behavior_type client(client_pointer self, client_config cfg) {
       },
       [self](tick_atom) { on_tick(self); },
       [self](flush_atom) { flush(self); },
+      [self](ping_atom) { on_ping_time(self); },
       [self](bytes_atom, uint32_t c, uint64_t generation, const std::string& bytes) {
         on_bytes(self, c, generation, bytes);
       },

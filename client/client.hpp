@@ -15,7 +15,9 @@
 // connects lazily (trying the configured nodes in order). A request that never left because no
 // node could be reached fails UNAVAILABLE. One in flight when the connection drops, or still
 // unanswered at its deadline plus a grace period, fails TIMEOUT: its outcome is unknown.
-// Requests may therefore use caf::infinite safely.
+// Requests may therefore use caf::infinite safely. An open connection that carries no request
+// for half the node's idle timeout gets a ping, so the node never closes it as idle under a
+// request about to be sent.
 #pragma once
 
 #include <string>

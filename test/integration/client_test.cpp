@@ -1,7 +1,9 @@
 // The C++ blocking client against a real kvnode that freezes (SIGSTOP): every call comes back
 // by its deadline plus the client's grace period, and the client serves again once the node
-// thaws, over the same client object.
+// thaws, over the same client object. And against one with a short idle timeout: its pings keep
+// the connection open.
 #include <csignal>
+#include <fstream>
 #include <future>
 #include <iostream>
 #include <map>
@@ -169,4 +171,25 @@ TEST_CASE(
             << last_error << "\n";
   INFO("last error: " << last_error);
   CHECK(served);
+}
+
+TEST_CASE("the client pings an idle connection, so the node never closes it as idle",
+          "[integration][client]") {
+  kv::test::temp_dir dir;
+  auto config = dir.str() + "/node.toml";
+  std::ofstream{config} << "client_idle_timeout_ms = 1000\n";
+  auto http = kv::test::free_port();
+  node n{dir.str(), {"--config", config, "--http", "127.0.0.1:" + std::to_string(http)}};
+  kv::client::client_config cfg;
+  cfg.nodes = {n.address()};
+  cfg.scheduler_threads = 1;
+  kv::client::blocking_client db{cfg};
+  REQUIRE(db.put("k", "before"));
+  std::this_thread::sleep_for(2500ms);  // two and a half idle timeouts without a request
+  auto got = db.get("k");
+  REQUIRE(got);
+  CHECK(got->found());
+  // One connection all along: without pings the node closes it after 1 s, and the get opens a
+  // second one.
+  CHECK(kv::test::metric(http, "ringkv_connections_accepted_total{listener=\"client\"}") == 1);
 }

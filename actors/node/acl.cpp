@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include <toml++/toml.h>
 
@@ -63,9 +62,9 @@ caf::error read_names(const toml::node& value, const std::string& where, std::st
 
 caf::error read_flag(const toml::node& value, const std::string& where, std::string_view source,
                      bool& out) {
-  auto flag = value.value<bool>();
-  if (!flag || !value.is_boolean()) return invalid(source, where + ": expected true or false");
-  out = *flag;
+  auto* flag = value.as_boolean();
+  if (!flag) return invalid(source, where + ": expected true or false");
+  out = flag->get();
   return caf::none;
 }
 
@@ -171,12 +170,12 @@ caf::expected<acl> acl::load(const std::string& path) {
   if (::stat(path.c_str(), &info) != 0)
     return invalid(path, std::string{"cannot read it: "} + std::strerror(errno));
   if (!S_ISREG(info.st_mode)) return invalid(path, "not a regular file");
-  if (static_cast<size_t>(info.st_size) > max_acl_bytes) return invalid(path, "larger than 1 MiB");
+  // At most one byte past the limit is read, even if the file grows after the stat.
   std::ifstream in{path, std::ios::binary};
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in && !in.eof()) return invalid(path, "cannot read it");
-  auto content = text.str();
+  std::string content(max_acl_bytes + 1, '\0');
+  in.read(content.data(), static_cast<std::streamsize>(content.size()));
+  if (in.bad()) return invalid(path, "cannot read it");
+  content.resize(static_cast<size_t>(in.gcount()));
   if (content.size() > max_acl_bytes) return invalid(path, "larger than 1 MiB");
   return parse(content, path);
 }

@@ -5,6 +5,8 @@
 
 #include "actors/net/peer_link.hpp"
 #include "actors/net/shield.hpp"
+#include "actors/net/tls_scribe.hpp"
+#include "actors/node/audit.hpp"
 #include "actors/node/log.hpp"
 #include "actors/node/registry.hpp"
 #include "caf/all.hpp"
@@ -123,6 +125,22 @@ caf::expected<cluster::decoded_table> checked(gossip_state& st, const msg::Membe
 }
 
 // -- peers ----------------------------------------------------------------------------------------
+
+// True when `node` may speak as member `id`: always without TLS between nodes, else when the
+// certificate of its connection names `id`. A refusal is logged (rate-limited) and audited.
+bool certified_as(gossip_pointer self, const caf::node_id& node, const std::string& id) {
+  auto& st = self->state;
+  if (!st.deps.peers || node == self->node()) return true;
+  auto member = st.deps.peers->directory->member_of(node);
+  if (member && *member == id) return true;
+  auto why = member ? "its certificate names " + *member : std::string{"it has no certificate"};
+  warn_refused(st, 1, "GossipRefused from={} reason=\"{}\" held_back={}", cluster::loggable(id),
+               why);
+  if (st.deps.audit)
+    st.deps.audit->record("peer_refused", {{"member", cluster::loggable(id)},
+                                           {"reason", "gossip under another member's id: " + why}});
+  return false;
+}
 
 peer* peer_of(gossip_state& st, const std::string& id) {
   for (auto& [address, p] : st.peers)
@@ -318,6 +336,10 @@ void introduced(gossip_pointer self, const std::string& address, node_actor fron
     return connect_failed(
         self, address,
         remote ? make_error(errc::invalid_argument, "the peer gave no id") : remote.error());
+  if (!certified_as(self, front.node(), remote->from))
+    return connect_failed(
+        self, address,
+        make_error(errc::unauthenticated, "the peer's certificate does not name " + remote->from));
   auto& p = st.peers[address];
   p.connecting = false;
   p.failures = 0;
@@ -364,7 +386,7 @@ void connect(gossip_pointer self, const std::string& address) {
   auto& p = st.peers[address];
   p.connecting = true;
   p.last_attempt = steady::now();
-  auto mm = self->system().middleman().actor_handle();
+  auto mm = st.deps.peers ? st.deps.peers->connector : self->system().middleman().actor_handle();
   auto timeout = st.deps.cfg.connection_timeout;
   self->request(mm, timeout, caf::connect_atom::value, hp->host, hp->port)
       .then(
@@ -483,6 +505,10 @@ void on_down(gossip_pointer self, const caf::down_msg& dm) {
 caf::result<msg::GossipReply> on_gossip(gossip_pointer self, const msg::GossipRequest& req) {
   auto remote = checked(self->state, req.table());
   if (!remote) return remote.error();
+  if (auto& sender = self->current_sender();
+      sender && !certified_as(self, sender->node(), remote->from))
+    return make_error(errc::unauthenticated,
+                      "gossip refused: the connection's certificate does not name " + remote->from);
   absorb(self, *remote);
   msg::GossipReply reply;
   *reply.mutable_table() = wire_table(self->state);

@@ -29,7 +29,9 @@ class engine;
 
 namespace kv::actors {
 
+class audit_log;
 class registry;
+struct peer_access;
 
 struct gossip_deps {
   node_config cfg;
@@ -37,6 +39,10 @@ struct gossip_deps {
   std::shared_ptr<registry> reg;
   std::shared_ptr<cluster_view> view;
   uint64_t epoch = 0;  // this process's incarnation (storage/identity.hpp)
+  // With mutual TLS between nodes: how to connect to peers, and the member id each connected
+  // peer's certificate names; a peer may gossip only under its own. Null: plain connections.
+  std::shared_ptr<peer_access> peers{};
+  std::shared_ptr<audit_log> audit{};  // membership changes; may be null
 };
 
 gossip_actor spawn_gossip(caf::local_actor* parent, gossip_deps deps);

@@ -19,7 +19,9 @@ namespace kv::actors {
 
 class registry;
 class cluster_view;
+class audit_log;
 struct node_metrics;
+struct peer_access;
 
 struct supervisor_deps {
   node_config cfg;
@@ -27,9 +29,11 @@ struct supervisor_deps {
   std::shared_ptr<registry> reg;
   std::shared_ptr<storage::dot_issuer> issuer;  // dots of client writes, for every replica
   std::shared_ptr<node_metrics> metrics;
-  int64_t started_ms = 0;              // process start, for the node actor's uptime
-  std::shared_ptr<cluster_view> view;  // published by gossip, read by everyone
-  uint64_t epoch = 0;                  // this incarnation's epoch (storage/identity.hpp)
+  int64_t started_ms = 0;                // process start, for the node actor's uptime
+  std::shared_ptr<cluster_view> view;    // published by gossip, read by everyone
+  uint64_t epoch = 0;                    // this incarnation's epoch (storage/identity.hpp)
+  std::shared_ptr<peer_access> peers{};  // TLS between nodes (gossip.hpp); null: plain
+  std::shared_ptr<audit_log> audit{};    // may be null
 };
 
 // Starts the tree. The supervisor terminates with user_shutdown after a clean stop (send it an

@@ -1,6 +1,9 @@
 #include "client/client.hpp"
 
+#include <unistd.h>
+
 #include <array>
+#include <cstdlib>
 #include <functional>
 #include <queue>
 #include <unordered_map>
@@ -8,6 +11,7 @@
 #include "actors/net/batching.hpp"
 #include "actors/net/host_port.hpp"
 #include "actors/net/shield.hpp"
+#include "actors/net/tls_scribe.hpp"
 #include "caf/all.hpp"
 #include "caf/io/all.hpp"
 #include "messages/framing.hpp"
@@ -42,10 +46,13 @@ using client_impl =
 constexpr uint32_t max_node_frame_bytes = uint32_t{64} << 20;
 constexpr size_t read_chunk_bytes = 64 * 1024;
 
-// The link: one TCP connection, bytes in both directions. It ends with the connection, or when
-// its client goes.
-caf::behavior link(caf::io::broker* self, caf::io::connection_handle hdl, caf::actor owner,
-                   uint32_t channel, uint64_t generation) {
+// The link: one TCP connection (TLS or not), bytes in both directions. It ends with the
+// connection, or when its client goes. `refusal`: why the TLS handshake failed, once it did.
+caf::behavior link(caf::io::broker* self, caf::io::scribe_ptr conn, caf::actor owner,
+                   uint32_t channel, uint64_t generation, std::shared_ptr<std::string> refusal) {
+  auto hdl = conn->hdl();
+  bool secure = static_cast<actors::tls_scribe*>(conn.get())->secure();
+  self->add_scribe(std::move(conn));
   self->monitor(owner);
   self->set_down_handler([self](caf::down_msg&) { self->quit(); });
   self->configure_read(hdl, caf::io::receive_policy::at_most(read_chunk_bytes));
@@ -60,7 +67,10 @@ caf::behavior link(caf::io::broker* self, caf::io::connection_handle hdl, caf::a
       },
       [=](const caf::io::connection_closed_msg&) {
         self->send(owner, lost_atom::value, channel, generation,
-                   std::string{"the node closed the connection"});
+                   !refusal->empty() ? "TLS handshake failed: " + *refusal
+                   : secure          ? std::string{"the node closed the connection"}
+                                     : std::string{"the node closed the connection (if it "
+                                                   "speaks TLS, give --ca)"});
         self->quit();
       },
   };
@@ -80,7 +90,8 @@ struct channel {
   bool ready = false;       // the hello was answered
   size_t refusals = 0;      // connection attempts refused in a row
   std::string last_error;   // why the last attempt failed, for requests never sent
-  time_point retry_at;      // no new attempt before this (after a failed one)
+  errc last_code = errc::unavailable;  // and its code: UNAUTHENTICATED for refused credentials
+  time_point retry_at;                 // no new attempt before this (after a failed one)
   time_point hello_deadline;
   std::string out;  // frames for the next flush
   // The node closes a connection that sent nothing for its idle timeout (from its hello); the
@@ -103,6 +114,8 @@ struct pending {
 
 struct client_state {
   client_config cfg;
+  std::shared_ptr<actors::tls_context> tls;  // with cfg.ca
+  caf::error tls_error;                      // why the TLS files could not be loaded
   std::array<channel, 2> channels;
   uint64_t next_id = 1;
   std::unordered_map<uint64_t, pending> in_flight;
@@ -189,7 +202,8 @@ void connect(client_pointer self, uint32_t c);
 // listener) moves on to the next address at once, and fails the waiting requests UNAVAILABLE
 // once every address refused. Any other failure is tried again 100 ms later while requests
 // wait, so a slow node gets more than one chance before the deadline.
-void on_connect_failed(client_pointer self, uint32_t c, const std::string& why, bool refused) {
+void on_connect_failed(client_pointer self, uint32_t c, const std::string& why, bool refused,
+                       errc code = errc::unavailable) {
   auto& ch = self->state.channels[c];
   if (ch.link) self->send_exit(ch.link, caf::exit_reason::user_shutdown);
   ch.link = nullptr;
@@ -197,10 +211,11 @@ void on_connect_failed(client_pointer self, uint32_t c, const std::string& why, 
   ch.ready = false;
   ++ch.next;
   ch.last_error = why;
+  ch.last_code = code;
   ch.refusals = refused ? ch.refusals + 1 : 0;
   if (ch.refusals >= ch.addresses.size()) {
     ch.refusals = 0;
-    return fail_all(self, c, false, make_error(errc::unavailable, ch.last_error));
+    return fail_all(self, c, false, make_error(ch.last_code, ch.last_error));
   }
   if (refused) return connect(self, c);
   ch.retry_at = self->clock().now() + std::chrono::milliseconds{100};  // the tick retries
@@ -212,8 +227,8 @@ void on_lost(client_pointer self, uint32_t c, const std::string& why) {
   auto& ch = self->state.channels[c];
   if (!ch.ready)
     return on_connect_failed(
-        self, c, "cannot talk to " + ch.addresses[ch.next % ch.addresses.size()] + ": " + why,
-        true);
+        self, c, "cannot talk to " + ch.addresses[ch.next % ch.addresses.size()] + ": " + why, true,
+        why.rfind("TLS handshake failed", 0) == 0 ? errc::unauthenticated : errc::unavailable);
   if (ch.link) self->send_exit(ch.link, caf::exit_reason::user_shutdown);
   ch.link = nullptr;
   ch.ready = false;
@@ -236,18 +251,28 @@ void connect(client_pointer self, uint32_t c) {
   if (!hp) return on_connect_failed(self, c, target + ": " + message_of(hp.error()), true);
   // Connecting blocks (CAF 0.17 has no asynchronous connect for brokers): a detached helper
   // does it, so that an unreachable address never holds up the client.
+  if (self->state.tls_error) {
+    ch.connecting = false;
+    return fail_all(self, c, false, self->state.tls_error);
+  }
   auto owner = caf::actor_cast<caf::actor>(self);
-  self->system().spawn<caf::detached>(
-      [owner, c, generation, hp = *hp, target](caf::event_based_actor* helper) {
-        auto conn =
-            helper->system().middleman().spawn_client(link, hp.host, hp.port, owner, c, generation);
-        if (conn)
-          helper->send(owner, up_atom::value, c, generation, *conn);
-        else
-          helper->send(owner, failed_atom::value, c, generation,
-                       "cannot reach " + target + ": " + helper->system().render(conn.error()));
-        helper->quit();
-      });
+  self->system().spawn<caf::detached>([owner, c, generation, hp = *hp, target,
+                                       tls = self->state.tls](caf::event_based_actor* helper) {
+    auto& sys = helper->system();
+    auto refusal = std::make_shared<std::string>();
+    auto scribe = actors::connect_scribe(
+        actors::multiplexer_of(sys), hp.host, hp.port, tls, hp.host, nullptr, false,
+        [refusal](const std::string&, const std::string& why) { *refusal = why; });
+    if (scribe) {
+      auto conn =
+          sys.middleman().spawn_broker(link, std::move(*scribe), owner, c, generation, refusal);
+      helper->send(owner, up_atom::value, c, generation, conn);
+    } else {
+      helper->send(owner, failed_atom::value, c, generation,
+                   "cannot reach " + target + ": " + sys.render(scribe.error()));
+    }
+    helper->quit();
+  });
 }
 
 void on_up(client_pointer self, uint32_t c, uint64_t generation, caf::actor conn) {
@@ -263,6 +288,7 @@ void on_up(client_pointer self, uint32_t c, uint64_t generation, caf::actor conn
   msg::ClientFrame hello;
   hello.mutable_hello()->set_version(protocol::version);
   hello.mutable_hello()->set_client(self->state.cfg.name);
+  hello.mutable_hello()->set_token(self->state.cfg.token);
   std::string bytes;
   protocol::append_frame(bytes, hello);
   caf::anon_send(conn, std::move(bytes));
@@ -306,7 +332,7 @@ void on_hello(client_pointer self, uint32_t c, const msg::HelloReply& hello) {
     return on_connect_failed(self, c,
                              ch.addresses[ch.next % ch.addresses.size()] +
                                  " refused the hello: " + hello.error().message(),
-                             true);
+                             true, static_cast<errc>(hello.error().code()));
   ch.connecting = false;
   ch.ready = true;
   ch.refusals = 0;
@@ -565,6 +591,14 @@ client_impl::behavior_type client(client_pointer self, client_config cfg) {
   st.channels[data_channel].addresses = st.cfg.nodes;
   st.channels[admin_channel].what = "admin";
   st.channels[admin_channel].addresses = st.cfg.admin_nodes;
+  if (!st.cfg.ca.empty() || !st.cfg.cert.empty() || !st.cfg.key.empty()) {
+    auto tls = actors::tls_context::load({st.cfg.cert, st.cfg.key, st.cfg.ca},
+                                         actors::tls_side::client, actors::cert_kind::node);
+    if (tls)
+      st.tls = std::move(*tls);
+    else
+      st.tls_error = std::move(tls.error());
+  }
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     for (uint32_t c = 0; c < st.channels.size(); ++c)
@@ -646,6 +680,30 @@ void configure(caf::actor_system_config& cfg) {
   // Work sharing wakes an idle thread at once (work stealing sleeps with back-off).
   cfg.set("scheduler.policy", caf::atom("sharing"));
   cfg.set("middleman.workers", size_t{0});
+}
+
+void apply_credential_defaults(client_config& cfg) {
+  auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v != nullptr ? std::string{v} : std::string{};
+  };
+  bool given = !cfg.cert.empty() || !cfg.key.empty() || !cfg.ca.empty() || !cfg.token.empty();
+  if (given) return;  // flags or arguments: the defaults would only mix in other credentials
+  cfg.cert = env("RINGKV_CERT");
+  cfg.key = env("RINGKV_KEY");
+  cfg.ca = env("RINGKV_CA");
+  cfg.token = env("RINGKV_TOKEN");
+  if (!cfg.cert.empty() || !cfg.key.empty() || !cfg.ca.empty() || !cfg.token.empty()) return;
+  auto dir = env("RINGKV_CREDENTIALS");
+  if (dir.empty() && !env("HOME").empty()) dir = env("HOME") + "/.ringkv";
+  if (dir.empty()) return;
+  auto exists = [](const std::string& path) { return ::access(path.c_str(), R_OK) == 0; };
+  if (!exists(dir + "/ca.pem")) return;
+  cfg.ca = dir + "/ca.pem";
+  if (exists(dir + "/client.pem") && exists(dir + "/client.key")) {
+    cfg.cert = dir + "/client.pem";
+    cfg.key = dir + "/client.key";
+  }
 }
 
 client_actor spawn_client(caf::actor_system& sys, client_config cfg) {

@@ -47,6 +47,7 @@ struct flags {
   std::string serve_echo;
   uint64_t seed = 1;
   uint32_t threads = 1;
+  std::string cert, key, ca, token;
 };
 
 void add_options(CLI::App& app, flags& f) {
@@ -61,6 +62,13 @@ void add_options(CLI::App& app, flags& f) {
                  "HTTP/1.1), or echo (a kvbench --serve-echo process: the loopback\n"
                  "round-trip floor of the same client path)")
       ->check(CLI::IsMember({"ringkv", "redis", "redis-cluster", "etcd", "echo"}));
+  app.add_option("--cert", f.cert,
+                 "ringkv: client certificate (PEM) for nodes with TLS; default $RINGKV_CERT,\n"
+                 "else ~/.ringkv/client.pem")
+      ->type_name("FILE");
+  app.add_option("--key", f.key, "ringkv: key of --cert")->type_name("FILE");
+  app.add_option("--ca", f.ca, "ringkv: the cluster CA (PEM): connect with TLS")->type_name("FILE");
+  app.add_option("--token", f.token, "ringkv: bearer token instead of a certificate");
   app.add_option("--records", f.records, "records loaded and then read/updated (default 100000)");
   app.add_option("--key-size", f.key_size,
                  "key bytes: 'k' + the zero-padded record index (default 16)");
@@ -143,6 +151,10 @@ bench_config config_of(const CLI::App& app, const flags& f) {
   c.redis_wait = f.redis_wait;
   c.seed = f.seed;
   c.threads = f.threads;
+  c.cert = f.cert;
+  c.key = f.key;
+  c.ca = f.ca;
+  c.token = f.token;
   c.json_path = f.json;
   if (f.smoke) {
     if (app.count("--records") == 0) c.records = 1000;

@@ -155,6 +155,7 @@ struct common {
   std::string admin;  // empty: the node's address with the port + 200
   bool json = false;
   int64_t timeout_ms = 5000;
+  std::string cert, key, ca, token;
 };
 
 struct consistency {
@@ -191,6 +192,11 @@ client_config config_of(const common& g) {
   cfg.connect_timeout = std::min(cfg.default_timeout, std::chrono::milliseconds{3000});
   cfg.grace = std::chrono::milliseconds{500};
   cfg.scheduler_threads = 1;
+  cfg.cert = g.cert;
+  cfg.key = g.key;
+  cfg.ca = g.ca;
+  cfg.token = g.token;
+  kv::client::apply_credential_defaults(cfg);
   return cfg;
 }
 
@@ -769,6 +775,19 @@ int main(int argc, char** argv) {
                  "HOST:PORT of a node's admin listener, for the operator verbs (fail-actor,\n"
                  "explain, leave, remove, transfers, hints, compaction, repair-status); default\n"
                  "$KV_ADMIN, else --node's host with its port + 200 (kvnode's default)");
+  app.add_option("--cert", g.cert,
+                 "client certificate (PEM, scripts/certs.sh --clients NAME): who you are to a\n"
+                 "node with TLS; default $RINGKV_CERT, else client.pem in ~/.ringkv")
+      ->type_name("FILE");
+  app.add_option("--key", g.key, "key of --cert; default $RINGKV_KEY, else ~/.ringkv/client.key")
+      ->type_name("FILE");
+  app.add_option("--ca", g.ca,
+                 "the cluster CA (PEM): connect with TLS and trust only it; default\n"
+                 "$RINGKV_CA, else ~/.ringkv/ca.pem")
+      ->type_name("FILE");
+  app.add_option("--token", g.token,
+                 "bearer token from the node's ACL, instead of a certificate; default\n"
+                 "$RINGKV_TOKEN (prefer the variable: arguments show in ps)");
   app.add_flag("--json", g.json, "machine-readable output");
   app.add_option("--timeout", g.timeout_ms, "request deadline in milliseconds (default 5000)")
       ->check(CLI::Range(int64_t{1}, int64_t{600000}));

@@ -37,9 +37,24 @@ struct client_config {
   // node's listener (whose frame limit, 4 MiB by default and announced in its hello, leaves
   // 64 KiB above this for framing).
   size_t max_request_bytes = (size_t{4} << 20) - (size_t{64} << 10);
+  // TLS (docs/security.md): with `ca`, connections speak TLS and trust only that CA, and the
+  // node's certificate must name the host connected to. `cert` and `key`: this client's
+  // certificate (scripts/certs.sh --clients NAME), which names its principal.
+  std::string cert;
+  std::string key;
+  std::string ca;
+  // A bearer token (the ACL's tokens), sent in the hello: who the client is without a
+  // certificate. At most 1024 bytes.
+  std::string token;
   std::string name = "ringkv-cpp/" KV_CLIENT_VERSION;  // sent in the hello, for the node's log
   uint32_t scheduler_threads = 2;                      // blocking_client's own actor system
 };
+
+// Where a client's credentials come from when no flag gives them (docs/security.md): the
+// environment variables RINGKV_CERT, RINGKV_KEY, RINGKV_CA and RINGKV_TOKEN, else the files
+// ca.pem, client.pem and client.key in $RINGKV_CREDENTIALS or ~/.ringkv (where
+// scripts/quickstart.sh leaves the admin's). Fills only the fields that are empty.
+void apply_credential_defaults(client_config& cfg);
 
 // Named consistency levels, instead of r/w numbers.
 using cluster::level;

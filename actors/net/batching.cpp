@@ -55,7 +55,7 @@ msg::Error to_wire(const caf::error& err) {
 }
 
 caf::error from_wire(const msg::Error& err) {
-  bool known = err.code() > msg::ERR_NONE && err.code() <= msg::ERR_INTERNAL;
+  bool known = err.code() != msg::ERR_NONE && msg::ErrorCode_IsValid(err.code());
   return make_error(known ? static_cast<errc>(err.code()) : errc::internal, err.message());
 }
 

@@ -5,6 +5,9 @@
 #include "actors/interfaces.hpp"
 #include "actors/net/batching.hpp"
 #include "actors/net/shield.hpp"
+#include "actors/net/tls_scribe.hpp"
+#include "actors/node/acl.hpp"
+#include "actors/node/audit.hpp"
 #include "actors/node/log.hpp"
 #include "actors/node/registry.hpp"
 #include "caf/all.hpp"
@@ -20,6 +23,7 @@ using caf::io::connection_handle;
 
 constexpr size_t read_chunk_bytes = 64 * 1024;
 constexpr auto sweep_interval = std::chrono::milliseconds{250};
+constexpr size_t max_token_bytes = 1024;
 
 struct connection {
   explicit connection(uint32_t max_frame_bytes) : reader(max_frame_bytes) {}
@@ -27,7 +31,8 @@ struct connection {
   protocol::frame_reader reader;
   std::string peer;  // "ip:port", for logs
   bool hello = false;
-  bool halted = false;  // not read: max_in_flight requests unanswered
+  std::string principal;  // who the hello's credentials name ("" when none are checked)
+  bool halted = false;    // not read: max_in_flight requests unanswered
   uint32_t in_flight = 0;
   steady::time_point opened;
   steady::time_point last_read;
@@ -39,6 +44,7 @@ struct door_state {
   std::shared_ptr<registry> reg;
   std::shared_ptr<door_counters> counters;
   std::map<connection_handle, connection> conns;
+  std::shared_ptr<tls_directory> directory;  // the client certificate of each TLS connection
   std::shared_ptr<spdlog::logger> log;
   kv::log::connection_log connections;  // connection warnings, rate-limited
 
@@ -237,6 +243,55 @@ const char* call_name(msg::Request::CallCase call) {
   return "nothing";
 }
 
+// The right `call` needs, and the namespace it needs it in; nullopt for ping, which needs none.
+std::optional<std::pair<right, std::string>> needed(door d, const msg::Request& req) {
+  using r = msg::Request;
+  auto ns = [](const msg::RequestOptions& o) { return o.ns().empty() ? "default" : o.ns(); };
+  switch (req.call_case()) {
+    case r::kPing:
+    case r::CALL_NOT_SET:
+      return std::nullopt;
+    case r::kPut:
+      return std::pair{right::write, ns(req.put().options())};
+    case r::kDel:
+      return std::pair{right::write, ns(req.del().options())};
+    case r::kGet:
+      return std::pair{right::read, ns(req.get().options())};
+    case r::kStatus:
+    case r::kRing:
+      // On the admin door, everything is the operator's.
+      return std::pair{d == door::admin ? right::admin : right::monitor, std::string{}};
+    default:
+      return std::pair{right::admin, std::string{}};
+  }
+}
+
+// Audits a call of the admin door (ping, status and ring are not operator verbs).
+void audit_verb(door_state& st, const connection& conn, msg::Request::CallCase call,
+                const char* outcome) {
+  if (!st.cfg.audit || serves(door::client, call)) return;
+  st.cfg.audit->record("admin_verb", {{"door", to_string(st.cfg.kind)},
+                                      {"peer", conn.peer},
+                                      {"principal", conn.principal},
+                                      {"verb", call_name(call)},
+                                      {"outcome", outcome}});
+}
+
+// Why the connection's principal may not make `req`, or nullopt.
+std::optional<std::string> denial(door_state& st, const connection& conn, const msg::Request& req) {
+  if (req.call_case() == msg::Request::kFailActor && !st.cfg.chaos)
+    return std::string{"fail-actor is served only by a node started with --chaos"};
+  if (!st.cfg.acl) return std::nullopt;
+  auto need = needed(st.cfg.kind, req);
+  if (!need) return std::nullopt;
+  auto& [what, ns] = *need;
+  if (st.cfg.acl->current()->allows(conn.principal, what, ns)) return std::nullopt;
+  auto text = "principal \"" + conn.principal + "\" may not " + call_name(req.call_case());
+  if (what == right::read || what == right::write)
+    return text + ": it lacks " + to_string(what) + " in namespace \"" + ns + "\"";
+  return text + ": it lacks the " + to_string(what) + " role";
+}
+
 void on_request(door_broker* self, connection_handle hdl, msg::Request& req) {
   auto& st = self->state;
   auto id = req.id();
@@ -256,6 +311,27 @@ void on_request(door_broker* self, connection_handle hdl, msg::Request& req) {
                                  listener_flag(st.cfg.kind) + "); send it to the " +
                                  to_string(other) + " listener (" + listener_flag(other) + ")"),
                   false);
+  }
+  auto& conn = st.conns.at(hdl);
+  if (auto why = denial(st, conn, req)) {
+    st.counters->refused.fetch_add(1, std::memory_order_relaxed);
+    if (st.cfg.audit)
+      st.cfg.audit->record("denied", {{"door", to_string(st.cfg.kind)},
+                                      {"peer", conn.peer},
+                                      {"principal", conn.principal},
+                                      {"call", call_name(kind)},
+                                      {"reason", *why}});
+    audit_verb(st, conn, kind, "denied");
+    return answer(self, hdl, id, make_error(errc::permission_denied, *why), false);
+  }
+  audit_verb(st, conn, kind, "served");
+  if (st.cfg.audit && st.cfg.audit->data_ops() &&
+      (kind == msg::Request::kPut || kind == msg::Request::kGet || kind == msg::Request::kDel)) {
+    auto need = needed(st.cfg.kind, req);
+    st.cfg.audit->record("data", {{"peer", conn.peer},
+                                  {"principal", conn.principal},
+                                  {"call", call_name(kind)},
+                                  {"ns", need->second}});
   }
   using r = msg::Request;
   switch (kind) {
@@ -312,6 +388,27 @@ void on_request(door_broker* self, connection_handle hdl, msg::Request& req) {
 
 // -- frames -----------------------------------------------------------------------------------
 
+// The principal a hello's credentials name: its token's owner, else the name in the
+// connection's client certificate. UNAUTHENTICATED without credentials the ACL knows. Without an
+// ACL, nothing is checked: the certificate's name, if any, is only reported.
+caf::expected<std::string> identify(door_state& st, connection_handle hdl,
+                                    const msg::Hello& hello) {
+  auto certified = st.directory ? st.directory->at(hdl) : std::nullopt;
+  if (!st.cfg.acl) return certified ? certified->name : std::string{};
+  auto acl = st.cfg.acl->current();
+  if (!hello.token().empty()) {
+    if (hello.token().size() > max_token_bytes)
+      return make_error(errc::unauthenticated,
+                        "a token longer than " + std::to_string(max_token_bytes) + " bytes");
+    if (auto owner = acl->principal_of_token(hello.token())) return *owner;
+    return make_error(errc::unauthenticated, "the token is not known to this node's ACL");
+  }
+  if (certified) return certified->name;
+  return make_error(errc::unauthenticated,
+                    "no credentials: this node checks who calls; present a client certificate "
+                    "(--cert, --key, --ca) or a token (--token)");
+}
+
 // Handles one frame; false once the connection is closed.
 bool on_frame(door_broker* self, connection_handle hdl, connection& conn,
               const std::string& payload) {
@@ -330,6 +427,21 @@ bool on_frame(door_broker* self, connection_handle hdl, connection& conn,
     auto reply = protocol::answer_hello(hello, st.cfg.node_id, st.cfg.max_frame_bytes,
                                         static_cast<uint32_t>(st.cfg.idle_timeout.count()),
                                         st.cfg.max_in_flight);
+    if (!reply.has_error()) {
+      auto who = identify(st, hdl, hello);
+      if (!who) {
+        auto* err = reply.mutable_error();
+        err->set_code(static_cast<msg::ErrorCode>(code_of(who.error())));
+        err->set_message(message_of(who.error()));
+        if (st.cfg.audit)
+          st.cfg.audit->record(
+              "auth_failed",
+              {{"door", to_string(st.cfg.kind)}, {"peer", conn.peer}, {"reason", err->message()}});
+      } else {
+        conn.principal = std::move(*who);
+        reply.set_principal(conn.principal);
+      }
+    }
     msg::NodeFrame out;
     *out.mutable_hello() = reply;
     send_frame(self, hdl, out);
@@ -342,8 +454,8 @@ bool on_frame(door_broker* self, connection_handle hdl, connection& conn,
       return false;
     }
     conn.hello = true;
-    st.log->debug("ClientHello door={} peer={} client=\"{}\"", to_string(st.cfg.kind), conn.peer,
-                  hello.client().substr(0, 128));
+    st.log->debug("ClientHello door={} peer={} client=\"{}\" principal=\"{}\"",
+                  to_string(st.cfg.kind), conn.peer, hello.client().substr(0, 128), conn.principal);
     return true;
   }
   if (!conn.hello) {
@@ -427,13 +539,15 @@ void sweep(door_broker* self) {
 }
 
 caf::behavior serve_door(door_broker* self, caf::io::doorman_ptr acceptor, door_config cfg,
-                         std::shared_ptr<registry> reg, std::shared_ptr<door_counters> counters) {
+                         std::shared_ptr<registry> reg, std::shared_ptr<door_counters> counters,
+                         std::shared_ptr<tls_directory> directory) {
   auto role = cfg.kind == door::client ? "client_port" : "admin_port";
   shield(self, role);
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.reg = std::move(reg);
   st.counters = std::move(counters);
+  st.directory = std::move(directory);
   st.log = log::get(role);
   st.connections = kv::log::connection_log{st.log};
   self->add_doorman(std::move(acceptor));
@@ -470,15 +584,28 @@ const char* to_string(door d) {
 caf::expected<door_handle> open_door(caf::actor_system& sys, std::shared_ptr<registry> reg,
                                      door_config cfg) {
   auto& mm = sys.middleman();
-  auto acceptor = mm.backend().new_tcp_doorman(cfg.at.port, cfg.at.host.c_str(), true);
+  auto directory = std::make_shared<tls_directory>();
+  auto counters = std::make_shared<door_counters>();
+  auto refused = [log = std::make_shared<kv::log::connection_log>(
+                      log::get(cfg.kind == door::client ? "client_port" : "admin_port")),
+                  audit = cfg.audit, kind = cfg.kind,
+                  counters](const std::string& peer, const std::string& why) {
+    counters->closed.fetch_add(1, std::memory_order_relaxed);
+    log->warn("ConnectionRefused door={} peer={} reason=\"{}\"", to_string(kind), peer, why);
+    if (audit)
+      audit->record("connection_refused",
+                    {{"door", to_string(kind)}, {"peer", peer}, {"reason", why}});
+  };
+  auto acceptor =
+      open_tls_doorman(multiplexer_of(sys), cfg.at.host, cfg.at.port, cfg.tls, directory, refused);
   if (!acceptor)
     return make_error(errc::unavailable, "cannot listen on " + to_string(cfg.at) + ": " +
                                              sys.render(acceptor.error()));
   door_handle result;
   result.port = (*acceptor)->port();
-  result.counters = std::make_shared<door_counters>();
+  result.counters = std::move(counters);
   result.broker = mm.spawn_broker(serve_door, std::move(*acceptor), std::move(cfg), std::move(reg),
-                                  result.counters);
+                                  result.counters, std::move(directory));
   return result;
 }
 

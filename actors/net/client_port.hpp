@@ -13,6 +13,13 @@
 // A call a door does not serve is answered INVALID_ARGUMENT and counted; nothing that arrives
 // on a door names an actor, so no byte from a client can reach one the door does not serve.
 //
+// Who may call (docs/security.md): with TLS, a connection must complete its handshake with a
+// client certificate of the cluster CA first. With an ACL, the hello must carry credentials: the
+// certificate's name, or a bearer token, names the principal, and each call is checked against
+// its rights (read or write in the request's namespace, monitor for status and ring, admin for
+// every call of the admin door but ping). Refusals answer UNAUTHENTICATED or PERMISSION_DENIED
+// and go to the audit log, as does every operator verb.
+//
 // Every input is bounded: frames by max_frame_bytes (a larger header closes the connection
 // with a goodbye), unanswered requests by max_in_flight (then the connection is not read until
 // some are answered), connections by max_connections, and time by the handshake, frame and idle
@@ -31,7 +38,11 @@
 
 namespace kv::actors {
 
+class acl_holder;
+class audit_log;
 class registry;
+class tls_context;
+class tls_directory;
 
 enum class door { client, admin };
 
@@ -48,6 +59,10 @@ struct door_config {
   milliseconds idle_timeout{300000};     // without a byte from the client (and nothing owed)
   uint32_t max_in_flight = 1024;
   uint32_t max_connections = 1024;
+  std::shared_ptr<tls_context> tls;  // null: plain TCP
+  std::shared_ptr<acl_holder> acl;   // null: no credentials checked, every call served
+  std::shared_ptr<audit_log> audit;  // null: nothing audited
+  bool chaos = false;                // fail-actor is served (kvnode --chaos)
 };
 
 // Read from any thread (GET /metrics).

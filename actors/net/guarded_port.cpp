@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "actors/net/frame_vetter.hpp"
+#include "actors/net/tls_scribe.hpp"
 #include "actors/node/log.hpp"
 #include "caf/all.hpp"
 #include "caf/io/all.hpp"
@@ -36,11 +37,11 @@ struct port_guard::state {
 
 // One accepted connection. Its frame_vetter tracks BASP framing and vets each header before
 // it is handed on.
-class guarded_scribe : public network::scribe_impl {
+class guarded_scribe : public tls_scribe {
  public:
   guarded_scribe(network::default_multiplexer& mpx, network::native_socket fd,
-                 std::shared_ptr<port_guard::state> guard)
-      : scribe_impl(mpx, fd),
+                 std::unique_ptr<tls_session> session, std::shared_ptr<port_guard::state> guard)
+      : tls_scribe(mpx, fd, std::move(session), guard->cfg.directory, refusal_hook(guard), true),
         guard_(std::move(guard)),
         since_(steady::now()),
         frames_(guard_->cfg.max_frame_bytes) {
@@ -52,7 +53,7 @@ class guarded_scribe : public network::scribe_impl {
     bool header = !frames_.awaiting_payload();
     if (auto reason = frames_.vet(buf, size)) return reject(reason->c_str());
     if (header && frames_.awaiting_payload()) since_ = steady::now();  // a frame starts
-    auto result = scribe::consume(ctx, buf, size);
+    auto result = tls_scribe::consume(ctx, buf, size);
     if (detached()) {
       // BASP closed the connection while handling this frame: it refused it.
       closed_ = true;
@@ -81,6 +82,7 @@ class guarded_scribe : public network::scribe_impl {
     closed_ = true;
     guard_->rejected.fetch_add(1, std::memory_order_relaxed);
     guard_->log.warn("ConnectionRejected peer={} reason=\"{}\"", peer_, reason);
+    if (guard_->cfg.on_refused) guard_->cfg.on_refused(peer_, reason);
   }
 
   bool gone() {
@@ -101,9 +103,22 @@ class guarded_scribe : public network::scribe_impl {
     closed_ = true;
     guard_->rejected.fetch_add(1, std::memory_order_relaxed);
     guard_->log.warn("ConnectionRejected peer={} reason=\"{}\"", peer_, reason);
-    ::shutdown(stream_.fd(), SHUT_RDWR);  // the peer sees the close now, not at the next sweep
-    io_failure(&stream_.backend(), network::operation::read);
+    if (guard_->cfg.on_refused) guard_->cfg.on_refused(peer_, reason);
+    fail();  // the peer sees the close now, not at the next sweep
     return false;
+  }
+
+  // A TLS handshake refused (or a BASP node certified as another member): logged and counted
+  // like the guard's own refusals.
+  static tls_refusal_hook refusal_hook(const std::shared_ptr<port_guard::state>& guard) {
+    return [weak = std::weak_ptr<port_guard::state>{guard}](const std::string& peer,
+                                                            const std::string& why) {
+      auto st = weak.lock();
+      if (!st) return;
+      st->rejected.fetch_add(1, std::memory_order_relaxed);
+      st->log.warn("ConnectionRejected peer={} reason=\"{}\"", peer, why);
+      if (st->cfg.on_refused) st->cfg.on_refused(peer, why);
+    };
   }
 
   std::shared_ptr<port_guard::state> guard_;
@@ -124,7 +139,19 @@ class guarded_doorman : public network::doorman_impl {
   bool new_connection() override {
     if (detached()) return false;
     auto& mpx = acceptor_.backend();
-    auto conn = caf::make_counted<guarded_scribe>(mpx, acceptor_.accepted_socket(), guard_);
+    auto fd = acceptor_.accepted_socket();
+    std::unique_ptr<tls_session> session;
+    if (guard_->cfg.tls) {
+      auto opened = tls_session::open(guard_->cfg.tls, fd);
+      if (!opened) {
+        guard_->rejected.fetch_add(1, std::memory_order_relaxed);
+        guard_->log.warn("ConnectionRejected reason=\"{}\"", message_of(opened.error()));
+        network::close_socket(fd);
+        return true;
+      }
+      session = std::move(*opened);
+    }
+    auto conn = caf::make_counted<guarded_scribe>(mpx, fd, std::move(session), guard_);
     guard_->accepted.fetch_add(1, std::memory_order_relaxed);
     auto& live = guard_->live;
     live.erase(std::remove_if(live.begin(), live.end(), [](auto& c) { return c->gone(); }),

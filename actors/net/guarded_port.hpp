@@ -13,10 +13,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
 
+#include "actors/net/tls.hpp"
 #include "actors/node/config.hpp"
 #include "caf/expected.hpp"
 #include "caf/fwd.hpp"
@@ -28,6 +30,13 @@ struct port_guard_config {
   std::chrono::milliseconds handshake_timeout{3000};
   std::chrono::milliseconds frame_timeout{3000};
   uint32_t max_connections = 1024;  // open at once; more are closed as they come
+  // Mutual TLS (actors/net/tls_scribe.hpp): when set, a connection must complete a TLS
+  // handshake with a node certificate of the cluster CA before BASP sees a byte, and its BASP
+  // node is certified in `directory` as the member the certificate names.
+  std::shared_ptr<tls_context> tls;
+  std::shared_ptr<class tls_directory> directory;
+  // Told of every connection refused, with the peer and why (the audit log).
+  std::function<void(const std::string& peer, const std::string& why)> on_refused;
 };
 
 struct port_guard_stats {

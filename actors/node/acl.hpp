@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -60,6 +62,27 @@ class acl {
  private:
   std::map<std::string, principal_rights, std::less<>> principals_;
   std::map<std::string, std::string, std::less<>> token_owners_;  // digest -> principal
+};
+
+// The ACL in force: read by the listeners on every request from their own threads, replaced
+// whole when kvnode reloads the file (SIGHUP).
+class acl_holder {
+ public:
+  explicit acl_holder(acl initial) : acl_(std::make_shared<const acl>(std::move(initial))) {}
+
+  std::shared_ptr<const acl> current() const {
+    std::lock_guard<std::mutex> guard{mutex_};
+    return acl_;
+  }
+  void replace(acl next) {
+    auto fresh = std::make_shared<const acl>(std::move(next));
+    std::lock_guard<std::mutex> guard{mutex_};
+    acl_ = std::move(fresh);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const acl> acl_;
 };
 
 }  // namespace kv::actors

@@ -72,6 +72,28 @@ void apply_namespace_defaults(node_config& cfg) {
 namespace {
 
 // Rules that tie settings of the node together.
+// TLS needs its three files; a node without TLS and an ACL listens on loopback only, unless
+// it is told --insecure (protected mode, as Redis has it).
+caf::error check_security(const node_config& cfg) {
+  int tls_files = !cfg.tls_cert.empty() + !cfg.tls_key.empty() + !cfg.tls_ca.empty();
+  if (tls_files != 0 && tls_files != 3)
+    return invalid("TLS needs all of --tls-cert, --tls-key and --tls-ca");
+  if (secured(cfg) || cfg.insecure) return caf::none;
+  std::vector<std::pair<const char*, std::string>> listeners{
+      {"--listen", cfg.listen.host},
+      {"--peer-listen", cfg.peer_listen.host},
+      {"--admin-listen", cfg.admin_listen.host}};
+  if (!cfg.http.empty())
+    if (auto at = parse_host_port(cfg.http)) listeners.emplace_back("--http", at->host);
+  for (auto& [flag, host] : listeners)
+    if (!is_loopback(host))
+      return invalid(std::string{flag} + " " + host +
+                     " is not a loopback address: a node serves other hosts only with TLS and "
+                     "an ACL (--tls-cert, --tls-key, --tls-ca and --acl; scripts/certs.sh "
+                     "makes certificates), or with --insecure");
+  return caf::none;
+}
+
 caf::error check_relations(const node_config& cfg) {
   // This node's row and share of the ring, within what its peers decode and place.
   if (auto err = cluster::check_address(to_string(cfg.peer_listen)))
@@ -109,7 +131,7 @@ caf::error check_relations(const node_config& cfg) {
                    ") must be below tombstone_grace_ms (" +
                    std::to_string(cfg.tombstone_grace.count()) +
                    "): an older hint could resurrect a deleted value");
-  return caf::none;
+  return check_security(cfg);
 }
 
 // Every namespace by its own rules, then against the node's limits: a namespace must hold a
@@ -138,6 +160,14 @@ caf::error check_namespaces(const node_config& cfg) {
 }
 
 }  // namespace
+
+bool secured(const node_config& cfg) {
+  return !cfg.tls_cert.empty() && !cfg.acl.empty();
+}
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
 
 caf::error validate(const node_config& cfg) {
   if (cfg.data_dir.empty()) return invalid("--data-dir is required");

@@ -44,6 +44,18 @@ struct node_config {
   uint32_t weight = 1;
   std::string http;  // "host:port" for /metrics and /health; empty = off
 
+  // Security (docs/security.md). With the three TLS files, every listener speaks TLS and asks
+  // for a certificate of the cluster CA; with an ACL, callers need credentials and rights.
+  // Without both, a node listens on loopback addresses only, unless it is `insecure`.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
+  std::string acl;          // the ACL file; reloaded on SIGHUP
+  bool insecure = false;    // listen beyond loopback without TLS and an ACL (warned at start)
+  bool chaos = false;       // the admin listener serves fail-actor
+  std::string audit_log;    // JSON lines; "" = <data_dir>/audit.log, "off" = none
+  bool audit_data = false;  // data operations are audited too
+
   // Data.
   bool sync = true;           // fsync the WAL before acknowledging a write
   uint32_t partitions = 256;  // Q, fixed for the life of the data
@@ -143,6 +155,12 @@ void apply_listener_defaults(node_config& cfg);
 // Adds the "default" namespace if missing, and gives every namespace whose n was not set the
 // cluster's default: 1 on a node alone (no seeds but itself), else 3.
 void apply_namespace_defaults(node_config& cfg);
+
+// True when the node speaks TLS and checks credentials against an ACL.
+bool secured(const node_config& cfg);
+
+// "127.x.y.z", "::1" or "localhost".
+bool is_loopback(const std::string& host);
 
 // Checks the whole configuration: every setting against its rule in the settings table
 // (actors/node/settings.hpp), then the rules that tie settings together. The error names the

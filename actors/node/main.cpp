@@ -21,6 +21,7 @@ struct flags {
   std::optional<std::string> config;
   std::map<std::string, std::optional<std::string>> once;
   std::map<std::string, std::vector<std::string>> repeated;
+  std::map<std::string, bool> switches;  // true/false settings: the flag alone means true
 };
 
 // A setting's help text and its default: "(default 1)", or "(required)" without one.
@@ -51,6 +52,10 @@ void add_options(CLI::App& app, flags& f) {
       ->type_name("FILE");
   for (auto& s : kv::actors::node_table()) {
     if (s.flag.empty()) continue;
+    if (metavar(s) == "BOOL") {
+      app.add_flag(s.flag, f.switches[s.flag], help_of(s));
+      continue;
+    }
     auto* opt = repeatable(s) ? app.add_option(s.flag, f.repeated[s.flag], help_of(s))
                               : app.add_option(s.flag, f.once[s.flag], help_of(s));
     opt->type_name(metavar(s));
@@ -63,7 +68,9 @@ std::vector<kv::actors::given_flag> given(const flags& f) {
   std::vector<kv::actors::given_flag> result;
   for (auto& s : kv::actors::node_table()) {
     if (s.flag.empty()) continue;
-    if (repeatable(s))
+    if (metavar(s) == "BOOL") {
+      if (f.switches.at(s.flag)) result.push_back({s.flag, "true"});
+    } else if (repeatable(s))
       for (auto& text : f.repeated.at(s.flag)) result.push_back({s.flag, text});
     else if (auto& text = f.once.at(s.flag))
       result.push_back({s.flag, *text});

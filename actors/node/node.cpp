@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <functional>
 #include <iostream>
 #include <thread>
 
@@ -12,6 +13,9 @@
 #include "actors/net/guarded_port.hpp"
 #include "actors/net/http.hpp"
 #include "actors/net/shield.hpp"
+#include "actors/net/tls_scribe.hpp"
+#include "actors/node/acl.hpp"
+#include "actors/node/audit.hpp"
 #include "actors/node/cluster_view.hpp"
 #include "actors/node/log.hpp"
 #include "actors/node/metrics.hpp"
@@ -275,6 +279,7 @@ class signal_watch {
     sigemptyset(&set_);
     sigaddset(&set_, SIGTERM);
     sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set_, nullptr);
   }
   ~signal_watch() { stop(); }
@@ -286,12 +291,16 @@ class signal_watch {
     if (thread_.joinable()) thread_.join();
   }
 
-  void start(supervisor_actor sup) {
-    thread_ = std::thread{[this, sup] {
+  // `on_hangup` runs in the watching thread on SIGHUP.
+  void start(supervisor_actor sup, std::function<void()> on_hangup) {
+    thread_ = std::thread{[this, sup, on_hangup] {
       timespec tick{0, 200 * 1000 * 1000};
       while (!done_) {
         int sig = sigtimedwait(&set_, nullptr, &tick);
-        if (sig == SIGTERM || sig == SIGINT) {
+        if (sig == SIGHUP) {
+          log::get("node")->info("SignalReceived signal=HUP");
+          if (on_hangup) on_hangup();
+        } else if (sig == SIGTERM || sig == SIGINT) {
           log::get("node")->info("SignalReceived signal={}", sig == SIGTERM ? "TERM" : "INT");
           caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
         }
@@ -505,6 +514,71 @@ caf::expected<opened_storage> open_storage(const node_config& cfg) {
   return opened_storage{std::move(db), std::move(*id), std::move(issuer)};
 }
 
+// What the node's listeners check (docs/security.md): TLS contexts, the ACL, the audit log.
+struct security {
+  std::shared_ptr<tls_context> peer_server;  // the peer door: node certificates
+  std::shared_ptr<tls_context> peer_client;  // connections to peers: node certificates
+  std::shared_ptr<tls_context> door_server;  // client and admin doors: client certificates
+  std::shared_ptr<acl_holder> acl;
+  std::shared_ptr<audit_log> audit;
+};
+
+caf::expected<security> load_security(const node_config& cfg) {
+  security out;
+  if (!cfg.tls_cert.empty()) {
+    tls_files files{cfg.tls_cert, cfg.tls_key, cfg.tls_ca};
+    auto peer_server = tls_context::load(files, tls_side::server, cert_kind::node);
+    if (!peer_server) return peer_server.error();
+    auto peer_client = tls_context::load(files, tls_side::client, cert_kind::node);
+    if (!peer_client) return peer_client.error();
+    // With an ACL, a client may come without a certificate and present a token in its hello.
+    auto door_server =
+        tls_context::load(files, tls_side::server, cert_kind::client, !cfg.acl.empty());
+    if (!door_server) return door_server.error();
+    out.peer_server = std::move(*peer_server);
+    out.peer_client = std::move(*peer_client);
+    out.door_server = std::move(*door_server);
+  }
+  if (!cfg.acl.empty()) {
+    auto loaded = acl::load(cfg.acl);
+    if (!loaded) return loaded.error();
+    out.acl = std::make_shared<acl_holder>(std::move(*loaded));
+  }
+  if (cfg.audit_log != "off") {
+    auto path = cfg.audit_log.empty() ? cfg.data_dir + "/audit.log" : cfg.audit_log;
+    auto opened = audit_log::open(path, uint64_t{64} << 20, 5, cfg.audit_data);
+    if (!opened) return opened.error();
+    out.audit = std::move(*opened);
+  }
+  return out;
+}
+
+// SIGHUP: the ACL file again. A bad file is logged and the ACL in force stays.
+void reload_acl(const node_config& cfg, const security& sec) {
+  auto logger = log::get("node");
+  if (!sec.acl) {
+    logger->info("AclReload skipped=\"no --acl\"");
+    return;
+  }
+  auto loaded = acl::load(cfg.acl);
+  if (!loaded) {
+    logger->error("AclReloadFailed file={} err=\"{}\" (the ACL in force stays)", cfg.acl,
+                  describe(loaded.error()));
+    if (sec.audit)
+      sec.audit->record(
+          "acl_reload",
+          {{"file", cfg.acl}, {"outcome", "failed"}, {"reason", message_of(loaded.error())}});
+    return;
+  }
+  auto principals = loaded->principals().size();
+  sec.acl->replace(std::move(*loaded));
+  logger->info("AclReloaded file={} principals={}", cfg.acl, principals);
+  if (sec.audit)
+    sec.audit->record(
+        "acl_reload",
+        {{"file", cfg.acl}, {"outcome", "reloaded"}, {"principals", std::to_string(principals)}});
+}
+
 // The node's actors, port and HTTP endpoint; returns the exit code.
 int run_actors(const node_config& cfg, const opened_storage& storage, signal_watch& signals) {
   auto logger = log::get("node");
@@ -520,14 +594,34 @@ int run_actors(const node_config& cfg, const opened_storage& storage, signal_wat
     return exit_start_failed;
   }
   view->publish(std::move(*initial));
-  auto sup = spawn_supervisor(
-      sys, {cfg, storage.db, reg, storage.issuer, metrics, cfg.now_ms(), view, storage.id.epoch});
+  auto sec = load_security(cfg);
+  if (!sec) {
+    logger->error("StartFailed what=security err=\"{}\"", describe(sec.error()));
+    return exit_start_failed;
+  }
+  if (!sec->door_server)
+    logger->info(cfg.insecure ? "NoTls: every listener is plain TCP"
+                              : "ProtectedMode: no TLS, so every listener is on loopback only "
+                                "(docs/security.md)");
+  if (cfg.insecure && !secured(cfg))
+    logger->warn(
+        "InsecureMode: --insecure without TLS and an ACL; anyone who reaches the listeners may "
+        "read, write and administer this node");
+  std::shared_ptr<peer_access> peers;
+  if (sec->peer_client) {
+    peers = std::make_shared<peer_access>();
+    peers->directory = std::make_shared<tls_directory>();
+    peers->connector = spawn_tls_middleman(sys, sec->peer_client, peers->directory);
+  }
+  auto sup = spawn_supervisor(sys, {cfg, storage.db, reg, storage.issuer, metrics, cfg.now_ms(),
+                                    view, storage.id.epoch, peers, sec->audit});
   auto doors = std::make_shared<listeners>();
   auto face = spawn_front(sys, reg, cfg, doors->peer_refused);
   auto stop = [&](int code) {
     signals.stop();
     caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(face, caf::exit_reason::user_shutdown);
+    if (peers) caf::anon_send_exit(peers->connector, caf::exit_reason::user_shutdown);
     for (auto* door : {&doors->client, &doors->admin})
       if (door->broker) caf::anon_send_exit(door->broker, caf::exit_reason::user_shutdown);
     return code;
@@ -544,6 +638,10 @@ int run_actors(const node_config& cfg, const opened_storage& storage, signal_wat
     door_cfg.idle_timeout = cfg.client_idle_timeout;
     door_cfg.max_in_flight = cfg.max_in_flight;
     door_cfg.max_connections = cfg.max_connections;
+    door_cfg.tls = sec->door_server;
+    door_cfg.acl = sec->acl;
+    door_cfg.audit = sec->audit;
+    door_cfg.chaos = cfg.chaos;
     auto opened = open_door(sys, reg, door_cfg);
     if (!opened) {
       logger->error("StartFailed what={} err=\"{}\"",
@@ -552,8 +650,17 @@ int run_actors(const node_config& cfg, const opened_storage& storage, signal_wat
     }
     *out = std::move(*opened);
   }
-  port_guard_config guard_cfg{cfg.max_frame_bytes, cfg.handshake_timeout, cfg.frame_timeout,
-                              cfg.max_connections};
+  port_guard_config guard_cfg;
+  guard_cfg.max_frame_bytes = cfg.max_frame_bytes;
+  guard_cfg.handshake_timeout = cfg.handshake_timeout;
+  guard_cfg.frame_timeout = cfg.frame_timeout;
+  guard_cfg.max_connections = cfg.max_connections;
+  guard_cfg.tls = sec->peer_server;
+  guard_cfg.directory = peers ? peers->directory : nullptr;
+  if (sec->audit)
+    guard_cfg.on_refused = [audit = sec->audit](const std::string& peer, const std::string& why) {
+      audit->record("connection_refused", {{"door", "peer"}, {"peer", peer}, {"reason", why}});
+    };
   auto peer = port_guard::publish(sys, caf::actor_cast<caf::strong_actor_ptr>(face),
                                   sys.message_types(face), cfg.peer_listen, guard_cfg);
   if (!peer) {
@@ -580,7 +687,7 @@ int run_actors(const node_config& cfg, const opened_storage& storage, signal_wat
     std::cout << "ready " << cfg.node_id << " " << to_string(cfg.listen) << std::endl;
     ready->store(true);
   };
-  signals.start(sup);
+  signals.start(sup, [&cfg, sec = *sec] { reload_acl(cfg, sec); });
   auto reason = serve(sys, sup, face, *doors, announce);
   int code = exit_ok;
   if (reason != caf::exit_reason::user_shutdown) {

@@ -206,6 +206,28 @@ const std::vector<node_setting>& node_table() {
                integer(&c::weight, 1, cluster::max_weight)),
       entry<c>("http", "--http", "HOST:PORT of the HTTP API, /health, /ready and /metrics",
                text(&c::http), "off"),
+      entry<c>("tls_cert", "--tls-cert",
+               "PEM certificate of this node (scripts/certs.sh); with --tls-key and --tls-ca,\n"
+               "every listener speaks mutual TLS",
+               text(&c::tls_cert), "none"),
+      entry<c>("tls_key", "--tls-key", "PEM private key of --tls-cert", text(&c::tls_key), "none"),
+      entry<c>("tls_ca", "--tls-ca", "PEM certificate of the cluster CA: the only one trusted",
+               text(&c::tls_ca), "none"),
+      entry<c>("acl", "--acl",
+               "ACL file: principals and their rights (docs/security.md); reloaded on SIGHUP",
+               text(&c::acl), "none: no credentials checked"),
+      entry<c>("insecure", "--insecure",
+               "listen on addresses other than loopback without TLS and an ACL (anyone who\n"
+               "reaches the node may read, write and administer it)",
+               boolean(&c::insecure), "false"),
+      entry<c>("chaos", "--chaos", "the admin listener serves fail-actor (chaos testing)",
+               boolean(&c::chaos), "false"),
+      entry<c>("audit_log", "--audit-log",
+               "audit log (JSON lines, 0600, rotated): TLS refusals, authentication failures,\n"
+               "denials, operator verbs, membership changes; off: none",
+               text(&c::audit_log), "<data-dir>/audit.log"),
+      entry<c>("audit_data", "--audit-data", "the audit log records data operations too",
+               boolean(&c::audit_data), "false"),
       entry<c>("sync", "--sync",
                "always: fsync the commit log before acknowledging a write;\n"
                "none: acknowledge before the fsync -- FASTER, BUT THE LAST WRITES ARE LOST\n"

@@ -245,6 +245,11 @@ caf::behavior ringkv_driver(driver_actor* self, bench_config cfg, recorder* rec)
     c.nodes = {node};
     c.default_timeout = std::chrono::milliseconds{st.cfg.timeout_ms};
     c.connect_timeout = std::chrono::milliseconds{3000};
+    c.cert = st.cfg.cert;
+    c.key = st.cfg.key;
+    c.ca = st.cfg.ca;
+    c.token = st.cfg.token;
+    client::apply_credential_defaults(c);
     st.clients.push_back(client::spawn_client(self->system(), std::move(c)));
   }
   return {

@@ -27,4 +27,7 @@ import google.protobuf, ringkv
 print("ringkv from %s, protobuf %s" % (ringkv.__file__, google.protobuf.__version__))
 assert "site-packages" in ringkv.__file__, "the tests must import the installed package"
 PY
+# The tests say which credentials each client uses: none from this shell or ~/.ringkv.
+unset RINGKV_CERT RINGKV_KEY RINGKV_CA RINGKV_TOKEN
+export RINGKV_CREDENTIALS=/nonexistent
 exec "$venv/bin/python" -m unittest discover -v -s . -p 'test_*.py'

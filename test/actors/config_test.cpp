@@ -447,12 +447,12 @@ TEST_CASE("docs/configuration.md lists every setting with its flag, key, default
 }
 
 TEST_CASE("the peer and admin listeners follow --listen unless given", "[config]") {
-  auto derived = from_flags({"--listen", "10.0.0.5:9000"});
+  auto derived = from_flags({"--listen", "10.0.0.5:9000", "--insecure", "true"});
   REQUIRE(derived);
   CHECK(to_string(derived->peer_listen) == "10.0.0.5:9100");
   CHECK(to_string(derived->admin_listen) == "127.0.0.1:9200");  // loopback, whatever --listen
   auto given = from_flags({"--listen", "10.0.0.5:9000", "--peer-listen", "10.0.0.5:7777",
-                           "--admin-listen", "10.0.0.5:7778"});
+                           "--admin-listen", "10.0.0.5:7778", "--insecure", "true"});
   REQUIRE(given);
   CHECK(to_string(given->peer_listen) == "10.0.0.5:7777");
   CHECK(to_string(given->admin_listen) == "10.0.0.5:7778");
@@ -462,4 +462,23 @@ TEST_CASE("the peer and admin listeners follow --listen unless given", "[config]
   auto clash = from_flags({"--listen", "127.0.0.1:9000", "--peer-listen", "127.0.0.1:9000"});
   REQUIRE_FALSE(clash);
   CHECK(kv::message_of(clash.error()).find("three different ports") != std::string::npos);
+}
+
+TEST_CASE("without TLS and an ACL a node listens on loopback only, unless --insecure", "[config]") {
+  for (auto flag : {"--listen", "--peer-listen", "--admin-listen", "--http"}) {
+    auto open = from_flags({flag, "10.0.0.5:9050"});
+    REQUIRE_FALSE(open);
+    CHECK(kv::message_of(open.error()).find(std::string{flag} + " 10.0.0.5 is not a loopback") ==
+          0);
+  }
+  auto tls_only = from_flags({"--listen", "10.0.0.5:9000", "--tls-cert", "n.pem", "--tls-key",
+                              "n.key", "--tls-ca", "ca.pem"});
+  CHECK_FALSE(tls_only);  // authenticated, but every caller could do everything
+  CHECK(from_flags({"--listen", "10.0.0.5:9000", "--tls-cert", "n.pem", "--tls-key", "n.key",
+                    "--tls-ca", "ca.pem", "--acl", "acl.toml"}));
+  CHECK(from_flags({"--listen", "10.0.0.5:9000", "--insecure", "true"}));
+  CHECK(from_flags({"--listen", "localhost:9000"}));
+  auto partial = from_flags({"--tls-cert", "n.pem", "--tls-key", "n.key"});
+  REQUIRE_FALSE(partial);
+  CHECK(kv::message_of(partial.error()) == "TLS needs all of --tls-cert, --tls-key and --tls-ca");
 }

@@ -200,7 +200,7 @@ TEST_CASE(
     "with UNAVAILABLE or TIMEOUT at worst, and lose no acknowledged write",
     "[integration][supervision]") {
   kv::test::temp_dir dir;
-  node n{dir.str(), {"--max-restarts", "1000"}};
+  node n{dir.str(), {"--chaos", "--max-restarts", "1000"}};
   auto [all, chaos_seen] = stream_under_chaos(n, 3, {4000ms, 50ms, 200ms, true});
 
   for (auto& v : all.violations) UNSCOPED_INFO(v);
@@ -251,7 +251,7 @@ TEST_CASE(
     "not INTERNAL",
     "[integration][supervision]") {
   kv::test::temp_dir dir;
-  node n{dir.str(), {"--max-restarts", "100000", "--sync", "none"}};
+  node n{dir.str(), {"--chaos", "--max-restarts", "100000", "--sync", "none"}};
   auto [all, chaos_seen] = stream_under_chaos(n, 8, {4000ms, 0ms, 2ms, false});
   CHECK(all.violations.empty());
   CHECK(chaos_seen.failed_on_purpose >= 200);
@@ -264,7 +264,8 @@ TEST_CASE(
     "and a restart on the same data finds it intact",
     "[integration][supervision]") {
   kv::test::temp_dir dir;
-  node n{dir.str(), {"--max-restarts", "3", "--restart-window-ms", "10000", "--replicas", "8"}};
+  node n{dir.str(), {"--chaos", "--max-restarts", "3", "--restart-window-ms", "10000",
+                    "--replicas", "8"}};
   {
     blocking_client db{kv::test::client_config_for(n)};
     store_keys(db, "kept-", 50);

@@ -125,6 +125,18 @@ std::optional<int> reap(pid_t pid, milliseconds bound) {
 
 }  // namespace
 
+namespace {
+
+// The tests say which credentials each client uses: none come from the shell that runs them,
+// nor from the admin's that scripts/quickstart.sh leaves in ~/.ringkv.
+[[maybe_unused]] const bool credentials_isolated = [] {
+  for (auto name : {"RINGKV_CERT", "RINGKV_KEY", "RINGKV_CA", "RINGKV_TOKEN"}) ::unsetenv(name);
+  ::setenv("RINGKV_CREDENTIALS", "/nonexistent", 1);
+  return true;
+}();
+
+}  // namespace
+
 std::string kvnode_path() {
   return std::string{KV_BIN_DIR} + "/kvnode";
 }
@@ -413,9 +425,13 @@ cluster::cluster(const std::string& dir, size_t size, std::vector<std::string> e
     seeds +=
         (seeds.empty() ? "" : ",") + ("127.0.0.1:" + std::to_string(port + node_port_offset_peer));
   extra_flags.insert(extra_flags.begin(), {"--seeds", seeds});
-  for (size_t i = 0; i < size; ++i)
-    nodes_.push_back(std::make_unique<node>(dir, "n" + std::to_string(i + 1), ports[i], extra_flags,
-                                            start_mode::launch_only));
+  for (size_t i = 0; i < size; ++i) {
+    auto id = "n" + std::to_string(i + 1);
+    auto flags = extra_flags;
+    for (auto& f : flags)
+      if (auto at = f.find("{id}"); at != std::string::npos) f.replace(at, 4, id);
+    nodes_.push_back(std::make_unique<node>(dir, id, ports[i], flags, start_mode::launch_only));
+  }
   for (auto& n : nodes_) n->await_ready();
 }
 

@@ -163,7 +163,8 @@ class node {
 };
 
 // `size` kvnodes n1..nN on free loopback ports of one machine, each started with the same
-// `--seeds` (every node's address, its own included) and `extra_flags`. The constructor
+// `--seeds` (every node's address, its own included) and `extra_flags`, in which "{id}" stands
+// for the node's id (its certificate: "--tls-cert", "DIR/{id}.pem"). The constructor
 // returns once every node printed its ready line (they agreed on the members); the nodes are
 // killed by PID when the cluster goes, like any node.
 class cluster {

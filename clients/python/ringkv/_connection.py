@@ -16,6 +16,7 @@ import heapq
 import itertools
 import queue
 import socket
+import ssl
 import threading
 import time
 from concurrent.futures import Future
@@ -23,6 +24,7 @@ from concurrent.futures import Future
 from google.protobuf.message import DecodeError
 
 from . import _framing
+from . import _tls
 from . import errors
 from ._proto.messages import protocol_pb2
 
@@ -47,11 +49,14 @@ class _Call:
         self.slot = slot  # holds one of max_in_flight
 
 
-def handshake(address, connect_timeout, client_name, max_node_frame_bytes):
-    """Connects to ``address`` (host, port) and exchanges Hello / HelloReply. Returns the
-    socket (blocking, no timeout) and the HelloReply; raises the node's error when it refuses
-    (version refusal, goodbye), OSError when it cannot be reached, Internal when it answers
-    something else than the protocol."""
+def handshake(address, connect_timeout, client_name, max_node_frame_bytes, tls=None,
+              token=""):
+    """Connects to ``address`` (host, port), runs the TLS handshake when ``tls`` (an
+    SSLContext) is given, and exchanges Hello / HelloReply, with ``token`` in the Hello.
+    Returns the socket (blocking, no timeout) and the HelloReply; raises the node's error when
+    it refuses (version refusal, goodbye), Unauthenticated when either side refuses the
+    other's certificate, OSError when it cannot be reached (or TLS fails otherwise), Internal
+    when it answers something else than the protocol."""
     deadline = time.monotonic() + connect_timeout
     sock = socket.create_connection(address, timeout=connect_timeout)
     try:
@@ -60,47 +65,83 @@ def handshake(address, connect_timeout, client_name, max_node_frame_bytes):
             # to itself (TCP simultaneous open); our Hello would come back as a HelloReply.
             raise ConnectionRefusedError("connected to itself: nothing listens on %s:%d" % address)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        hello = protocol_pb2.ClientFrame()
-        hello.hello.version = _framing.VERSION
-        hello.hello.client = client_name
-        sock.sendall(_framing.encode(hello))
-
-        def read_exactly(n):
-            data = bytearray()
-            while len(data) < n:
+        if tls is not None:
+            # The node's certificate must name the host as given: "127.0.0.1" is checked
+            # against its IP addresses, a name against its DNS names.
+            sock = _tls.TLSSocket(sock, tls, server_hostname=address[0])
+            try:
                 sock.settimeout(max(deadline - time.monotonic(), 0.001))
-                chunk = sock.recv(min(n - len(data), 1 << 20))
-                if not chunk:
-                    break
-                data += chunk
-            return bytes(data)
-
-        try:
-            payload = _framing.read_frame(read_exactly, max_node_frame_bytes)
-        except socket.timeout:
-            raise errors.Timeout("no HelloReply within %gs" % connect_timeout) from None
-        except (EOFError, _framing.FrameTooLarge) as e:
-            raise errors.Internal("answering the hello: %s" % e) from None
-        if payload is None:
-            raise ConnectionResetError("the node closed the connection before its HelloReply")
-        reply = _parse_node_frame(payload)
-        kind = reply.WhichOneof("frame")
-        if kind == "goodbye":
-            raise errors.from_wire(reply.goodbye, "the node refused the connection")
-        if kind != "hello":
-            raise errors.Internal("the node answered the hello with a %s frame" % kind)
-        if reply.hello.HasField("error") and reply.hello.error.code:
-            raise errors.from_wire(reply.hello.error, "the node refused the hello")
-        if reply.hello.version != _framing.VERSION:
-            raise errors.Internal(
-                "the node speaks version %d; this client speaks %d"
-                % (reply.hello.version, _framing.VERSION)
-            )
-        sock.settimeout(None)
-        return sock, reply.hello
+                sock.do_handshake()
+            except socket.timeout:
+                raise errors.Timeout(
+                    "no TLS handshake with %s:%d within %gs" % (address + (connect_timeout,))
+                ) from None
+        return sock, _hello(sock, deadline, connect_timeout, client_name, max_node_frame_bytes,
+                            token, tls is not None)
+    except ssl.SSLError as e:
+        sock.close()
+        raise _tls.failure(e, address) from e
     except BaseException:
         sock.close()
         raise
+
+
+def _hello(sock, deadline, connect_timeout, client_name, max_node_frame_bytes, token, tls):
+    """Sends the Hello and reads the HelloReply (the node's error when it refuses)."""
+    hello = protocol_pb2.ClientFrame()
+    hello.hello.version = _framing.VERSION
+    hello.hello.client = client_name
+    if token:
+        hello.hello.token = token
+    sock.sendall(_framing.encode(hello))
+
+    def read_exactly(n):
+        data = bytearray()
+        while len(data) < n:
+            sock.settimeout(max(deadline - time.monotonic(), 0.001))
+            chunk = sock.recv(min(n - len(data), 1 << 20))
+            if not chunk:
+                break
+            data += chunk
+        return bytes(data)
+
+    try:
+        payload = _framing.read_frame(read_exactly, max_node_frame_bytes)
+    except socket.timeout:
+        raise errors.Timeout("no HelloReply within %gs" % connect_timeout) from None
+    except _framing.FrameTooLarge as e:
+        if not tls and tls_record(e.length):
+            raise errors.Internal(
+                "the node answered the hello with TLS: connect with ca= (or %s) set to the "
+                "cluster's CA" % _tls.ENV["ca"]) from None
+        raise errors.Internal("answering the hello: %s" % e) from None
+    except EOFError as e:
+        raise errors.Internal("answering the hello: %s" % e) from None
+    if payload is None:
+        raise ConnectionResetError(
+            "the node closed the connection before its HelloReply"
+            + ("" if tls else " (if it speaks TLS: connect with ca=, or %s)" % _tls.ENV["ca"]))
+    reply = _parse_node_frame(payload)
+    kind = reply.WhichOneof("frame")
+    if kind == "goodbye":
+        raise errors.from_wire(reply.goodbye, "the node refused the connection")
+    if kind != "hello":
+        raise errors.Internal("the node answered the hello with a %s frame" % kind)
+    if reply.hello.HasField("error") and reply.hello.error.code:
+        raise errors.from_wire(reply.hello.error, "the node refused the hello")
+    if reply.hello.version != _framing.VERSION:
+        raise errors.Internal(
+            "the node speaks version %d; this client speaks %d"
+            % (reply.hello.version, _framing.VERSION)
+        )
+    sock.settimeout(None)
+    return reply.hello
+
+
+def tls_record(length):
+    """Whether a frame header is rather the start of a TLS record (a handshake or an alert,
+    TLS 1.x): what a TLS listener answers a client that does not speak TLS."""
+    return (length >> 24) in (0x15, 0x16) and (length >> 16) & 0xFF == 0x03
 
 
 def _parse_node_frame(payload):
@@ -118,6 +159,7 @@ class Connection:
     def __init__(self, sock, address, hello, grace, probe_timeout, max_node_frame_bytes):
         self.address = address
         self.node_id = hello.node_id
+        self.principal = hello.principal
         self.max_frame_bytes = hello.max_frame_bytes or _framing.DEFAULT_MAX_FRAME_BYTES
         self.max_in_flight = hello.max_in_flight
         self._idle_s = hello.idle_timeout_ms / 1000.0

@@ -13,6 +13,7 @@ import time
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from . import _framing
+from . import _tls
 from . import errors
 from ._connection import Connection, NotSent, handshake
 from ._proto.messages import client_pb2, common_pb2, node_pb2
@@ -153,6 +154,21 @@ class Client:
     ns               namespace of requests that name none ("" is the node's "default")
     client_name      prefixed to "ringkv-python/0.1" in the Hello, for the node's log
     max_node_frame_bytes  the largest frame taken from a node (64 MiB)
+
+    TLS and credentials (each argument left None is taken from its environment variable,
+    when set and not empty):
+    ca      RINGKV_CA     the cluster CA's certificate (PEM file, as scripts/certs.sh writes
+                          ca.pem): with it, connections speak TLS (1.2 at least), trust this CA
+                          alone and check that the node's certificate names the host as given
+                          (an IP address or a name)
+    cert    RINGKV_CERT   this client's certificate (PEM), presented to the node; needs key
+    key     RINGKV_KEY    and ca. Its name (CN) is the principal the node takes the client for
+    token   RINGKV_TOKEN  a bearer token (at most 1024 bytes), sent in the Hello: who the
+                          client is without a certificate
+    A certificate without its key or without a CA, or a token past 1024 bytes, is a ValueError
+    here, before any connection. When the TLS handshake fails, connecting raises
+    Unauthenticated if a side refused the other's certificate, else ConnectFailed; either
+    message holds OpenSSL's reason.
     """
 
     def __init__(
@@ -164,6 +180,10 @@ class Client:
         grace=1.0,
         client_name="",
         max_node_frame_bytes=_framing.DEFAULT_MAX_NODE_FRAME_BYTES,
+        cert=None,
+        key=None,
+        ca=None,
+        token=None,
     ):
         if isinstance(addresses, (str, tuple)):
             addresses = [addresses]
@@ -176,6 +196,7 @@ class Client:
         self.grace = grace
         self.client_name = (client_name + " " if client_name else "") + CLIENT_NAME
         self.max_node_frame_bytes = max_node_frame_bytes
+        self._tls, self._token = _tls.credentials(cert, key, ca, token)
         self._lock = threading.Lock()  # held while (re)connecting
         self._conn = None
         self._closed = False
@@ -191,6 +212,18 @@ class Client:
         """The id of the node connected to, or None."""
         conn = self._conn
         return conn.node_id if conn is not None and not conn.closed else None
+
+    @property
+    def principal(self):
+        """Who the node connected to takes this client for (its certificate's name or its
+        token's owner; "" when the node checks no credentials), or None when not connected."""
+        conn = self._conn
+        return conn.principal if conn is not None and not conn.closed else None
+
+    @property
+    def tls(self):
+        """Whether connections speak TLS (a CA was given)."""
+        return self._tls is not None
 
     def close(self):
         """Closes the connection; requests still in flight fail with ConnectionLost."""
@@ -220,7 +253,8 @@ class Client:
         for address in self.addresses:
             try:
                 sock, hello = handshake(
-                    address, self.connect_timeout, self.client_name, self.max_node_frame_bytes
+                    address, self.connect_timeout, self.client_name, self.max_node_frame_bytes,
+                    tls=self._tls, token=self._token,
                 )
             except errors.Error as e:  # the node answered, and not with a HelloReply we take
                 failures.append(e)

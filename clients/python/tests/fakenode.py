@@ -6,6 +6,14 @@ siblings and opaque contexts (one actor, dots as counters, a context is the set 
 covers), status, ring and ping. Tests steer it to answer out of order, late or never, with
 errors, with frames it should not send, to say goodbye, or to drop every connection.
 
+With ``tls=(cert, key, ca)`` (PEM files, as scripts/certs.sh writes them) it speaks TLS, 1.2
+at least (``tls_maximum`` caps it), like a node's listeners: it asks for a client certificate and verifies it against
+``ca`` (``client_cert="required"`` refuses a client without one), and ``tokens`` ({token:
+principal}) are the bearer tokens it takes in a Hello; a token it does not know gets a goodbye
+ERR_UNAUTHENTICATED. Its HelloReply's principal is the certificate's CN, else the token's
+owner. A TLS connection is served by one thread: steer it with the hello, not with delays or
+the *_all calls, which would use its SSL object from a second thread.
+
 Keys that steer one request:
   b"!err:N..."     answer Error{code N}
   b"!wrong..."     answer with a reply of another call
@@ -14,6 +22,7 @@ Keys that steer one request:
 """
 
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -85,7 +94,8 @@ def error_response(request_id, code, message):
 
 class FakeNode:
     def __init__(self, node_id="fake1", max_frame_bytes=4 << 20, idle_timeout_ms=0,
-                 max_in_flight=0, version=1):
+                 max_in_flight=0, version=1, tls=None, client_cert="optional", tokens=None,
+                 host="127.0.0.1", tls_maximum=None):
         self.node_id = node_id
         self.max_frame_bytes = max_frame_bytes
         self.idle_timeout_ms = idle_timeout_ms
@@ -95,6 +105,22 @@ class FakeNode:
         self.lock = threading.Lock()
         self.connections = []
         self.hellos = []  # every Hello received
+        self.principals = []  # the principal each HelloReply named
+        self.peer_names = []  # the CN of each verified client certificate (None: no certificate)
+        self.tls_versions = []  # the TLS version of each handshake done
+        self.tls_failures = []  # why each failed handshake failed (OpenSSL's words)
+        self.tokens = dict(tokens or {})
+        self.tls = None
+        if tls is not None:
+            cert, key, ca = tls
+            self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.tls.minimum_version = ssl.TLSVersion.TLSv1_2
+            if tls_maximum is not None:
+                self.tls.maximum_version = tls_maximum
+            self.tls.load_cert_chain(cert, key)
+            self.tls.load_verify_locations(cafile=ca)
+            self.tls.verify_mode = {"optional": ssl.CERT_OPTIONAL,
+                                    "required": ssl.CERT_REQUIRED}[client_cert]
         self.goodbyes_sent = []  # codes of the goodbyes this node sent
         self.requests = 0
         self.pings = 0
@@ -104,9 +130,10 @@ class FakeNode:
         self.refuse = None  # (code, message): a goodbye instead of a HelloReply
         self._reorder = 0  # answers to hold, then send last first
         self._held = []
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._listener = socket.create_server((host, 0), family=family)
         self.port = self._listener.getsockname()[1]
-        self.address = "127.0.0.1:%d" % self.port
+        self.address = ("[%s]:%d" if ":" in host else "%s:%d") % (host, self.port)
         self._stopped = False
         threading.Thread(target=self._accept_loop, daemon=True).start()
 
@@ -317,8 +344,43 @@ class _NodeConnection:
             return None
         return message
 
+    def start_tls(self):
+        """The server side of the handshake; False (after a lingering close, so that the
+        client reads the alert rather than a reset) when it fails."""
+        node = self.node
+        self.sock.settimeout(5.0)
+        self.sock = node.tls.wrap_socket(self.sock, server_side=True,
+                                         do_handshake_on_connect=False)
+        try:
+            self.sock.do_handshake()
+        except (ssl.SSLError, OSError) as e:
+            with node.lock:
+                node.tls_failures.append(str(e))
+            try:
+                self.sock.shutdown(socket.SHUT_WR)
+                self.sock.settimeout(1.0)
+                while self.sock.recv(1 << 16):
+                    pass
+            except OSError:
+                pass  # ignored: closing anyway
+            self.drop()
+            return False
+        self.sock.settimeout(None)
+        peer = self.sock.getpeercert()
+        name = None
+        if peer:
+            name = dict(attr for rdn in peer["subject"] for attr in rdn).get("commonName")
+        with node.lock:
+            node.tls_versions.append(self.sock.version())
+            node.peer_names.append(name)
+        self.peer_name = name
+        return True
+
     def serve(self):
         node = self.node
+        self.peer_name = None
+        if node.tls is not None and not self.start_tls():
+            return
         if node.idle_timeout_ms:
             self.sock.settimeout(node.idle_timeout_ms / 1000.0)
         try:
@@ -331,9 +393,17 @@ class _NodeConnection:
                 node.hellos.append(first.hello)
             if node.refuse:
                 return self.goodbye(*node.refuse)
+            token = first.hello.token
+            if token and token not in node.tokens:
+                return self.goodbye(common_pb2.ERR_UNAUTHENTICATED, "a token this node does "
+                                    "not know")
+            principal = self.peer_name or node.tokens.get(token, "")
+            with node.lock:
+                node.principals.append(principal)
             reply = protocol_pb2.HelloReply(
                 version=node.version, node_id=node.node_id, max_frame_bytes=node.max_frame_bytes,
-                idle_timeout_ms=node.idle_timeout_ms, max_in_flight=node.max_in_flight)
+                idle_timeout_ms=node.idle_timeout_ms, max_in_flight=node.max_in_flight,
+                principal=principal)
             if first.hello.version != node.version:
                 reply.error.code = common_pb2.ERR_INVALID_ARGUMENT
                 reply.error.message = "protocol version %d is not spoken here" % first.hello.version

@@ -1,26 +1,34 @@
 #!/usr/bin/env bash
 # A local ringkv cluster on loopback, for trying things out.
-#   scripts/cluster.sh start [--nodes N] [--racks R]   start n1..nN (default 3): clients on
+#   scripts/cluster.sh start [--nodes N] [--racks R] [--insecure]
+#                                                      start n1..nN (default 3): clients on
 #                                                      127.0.0.1:7101.., peers on 7201.., operators
 #                                                      on 7301.., HTTP on 8101..; racks rack1..rackR
-#                                                      round robin
+#                                                      round robin. With TLS and an ACL unless
+#                                                      --insecure: certificates in <dir>/certs,
+#                                                      the admin's also in ~/.ringkv for kvctl
 #   scripts/cluster.sh stop                            stop every node by PID (SIGTERM, then SIGKILL)
 #   scripts/cluster.sh status                          which nodes run, and the cluster as n1 sees it
 #   scripts/cluster.sh kill ID | restart ID            SIGKILL one node / start it again
 #   scripts/cluster.sh wipe                            stop, and delete every node's data
 # Data and logs live in .cluster/<id>/ (RINGKV_CLUSTER_DIR to move them). Extra kvnode flags can
 # be given in KVNODE_FLAGS (e.g. KVNODE_FLAGS="--sync none").
+# Security (docs/security.md): `start` makes a CA and certificates (scripts/certs.sh) for the
+# nodes and for the clients admin (every right) and app (read and write in default), and an ACL
+# (<dir>/acl.toml; edit it, then `kill -HUP` the nodes). The admin's certificate goes to
+# <dir>/credentials, and ~/.ringkv points there unless it holds other credentials, so kvctl and
+# the Python client use it by default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="${RINGKV_CLUSTER_DIR:-$PWD/.cluster}"
 bin="$PWD/build/bin"
 base_port=7101
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 # The cluster's shape, written by `start` for the other commands.
 load_shape() {
-  nodes=3 racks=1
+  nodes=3 racks=1 secure=1
   # shellcheck disable=SC1091
   [ -f "$root/cluster.conf" ] && . "$root/cluster.conf"
   return 0
@@ -44,10 +52,15 @@ launch() {
   for j in $(seq 1 "$nodes"); do seeds="$seeds${seeds:+,}$(peer_address_of "$j")"; done
   mkdir -p "$dir"
   : > "$dir/stdout"
+  local tls=()
+  if [ "$secure" = 1 ]; then
+    tls=(--tls-cert "$root/certs/n$i.pem" --tls-key "$root/certs/n$i.key"
+         --tls-ca "$root/certs/ca.pem" --acl "$root/acl.toml")
+  fi
   # shellcheck disable=SC2086
   "$bin/kvnode" --id "n$i" --listen "$(address_of "$i")" --data-dir "$dir/data" \
     --seeds "$seeds" --rack "rack$(( (i - 1) % racks + 1 ))" \
-    --http "127.0.0.1:$((base_port + 999 + i))" ${KVNODE_FLAGS:-} \
+    --http "127.0.0.1:$((base_port + 999 + i))" "${tls[@]}" ${KVNODE_FLAGS:-} \
     > "$dir/stdout" 2>> "$dir/node.log" &
   echo $! > "$dir/pid"
 }
@@ -68,18 +81,58 @@ await_ready() {
   return 1
 }
 
+# Certificates for n1..nN, admin and app (kept when they exist), the ACL (kept once written),
+# and the admin's credentials where kvctl looks by default.
+secure_setup() {
+  local names="" i
+  for i in $(seq 1 "$nodes"); do names="$names${names:+,}n$i"; done
+  local missing=0
+  for i in $(seq 1 "$nodes"); do [ -f "$root/certs/n$i.pem" ] || missing=1; done
+  [ -f "$root/certs/admin.pem" ] || missing=1
+  if [ "$missing" = 1 ]; then
+    scripts/certs.sh "$root/certs" --nodes "$names" --clients admin,app > /dev/null
+    echo "cluster: certificates in $root/certs (CA, nodes $names, clients admin and app)"
+  fi
+  if [ ! -f "$root/acl.toml" ]; then
+    (umask 077; cat > "$root/acl.toml" <<'ACL'
+# Who may do what on this cluster (docs/security.md); `kill -HUP` the nodes after editing.
+[principal.admin]
+admin = true
+
+[principal.app]
+read = ["default"]
+write = ["default"]
+ACL
+    )
+  fi
+  local cred="$root/credentials"
+  mkdir -p "$cred" && chmod 700 "$cred"
+  cp "$root/certs/ca.pem" "$cred/ca.pem"
+  cp "$root/certs/admin.pem" "$cred/client.pem"
+  (umask 077; cp "$root/certs/admin.key" "$cred/client.key")
+  local home_cred="${HOME:-/root}/.ringkv"
+  if [ -L "$home_cred" ] || [ ! -e "$home_cred" ]; then
+    ln -sfn "$cred" "$home_cred"
+    echo "cluster: the admin's credentials are in $cred; ~/.ringkv points there (kvctl's default)"
+  else
+    echo "cluster: ~/.ringkv holds other credentials; use these with RINGKV_CREDENTIALS=$cred"
+  fi
+}
+
 start() {
   [ -x "$bin/kvnode" ] || { echo "cluster: build first (scripts/build.sh)" >&2; exit 1; }
-  nodes=3 racks=1
+  nodes=3 racks=1 secure=1
   while [ $# -gt 0 ]; do
     case "$1" in
       --nodes) nodes="$2"; shift 2 ;;
       --racks) racks="$2"; shift 2 ;;
+      --insecure) secure=0; shift ;;
       *) usage ;;
     esac
   done
   mkdir -p "$root"
-  printf 'nodes=%s\nracks=%s\n' "$nodes" "$racks" > "$root/cluster.conf"
+  printf 'nodes=%s\nracks=%s\nsecure=%s\n' "$nodes" "$racks" "$secure" > "$root/cluster.conf"
+  [ "$secure" = 1 ] && secure_setup
   local i started=()
   for i in $(seq 1 "$nodes"); do
     if pid=$(running_pid "$i"); then echo "cluster: n$i already runs (pid $pid)"; continue; fi
@@ -118,7 +171,13 @@ status() {
       echo "cluster: n$i is not running"
     fi
   done
-  [ -n "$first" ] && "$bin/kvctl" --node "$(address_of "$first")" status
+  if [ -n "$first" ]; then
+    if [ "$secure" = 1 ]; then
+      RINGKV_CREDENTIALS="$root/credentials" "$bin/kvctl" --node "$(address_of "$first")" status
+    else
+      "$bin/kvctl" --node "$(address_of "$first")" status
+    fi
+  fi
   return 0
 }
 

@@ -5,6 +5,7 @@
 #include <openssl/x509v3.h>
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
@@ -75,6 +76,36 @@ int verify(int ok, X509_STORE_CTX* store) {
   return 1;
 }
 
+// OpenSSL's socket BIO writes with write(2): a peer gone mid-write raises SIGPIPE, which ends
+// the process (a node in a chaos run died of it). This BIO is the socket BIO with send(2) and
+// MSG_NOSIGNAL, so that a broken connection is an error like any other.
+int send_nosignal(BIO* bio, const char* buf, int len) {
+  int fd = -1;
+  BIO_get_fd(bio, &fd);
+  ssize_t n;
+  do n = ::send(fd, buf, static_cast<size_t>(len), MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  BIO_clear_retry_flags(bio);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_write(bio);
+  return static_cast<int>(n);
+}
+
+BIO_METHOD* socket_method() {
+  static BIO_METHOD* method = [] {
+    const BIO_METHOD* base = BIO_s_socket();
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR,
+                                 "ringkv socket");
+    BIO_meth_set_write(m, send_nosignal);
+    BIO_meth_set_read(m, BIO_meth_get_read(base));
+    BIO_meth_set_puts(m, BIO_meth_get_puts(base));
+    BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(base));
+    BIO_meth_set_create(m, BIO_meth_get_create(base));
+    BIO_meth_set_destroy(m, BIO_meth_get_destroy(base));
+    return m;
+  }();
+  return method;
+}
+
 caf::error load_error(const std::string& what, const std::string& path) {
   auto why = drain_errors();
   return make_error(errc::invalid_argument,
@@ -138,7 +169,10 @@ caf::expected<std::unique_ptr<tls_session>> tls_session::open(std::shared_ptr<tl
   auto side = ctx->side();
   std::unique_ptr<tls_session> out{new tls_session(std::move(ctx), ssl)};
   SSL_set_app_data(ssl, out.get());
-  if (SSL_set_fd(ssl, fd) != 1) return make_error(errc::internal, "cannot attach TLS to a socket");
+  BIO* bio = BIO_new(socket_method());
+  if (bio == nullptr) return make_error(errc::internal, "cannot attach TLS to a socket");
+  BIO_set_fd(bio, fd, BIO_NOCLOSE);
+  SSL_set_bio(ssl, bio, bio);  // the session owns it now
   if (side == tls_side::server) {
     SSL_set_accept_state(ssl);
     return out;

@@ -5,7 +5,12 @@
                                    Docker's restart policy is their process manager
 Both offer the same calls to the nemesis (kill, start, pause, resume, cut, heal) and to the
 run (address, addresses, ensure_running, stop_all). Every process started here is killed by
-its PID, and every namespace, link and iptables rule made here is removed by down()."""
+its PID, and every namespace, link and iptables rule made here is removed by down().
+
+The process cluster runs secured, as a production cluster does (docs/security.md): mutual TLS
+between the nodes and on every listener, and an ACL. Its certificates come from
+scripts/certs.sh; the admin's are given to this process's kvctl and Python clients through
+RINGKV_CA, RINGKV_CERT and RINGKV_KEY. The compose cluster runs in the clear (--insecure)."""
 
 import os
 import shutil
@@ -14,7 +19,7 @@ import subprocess
 import threading
 import time
 
-from . import BIN
+from . import BIN, ROOT
 from .admin import kvctl
 
 KVNODE = os.path.join(BIN, "kvnode")
@@ -99,11 +104,33 @@ class Network:
             sh("ip", "netns", "exec", self.ns(i), "iptables", "-F", "INPUT", check=False)
 
 
+def secure(workdir, net):
+    """Certificates for n1..nN (naming their namespace's address) and the client admin, and
+    an ACL that lets admin do everything, under `workdir`; this process's clients use admin's.
+    The kvnode flags that use them."""
+    certs = os.path.join(workdir, "certs")
+    nodes = ",".join(f"n{i}" for i in range(1, net.nodes + 1))
+    hosts = ",".join(net.ip(i) for i in range(1, net.nodes + 1))
+    sh(os.path.join(ROOT, "scripts", "certs.sh"), certs, "--nodes", nodes, "--clients", "admin",
+       "--hosts", hosts, timeout=120)
+    acl = os.path.join(workdir, "acl.toml")
+    with open(acl, "w") as f:
+        f.write("[principal.admin]\nadmin = true\n")
+    os.environ.update(RINGKV_CA=os.path.join(certs, "ca.pem"),
+                      RINGKV_CERT=os.path.join(certs, "admin.pem"),
+                      RINGKV_KEY=os.path.join(certs, "admin.key"))
+    os.environ.pop("RINGKV_TOKEN", None)
+    return lambda i: ["--tls-cert", os.path.join(certs, f"n{i}.pem"),
+                      "--tls-key", os.path.join(certs, f"n{i}.key"),
+                      "--tls-ca", os.path.join(certs, "ca.pem"), "--acl", acl]
+
+
 class Cluster:
     """kvnode processes, one per namespace of `net`, and their process manager (manage())."""
 
     def __init__(self, net, workdir, config, recorder):
         self.net = net
+        self.tls_flags = secure(workdir, net)
         self.workdir = workdir
         self.config = config
         self.rec = recorder
@@ -139,7 +166,7 @@ class Cluster:
                 self.address(i), "--admin-listen", f"{self.net.ip(i)}:{ADMIN_PORT}",
                 "--data-dir", os.path.join(d, "data"), "--seeds",
                 ",".join(self.peer_addresses()), "--rack", f"rack{(i - 1) % 3 + 1}", "--config",
-                self.config]
+                self.config] + self.tls_flags(i)
         p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log)
         log.close()  # the child has its own descriptor
         with self.lock:
@@ -262,6 +289,10 @@ class ComposeCluster:
     another address: address(i) always gives the current one."""
 
     def __init__(self, net, project):
+        # The compose cluster speaks in the clear: no credentials from this shell or ~/.ringkv.
+        for name in ("RINGKV_CA", "RINGKV_CERT", "RINGKV_KEY", "RINGKV_TOKEN"):
+            os.environ.pop(name, None)
+        os.environ["RINGKV_CREDENTIALS"] = "/nonexistent"
         self.net = net
         self.project = project
         self.paused = set()

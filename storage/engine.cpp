@@ -3,19 +3,25 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env_encryption.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/listener.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdarg>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <mutex>
 #include <vector>
@@ -156,6 +162,145 @@ rocksdb::ColumnFamilyOptions column_options(const engine_options& options,
     result.bottommost_compression = supported_or_none(rocksdb::kZSTD);
   }
   return result;
+}
+
+// -- encryption at rest -------------------------------------------------------------------------
+// RocksDB 7.8 ships the CTR encryption provider but only a ROT13 cipher. This is AES-256 of one
+// 16-byte block, which the provider runs in counter mode over every file: each file gets a
+// random IV in a 4 KiB plaintext prefix. CTR is not authenticated (docs/security.md).
+
+constexpr size_t key_bytes = 32;
+constexpr const char* marker_name = "ENCRYPTION";  // in the data directory, beside CURRENT
+
+class aes256_block final : public rocksdb::BlockCipher {
+ public:
+  explicit aes256_block(const std::array<unsigned char, key_bytes>& key)
+      : encrypt_(EVP_CIPHER_CTX_new()), decrypt_(EVP_CIPHER_CTX_new()) {
+    EVP_EncryptInit_ex(encrypt_, EVP_aes_256_ecb(), nullptr, key.data(), nullptr);
+    EVP_DecryptInit_ex(decrypt_, EVP_aes_256_ecb(), nullptr, key.data(), nullptr);
+    EVP_CIPHER_CTX_set_padding(encrypt_, 0);
+    EVP_CIPHER_CTX_set_padding(decrypt_, 0);
+  }
+  ~aes256_block() override {
+    EVP_CIPHER_CTX_free(encrypt_);
+    EVP_CIPHER_CTX_free(decrypt_);
+  }
+  const char* Name() const override { return "ringkv-aes256"; }
+  size_t BlockSize() override { return 16; }
+  rocksdb::Status Encrypt(char* data) override { return run(encrypt_, data); }
+  rocksdb::Status Decrypt(char* data) override { return run(decrypt_, data); }
+
+ private:
+  // One block in place. RocksDB calls this from every thread that reads or writes a file; an
+  // EVP context is not for concurrent use, hence the lock.
+  rocksdb::Status run(EVP_CIPHER_CTX* ctx, char* data) {
+    unsigned char out[32];
+    int len = 0;
+    std::lock_guard<std::mutex> lock{mutex_};
+    if (EVP_CipherUpdate(ctx, out, &len, reinterpret_cast<unsigned char*>(data), 16) != 1 ||
+        len != 16)
+      return rocksdb::Status::IOError("AES-256 failed");
+    std::memcpy(data, out, 16);
+    return rocksdb::Status::OK();
+  }
+
+  std::mutex mutex_;
+  EVP_CIPHER_CTX* encrypt_;
+  EVP_CIPHER_CTX* decrypt_;
+};
+
+// The key in `path`: 64 hex digits (and optionally a newline), in a regular file that only its
+// owner may read.
+caf::expected<std::array<unsigned char, key_bytes>> read_key(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return make_error(errc::invalid_argument,
+                      "cannot read the encryption key " + path + ": " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode) || st.st_size > 256)
+    return make_error(errc::invalid_argument,
+                      "the encryption key " + path + " is not a small regular file");
+  if ((st.st_mode & 077) != 0)
+    return make_error(errc::invalid_argument, "the encryption key " + path +
+                                                  " is readable by others: chmod 600 it");
+  std::ifstream in{path};
+  std::string text;
+  std::getline(in, text);
+  std::array<unsigned char, key_bytes> key{};
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  bool ok = text.size() == 2 * key_bytes;
+  for (size_t i = 0; ok && i < key_bytes; ++i) {
+    int hi = hex(text[2 * i]), lo = hex(text[2 * i + 1]);
+    ok = hi >= 0 && lo >= 0;
+    key[i] = static_cast<unsigned char>(hi * 16 + lo);
+  }
+  if (!ok)
+    return make_error(errc::invalid_argument,
+                      "the encryption key " + path +
+                          " must hold 64 hex digits (openssl rand -hex 32 makes one)");
+  return key;
+}
+
+// What the marker file says of a key: its SHA-256, the first 16 hex digits. Tells a wrong key
+// from corrupt data without revealing anything usable about the key.
+std::string fingerprint(const std::array<unsigned char, key_bytes>& key) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(key.data(), key.size(), digest, &size, EVP_sha256(), nullptr);
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < 8; ++i) {
+    out += digits[digest[i] >> 4];
+    out += digits[digest[i] & 15];
+  }
+  return out;
+}
+
+// The encrypted environment for the data in `dir`, or null when the data is not encrypted.
+// Refuses a key for plain data, no key for encrypted data, and the wrong key.
+caf::expected<std::unique_ptr<rocksdb::Env>> encryption_for(const engine_options& options) {
+  namespace fs = std::filesystem;
+  auto marker = fs::path{options.path} / marker_name;
+  std::error_code failed;
+  bool encrypted = fs::exists(marker, failed);
+  if (options.encryption_key_file.empty()) {
+    if (encrypted)
+      return make_error(errc::invalid_argument,
+                        "the data in " + options.path +
+                            " is encrypted: give its key file (--encryption-key)");
+    return std::unique_ptr<rocksdb::Env>{};
+  }
+  auto key = read_key(options.encryption_key_file);
+  if (!key) return key.error();
+  auto line = "aes-256-ctr key-sha256:" + fingerprint(*key);
+  if (encrypted) {
+    std::ifstream in{marker};
+    std::string stored;
+    std::getline(in, stored);
+    if (stored != line)
+      return make_error(errc::invalid_argument,
+                        "the key " + options.encryption_key_file + " is not the key of the data in " +
+                            options.path + " (" + marker.string() + " says \"" + stored + "\")");
+  } else {
+    if (fs::exists(fs::path{options.path} / "CURRENT", failed))
+      return make_error(errc::invalid_argument,
+                        "the data in " + options.path +
+                            " is not encrypted, and cannot be encrypted in place: start an "
+                            "empty node with the key and let handoff fill it (docs/security.md)");
+    std::ofstream out{marker};
+    out << line << "\n";
+    out.close();
+    if (!out)
+      return make_error(errc::internal, "cannot write " + marker.string());
+  }
+  auto provider =
+      rocksdb::EncryptionProvider::NewCTRProvider(std::make_shared<aes256_block>(*key));
+  auto* base = options.env != nullptr ? options.env : rocksdb::Env::Default();
+  return std::unique_ptr<rocksdb::Env>{rocksdb::NewEncryptedEnv(base, provider)};
 }
 
 rocksdb::DBOptions db_options(const engine_options& options,
@@ -335,6 +480,7 @@ struct engine::impl {
   }
 
   engine_options options;
+  std::unique_ptr<rocksdb::Env> encrypted_env;  // outlives `db`, declared below
   std::shared_ptr<rocksdb::Cache> cache;
   std::shared_ptr<rocksdb::Statistics> statistics;
   std::unique_ptr<rocksdb::DB> db;
@@ -378,14 +524,18 @@ caf::expected<std::unique_ptr<engine>> engine::open(const engine_options& option
   if (failed)
     return make_error(errc::internal, "cannot make data directory " + options.path +
                                           " private (mode 0700): " + failed.message());
+  auto encrypted_env = encryption_for(options);
+  if (!encrypted_env) return encrypted_env.error();
   auto state = std::make_unique<impl>(options);
-  auto family = column_options(options, state->cache);
+  state->encrypted_env = std::move(*encrypted_env);
+  if (state->encrypted_env) state->options.env = state->encrypted_env.get();
+  auto family = column_options(state->options, state->cache);
   std::vector<rocksdb::ColumnFamilyDescriptor> families{
       {rocksdb::kDefaultColumnFamilyName, family}};
   for (const auto& name : column_names) families.emplace_back(name, family);
   rocksdb::DB* db = nullptr;
-  auto status = rocksdb::DB::Open(db_options(options, state->statistics), options.path, families,
-                                  &state->handles, &db);
+  auto status = rocksdb::DB::Open(db_options(state->options, state->statistics), options.path,
+                                  families, &state->handles, &db);
   if (auto err = state->check(status, "open")) return err;
   state->db.reset(db);
   return std::unique_ptr<engine>{new engine(std::move(state))};

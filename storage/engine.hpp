@@ -52,6 +52,10 @@ struct engine_options {
   size_t write_buffer_bytes = size_t{64} << 20;
   bool compression = true;      // LZ4 upper levels, ZSTD bottommost
   rocksdb::Env* env = nullptr;  // tests inject faults here; null = default
+  // Encrypts every file RocksDB writes with AES-256-CTR under the key in this file (64 hex
+  // digits, mode 0600). Empty: no encryption. Data is encrypted from its first write or never:
+  // the marker file ENCRYPTION in `path` names the key's fingerprint.
+  std::string encryption_key_file;
 
   // Free space kept in reserve on the data directory's filesystem; 0: none (RocksDB running
   // out of space is still survived). The free space is probed at most every

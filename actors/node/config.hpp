@@ -55,6 +55,7 @@ struct node_config {
   bool chaos = false;       // the admin listener serves fail-actor
   std::string audit_log;    // JSON lines; "" = <data_dir>/audit.log, "off" = none
   bool audit_data = false;  // data operations are audited too
+  std::string encryption_key;  // key file: RocksDB's files encrypted with AES-256-CTR
 
   // Data.
   bool sync = true;           // fsync the WAL before acknowledging a write

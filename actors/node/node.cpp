@@ -505,6 +505,7 @@ caf::expected<opened_storage> open_storage(const node_config& cfg) {
   opts.block_cache_bytes = cfg.block_cache_bytes;
   opts.disk_reserve_bytes = cfg.disk_reserve_bytes;
   opts.on_disk_change = log_disk_change;
+  opts.encryption_key_file = cfg.encryption_key;
   auto opened = storage::engine::open(opts);
   if (!opened) return opened.error();
   std::shared_ptr<storage::engine> db{std::move(*opened)};

@@ -228,6 +228,10 @@ const std::vector<node_setting>& node_table() {
                text(&c::audit_log), "<data-dir>/audit.log"),
       entry<c>("audit_data", "--audit-data", "the audit log records data operations too",
                boolean(&c::audit_data), "false"),
+      entry<c>("encryption_key", "--encryption-key",
+               "key file (64 hex digits, mode 0600; openssl rand -hex 32): every data file\n"
+               "encrypted with AES-256-CTR; only for a node's empty data directory",
+               text(&c::encryption_key), "none"),
       entry<c>("sync", "--sync",
                "always: fsync the commit log before acknowledging a write;\n"
                "none: acknowledge before the fsync -- FASTER, BUT THE LAST WRITES ARE LOST\n"

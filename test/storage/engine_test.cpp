@@ -1,6 +1,7 @@
 #include "storage/engine.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
@@ -448,6 +449,88 @@ TEST_CASE("when RocksDB runs out of space, writes fail UNAVAILABLE and resume on
     CHECK(get(*reopened, column::data, "after") == "x");
     CHECK_FALSE(get(*reopened, column::data, "failed"));
   }
+}
+
+}  // namespace kv::storage
+
+namespace kv::storage {
+namespace {
+
+// Every byte of every file under `dir`.
+std::string all_bytes(const std::string& dir) {
+  std::string out;
+  for (auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in{entry.path(), std::ios::binary};
+    out.append(std::istreambuf_iterator<char>{in}, {});
+  }
+  return out;
+}
+
+std::string write_key(const std::string& path, const std::string& hex, mode_t mode = 0600) {
+  std::ofstream{path} << hex << "\n";
+  ::chmod(path.c_str(), mode);
+  return path;
+}
+
+caf::expected<std::unique_ptr<engine>> open_with_key(const std::string& path,
+                                                     const std::string& key_file) {
+  engine_options options;
+  options.path = path;
+  options.block_cache_bytes = size_t{8} << 20;
+  options.encryption_key_file = key_file;
+  return engine::open(options);
+}
+
+}  // namespace
+
+TEST_CASE("with a key, no file holds a value in clear, and only that key opens the data",
+          "[engine][encryption]") {
+  temp_dir dir;
+  auto path = dir.str() + "/data";
+  auto key = write_key(dir.str() + "/key", std::string(64, 'a'));
+  const std::string secret = "the-secret-value-0123456789";
+  {
+    auto db = open_with_key(path, key);
+    REQUIRE(db);
+    for (int i = 0; i < 200; ++i)
+      REQUIRE_FALSE(put(**db, column::data, "k" + std::to_string(i), secret, true));
+    REQUIRE_FALSE((*db)->compact_range(column::data, "", ""));  // into an SST, beside the WAL
+  }
+  CHECK(all_bytes(path).find(secret) == std::string::npos);
+  CHECK(all_bytes(path).find("k199") == std::string::npos);
+  {
+    auto db = open_with_key(path, key);
+    REQUIRE(db);
+    CHECK(get(**db, column::data, "k7") == secret);
+  }
+  auto none = open_with_key(path, "");
+  REQUIRE_FALSE(none);
+  CHECK_THAT(message_of(none.error()), Catch::Contains("is encrypted: give its key file"));
+  auto other = open_with_key(path, write_key(dir.str() + "/other", std::string(64, 'b')));
+  REQUIRE_FALSE(other);
+  CHECK_THAT(message_of(other.error()), Catch::Contains("is not the key of the data"));
+}
+
+TEST_CASE("a key for plain data, or a bad key file, is refused naming why",
+          "[engine][encryption]") {
+  temp_dir dir;
+  auto path = dir.str() + "/data";
+  { auto db = open_engine(path); }
+  auto key = write_key(dir.str() + "/key", std::string(64, 'c'));
+  auto plain = open_with_key(path, key);
+  REQUIRE_FALSE(plain);
+  CHECK_THAT(message_of(plain.error()), Catch::Contains("is not encrypted"));
+  auto fresh = dir.str() + "/fresh";
+  auto shared = open_with_key(fresh, write_key(dir.str() + "/shared", std::string(64, 'c'), 0644));
+  REQUIRE_FALSE(shared);
+  CHECK_THAT(message_of(shared.error()), Catch::Contains("readable by others"));
+  auto short_key = open_with_key(fresh, write_key(dir.str() + "/short", "abcd"));
+  REQUIRE_FALSE(short_key);
+  CHECK_THAT(message_of(short_key.error()), Catch::Contains("64 hex digits"));
+  auto missing = open_with_key(fresh, dir.str() + "/nope");
+  REQUIRE_FALSE(missing);
+  CHECK_THAT(message_of(missing.error()), Catch::Contains("/nope"));
 }
 
 }  // namespace kv::storage

@@ -1,5 +1,6 @@
 #include "storage/engine.hpp"
 
+#include <openssl/evp.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
@@ -8,15 +9,14 @@
 #include <rocksdb/listener.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdarg>
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -220,8 +220,8 @@ caf::expected<std::array<unsigned char, key_bytes>> read_key(const std::string& 
     return make_error(errc::invalid_argument,
                       "the encryption key " + path + " is not a small regular file");
   if ((st.st_mode & 077) != 0)
-    return make_error(errc::invalid_argument, "the encryption key " + path +
-                                                  " is readable by others: chmod 600 it");
+    return make_error(errc::invalid_argument,
+                      "the encryption key " + path + " is readable by others: chmod 600 it");
   std::ifstream in{path};
   std::string text;
   std::getline(in, text);
@@ -239,9 +239,9 @@ caf::expected<std::array<unsigned char, key_bytes>> read_key(const std::string& 
     key[i] = static_cast<unsigned char>(hi * 16 + lo);
   }
   if (!ok)
-    return make_error(errc::invalid_argument,
-                      "the encryption key " + path +
-                          " must hold 64 hex digits (openssl rand -hex 32 makes one)");
+    return make_error(
+        errc::invalid_argument,
+        "the encryption key " + path + " must hold 64 hex digits (openssl rand -hex 32 makes one)");
   return key;
 }
 
@@ -269,9 +269,9 @@ caf::expected<std::unique_ptr<rocksdb::Env>> encryption_for(const engine_options
   bool encrypted = fs::exists(marker, failed);
   if (options.encryption_key_file.empty()) {
     if (encrypted)
-      return make_error(errc::invalid_argument,
-                        "the data in " + options.path +
-                            " is encrypted: give its key file (--encryption-key)");
+      return make_error(
+          errc::invalid_argument,
+          "the data in " + options.path + " is encrypted: give its key file (--encryption-key)");
     return std::unique_ptr<rocksdb::Env>{};
   }
   auto key = read_key(options.encryption_key_file);
@@ -282,9 +282,10 @@ caf::expected<std::unique_ptr<rocksdb::Env>> encryption_for(const engine_options
     std::string stored;
     std::getline(in, stored);
     if (stored != line)
-      return make_error(errc::invalid_argument,
-                        "the key " + options.encryption_key_file + " is not the key of the data in " +
-                            options.path + " (" + marker.string() + " says \"" + stored + "\")");
+      return make_error(errc::invalid_argument, "the key " + options.encryption_key_file +
+                                                    " is not the key of the data in " +
+                                                    options.path + " (" + marker.string() +
+                                                    " says \"" + stored + "\")");
   } else {
     if (fs::exists(fs::path{options.path} / "CURRENT", failed))
       return make_error(errc::invalid_argument,
@@ -294,11 +295,9 @@ caf::expected<std::unique_ptr<rocksdb::Env>> encryption_for(const engine_options
     std::ofstream out{marker};
     out << line << "\n";
     out.close();
-    if (!out)
-      return make_error(errc::internal, "cannot write " + marker.string());
+    if (!out) return make_error(errc::internal, "cannot write " + marker.string());
   }
-  auto provider =
-      rocksdb::EncryptionProvider::NewCTRProvider(std::make_shared<aes256_block>(*key));
+  auto provider = rocksdb::EncryptionProvider::NewCTRProvider(std::make_shared<aes256_block>(*key));
   auto* base = options.env != nullptr ? options.env : rocksdb::Env::Default();
   return std::unique_ptr<rocksdb::Env>{rocksdb::NewEncryptedEnv(base, provider)};
 }

@@ -136,8 +136,12 @@ TEST_CASE(
   c.restart({"n2", "n3"});
   auto all_seen = wait_until(5s, [&] { return member_states(c[0]) == all_up; });
   REQUIRE(all_seen);
+  // Up in n1's table (gossip may bring that through n2) comes before n1's own connection to
+  // n3, which a TLS handshake makes longer on a loaded machine: wait for the connections too.
   auto r3 = db.get("survivor", reading(3));
+  auto reached = wait_until(5s, [&] { return bool(r3 = db.get("survivor", reading(3))); });
   INFO((r3 ? "" : r3.error().describe()));
+  REQUIRE(reached);
   REQUIRE(r3);
   CHECK(values_of(*r3) == std::set<std::string>{"written at W=1"});
   auto repaired =

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -127,11 +128,45 @@ std::optional<int> reap(pid_t pid, milliseconds bound) {
 
 namespace {
 
+// RINGKV_TEST_TLS=1: every cluster runs with mutual TLS and an ACL (docs/security.md), from one
+// set of certificates made for this process, and every client the tests start (kvctl, the
+// C++ client) presents the admin's. CTest runs the cluster tests once more this way.
+bool tls_mode() {
+  const char* v = std::getenv("RINGKV_TEST_TLS");
+  return v != nullptr && std::string{v} == "1";
+}
+
+// The certificates of a TLS run: n1..n9 and admin, an ACL that lets admin do everything.
+struct test_pki {
+  test_pki() {
+    char tmpl[] = "/tmp/ringkv-pki-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+    dir = tmpl;
+    auto cmd = std::string{"bash "} + KV_SOURCE_DIR + "/scripts/certs.sh " + dir +
+               "/certs --nodes n1,n2,n3,n4,n5,n6,n7,n8,n9 --clients admin > /dev/null";
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("scripts/certs.sh failed");
+    std::ofstream{dir + "/acl.toml"} << "[principal.admin]\nadmin = true\n";
+  }
+  ~test_pki() { std::filesystem::remove_all(dir); }
+  std::string file(const std::string& name) const { return dir + "/certs/" + name; }
+  std::string dir;
+};
+
+const test_pki& pki() {
+  static test_pki instance;
+  return instance;
+}
+
 // The tests say which credentials each client uses: none come from the shell that runs them,
-// nor from the admin's that scripts/quickstart.sh leaves in ~/.ringkv.
+// nor from the admin's that scripts/quickstart.sh leaves in ~/.ringkv; in a TLS run, the admin's.
 [[maybe_unused]] const bool credentials_isolated = [] {
   for (auto name : {"RINGKV_CERT", "RINGKV_KEY", "RINGKV_CA", "RINGKV_TOKEN"}) ::unsetenv(name);
   ::setenv("RINGKV_CREDENTIALS", "/nonexistent", 1);
+  if (tls_mode()) {
+    ::setenv("RINGKV_CA", pki().file("ca.pem").c_str(), 1);
+    ::setenv("RINGKV_CERT", pki().file("admin.pem").c_str(), 1);
+    ::setenv("RINGKV_KEY", pki().file("admin.key").c_str(), 1);
+  }
   return true;
 }();
 
@@ -425,6 +460,10 @@ cluster::cluster(const std::string& dir, size_t size, std::vector<std::string> e
     seeds +=
         (seeds.empty() ? "" : ",") + ("127.0.0.1:" + std::to_string(port + node_port_offset_peer));
   extra_flags.insert(extra_flags.begin(), {"--seeds", seeds});
+  if (tls_mode())
+    extra_flags.insert(extra_flags.end(),
+                       {"--tls-cert", pki().file("{id}.pem"), "--tls-key", pki().file("{id}.key"),
+                        "--tls-ca", pki().file("ca.pem"), "--acl", pki().dir + "/acl.toml"});
   for (size_t i = 0; i < size; ++i) {
     auto id = "n" + std::to_string(i + 1);
     auto flags = extra_flags;
@@ -537,6 +576,11 @@ kv::client::client_config client_config_for(const node& n) {
   cfg.connect_timeout = std::chrono::milliseconds{2000};
   cfg.default_timeout = std::chrono::milliseconds{3000};
   cfg.scheduler_threads = 1;
+  if (tls_mode()) {
+    cfg.ca = pki().file("ca.pem");
+    cfg.cert = pki().file("admin.pem");
+    cfg.key = pki().file("admin.key");
+  }
   return cfg;
 }
 

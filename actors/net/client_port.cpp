@@ -23,7 +23,6 @@ using caf::io::connection_handle;
 
 constexpr size_t read_chunk_bytes = 64 * 1024;
 constexpr auto sweep_interval = std::chrono::milliseconds{250};
-constexpr size_t max_token_bytes = 1024;
 
 struct connection {
   explicit connection(uint32_t max_frame_bytes) : reader(max_frame_bytes) {}
@@ -286,10 +285,7 @@ std::optional<std::string> denial(door_state& st, const connection& conn, const 
   if (!need) return std::nullopt;
   auto& [what, ns] = *need;
   if (st.cfg.acl->current()->allows(conn.principal, what, ns)) return std::nullopt;
-  auto text = "principal \"" + conn.principal + "\" may not " + call_name(req.call_case());
-  if (what == right::read || what == right::write)
-    return text + ": it lacks " + to_string(what) + " in namespace \"" + ns + "\"";
-  return text + ": it lacks the " + to_string(what) + " role";
+  return denial_text(conn.principal, call_name(req.call_case()), what, ns);
 }
 
 void on_request(door_broker* self, connection_handle hdl, msg::Request& req) {

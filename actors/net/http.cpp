@@ -1,24 +1,17 @@
 #include "actors/net/http.hpp"
 
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <array>
 #include <cctype>
-#include <cerrno>
-#include <cstring>
 #include <optional>
 #include <thread>
 
 #include <httplib.h>
 
 #include "actors/interfaces.hpp"
+#include "actors/net/http_connection.hpp"
 #include "actors/net/json_text.hpp"
+#include "actors/node/acl.hpp"
+#include "actors/node/audit.hpp"
 #include "actors/node/log.hpp"
 #include "actors/node/registry.hpp"
 #include "caf/all.hpp"
@@ -32,13 +25,15 @@
 // refused past 8 KiB. So every request goes through the pre-routing handler, which runs before
 // any body is read and answers everything except a PUT with a body. Such a PUT goes on to the
 // one registered route, whose content reader takes the body in, bounded. Below httplib, each
-// connection is read through a connection_stream of ours, which bounds what one request can
-// make the endpoint read (httplib reads a request line or header line whole before it checks
-// its length).
+// connection is read through a connection_stream of ours (actors/net/http_connection.cpp),
+// which bounds what one request can make the endpoint read (httplib reads a request line or
+// header line whole before it checks its length), and speaks TLS when the node does.
 //
-//   connection_stream: at most header_budget + 2 x max_body_bytes per request
-//        |
+//   connection_stream: the TLS handshake, if any; then at most header_budget + 2 x
+//        |             max_body_bytes per request
 //   request line + headers (httplib: target <= 8 KiB, body framing not yet read)
+//        |
+//   pre_route: credentials and rights (with an ACL) --no--> 401 or 403
 //        |
 //   pre_route: a PUT with a framed body? --no--> answer(target, no body)
 //        | yes: path rewritten to body_route
@@ -48,151 +43,21 @@ namespace kv::actors {
 
 namespace {
 
-// -- connections --------------------------------------------------------------------------------
-
 // What one request may make the endpoint read beyond its body: the request line and headers.
 // httplib reads a line whole before it checks its length (8 KiB), and headers without a count.
 constexpr size_t header_budget = 64 * 1024;
-
-// A connection's socket as httplib reads and writes it, in place of httplib's own stream, which
-// Debian builds on select(): a descriptor past FD_SETSIZE (a node with many RocksDB files
-// open) would be answered 500. This one polls, reads at most a budget per request, and keeps
-// what it read ahead for the next request of a keep-alive connection.
-class connection_stream final : public httplib::Stream {
- public:
-  connection_stream(int fd, std::chrono::seconds read_timeout, std::chrono::seconds write_timeout)
-      : fd_(fd), read_timeout_(read_timeout), write_timeout_(write_timeout) {}
-
-  // True once the next request starts arriving within `timeout`.
-  // Polls in slices, so that a server stopping is not held up by an idle connection.
-  template <class Stopping>
-  bool await_request(std::chrono::seconds timeout, Stopping stopping) const {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (pos_ == len_) {
-      if (stopping() || std::chrono::steady_clock::now() >= deadline) return false;
-      if (wait(POLLIN, std::chrono::milliseconds{100})) return true;
-    }
-    return true;
-  }
-  // The next request may make it read at most `budget` bytes.
-  void start_request(size_t budget) { left_ = budget; }
-  // True once a read went past the budget: the rest of the request is still unread.
-  bool exhausted() const { return exhausted_; }
-
-  bool is_readable() const override { return pos_ < len_ || wait(POLLIN, read_timeout_); }
-  bool is_writable() const override { return wait(POLLOUT, write_timeout_); }
-
-  ssize_t read(char* ptr, size_t size) override {
-    if (left_ == 0) {
-      exhausted_ = true;
-      return -1;
-    }
-    if (pos_ == len_) {
-      if (!is_readable()) return -1;
-      ssize_t n;
-      do n = ::recv(fd_, buf_.data(), buf_.size(), 0);
-      while (n < 0 && errno == EINTR);
-      if (n <= 0) return n;
-      pos_ = 0;
-      len_ = static_cast<size_t>(n);
-    }
-    auto n = std::min({size, len_ - pos_, left_});
-    std::memcpy(ptr, buf_.data() + pos_, n);
-    pos_ += n;
-    left_ -= n;
-    return static_cast<ssize_t>(n);
-  }
-
-  ssize_t write(const char* ptr, size_t size) override {
-    if (!is_writable()) return -1;
-    ssize_t n;
-    do n = ::send(fd_, ptr, size, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    return n;
-  }
-
-  void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    address_of(::getpeername, ip, port);
-  }
-  void get_local_ip_and_port(std::string& ip, int& port) const override {
-    address_of(::getsockname, ip, port);
-  }
-  // httplib reads this only to answer 500 to descriptors that select() cannot watch; this
-  // stream polls, so it names no descriptor past FD_SETSIZE.
-  socket_t socket() const override { return fd_ < FD_SETSIZE ? fd_ : INVALID_SOCKET; }
-
- private:
-  bool wait(short events, std::chrono::milliseconds timeout) const {
-    pollfd p{fd_, events, 0};
-    int n;
-    do n = ::poll(&p, 1, static_cast<int>(timeout.count()));
-    while (n < 0 && errno == EINTR);
-    return n > 0;
-  }
-
-  template <class Lookup>
-  void address_of(Lookup lookup, std::string& ip, int& port) const {
-    sockaddr_storage addr{};
-    socklen_t len = sizeof(addr);
-    char host[NI_MAXHOST], service[NI_MAXSERV];
-    if (lookup(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
-        ::getnameinfo(reinterpret_cast<sockaddr*>(&addr), len, host, sizeof(host), service,
-                      sizeof(service), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-      return;
-    ip = host;
-    port = std::atoi(service);
-  }
-
-  int fd_;
-  std::chrono::seconds read_timeout_;
-  std::chrono::seconds write_timeout_;
-  std::array<char, 4096> buf_;
-  size_t pos_ = 0;
-  size_t len_ = 0;
-  size_t left_ = 0;
-  bool exhausted_ = false;
-};
-
-// httplib's server with its connection loop over a connection_stream: the requests of one
-// keep-alive connection, each bounded, until one breaks the connection or runs over its budget.
-class bounded_server final : public httplib::Server {
- public:
-  explicit bounded_server(size_t request_budget) : budget_(request_budget) {}
-
- private:
-  bool process_and_close_socket(socket_t sock) override {
-    using std::chrono::seconds;
-    // httplib writes an answer's headers and body in two sends: with Nagle's algorithm the
-    // body waited for the client's delayed ACK, 40 ms per request.
-    int on = 1;
-    static_cast<void>(
-        ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)));  // ignored: only slower
-    connection_stream strm{sock, seconds{read_timeout_sec_}, seconds{write_timeout_sec_}};
-    auto stopping = [this] { return svr_sock_ == INVALID_SOCKET; };
-    bool ok = false;
-    for (auto left = keep_alive_max_count_;
-         left > 0 && strm.await_request(seconds{keep_alive_timeout_sec_}, stopping); --left) {
-      strm.start_request(budget_);
-      bool closed = false;
-      ok = process_request(strm, left == 1, closed, nullptr);
-      if (!ok || closed || strm.exhausted()) break;
-    }
-    ::shutdown(sock, SHUT_RDWR);
-    ::close(sock);
-    return ok;
-  }
-
-  size_t budget_;
-};
 
 }  // namespace
 
 struct http_endpoint::impl {
   explicit impl(http_deps d)
-      : deps(std::move(d)), server(header_budget + 2 * deps.limits.max_body_bytes) {}
+      : deps(std::move(d)),
+        server(make_http_server({http_endpoint::threads,
+                                 header_budget + 2 * deps.limits.max_body_bytes, deps.tls,
+                                 deps.audit})) {}
   http_deps deps;
   http_counts counts;
-  bounded_server server;
+  std::unique_ptr<httplib::Server> server;
   std::thread thread;
 };
 
@@ -392,6 +257,47 @@ http_answer answer(endpoint& st, const httplib::Request& req, const std::string*
   return error_answer(errc::not_found, "nothing at this path");
 }
 
+// -- who calls ----------------------------------------------------------------------------------
+
+// The answer that refuses a request for want of credentials (401) or of rights (403), each
+// refusal audited as on the client listener; nullopt when the node has no ACL, for the probes,
+// and for a principal the ACL lets make the call. Asked before any body is read and before any
+// actor is asked. A target or method refused anyway is refused after authentication, so that
+// a stranger learns nothing of the API but the probes.
+std::optional<http_answer> gatekeeper(const endpoint& st, const httplib::Request& req,
+                                      const caf::expected<http_target>& t) {
+  if (!st.deps.acl) return std::nullopt;
+  if (t && (t->what == resource::health || t->what == resource::ready)) return std::nullopt;
+  static const http_peer unknown;
+  const auto& peer = current_peer() != nullptr ? *current_peer() : unknown;
+  auto* audit = st.deps.audit.get();
+  auto rules = st.deps.acl->current();
+  auto who = http_principal(*rules, header_values(req, "Authorization"), peer.certified);
+  if (!who) {
+    if (audit)
+      audit->record(
+          "auth_failed",
+          {{"door", "http"}, {"peer", peer.address}, {"reason", message_of(who.error())}});
+    return error_answer(who.error());
+  }
+  auto call = t ? call_of(*t, req.method) : std::nullopt;
+  if (!call) return std::nullopt;
+  if (auto why = http_denial(*rules, *who, *call)) {
+    if (audit)
+      audit->record("denied", {{"door", "http"},
+                               {"peer", peer.address},
+                               {"principal", *who},
+                               {"call", call->name},
+                               {"reason", *why}});
+    return error_answer(errc::permission_denied, *why);
+  }
+  if (audit && audit->data_ops() && t->what == resource::kv)
+    audit->record(
+        "data",
+        {{"peer", peer.address}, {"principal", *who}, {"call", call->name}, {"ns", call->ns}});
+  return std::nullopt;
+}
+
 // -- bodies -------------------------------------------------------------------------------------
 
 enum class framing { none, length, chunked };
@@ -454,6 +360,13 @@ httplib::Server::HandlerResponse pre_route(endpoint& st, const httplib::Request&
     return httplib::Server::HandlerResponse::Handled;
   }
   bool has_body = *frame != framing::none;
+  if (auto refused = gatekeeper(st, req, parse_target(req.target, st.deps.limits.max_key_bytes))) {
+    if (has_body)
+      write_and_close(std::move(*refused), res);  // the body is still on the connection
+    else
+      write(std::move(*refused), res);
+    return httplib::Server::HandlerResponse::Handled;
+  }
   if (req.method == "PUT" && has_body) {
     if (auto why = refuse_body(req)) {
       write_and_close(unsupported(why), res);
@@ -543,8 +456,7 @@ void on_exception(const httplib::Request&, httplib::Response& res, std::exceptio
 }
 
 void configure(endpoint& st) {
-  auto& server = st.server;
-  server.new_task_queue = [] { return new httplib::ThreadPool(http_endpoint::threads); };
+  auto& server = *st.server;
   server.set_payload_max_length(st.deps.limits.max_body_bytes);
   server.set_pre_routing_handler([&st](const httplib::Request& req, httplib::Response& res) {
     return pre_route(st, req, res);
@@ -564,12 +476,12 @@ caf::expected<std::unique_ptr<http_endpoint>> http_endpoint::start(const host_po
                                                                    http_deps deps) {
   auto st = std::make_unique<impl>(std::move(deps));
   configure(*st);
-  if (!st->server.bind_to_port(at.host.c_str(), at.port))
+  if (!st->server->bind_to_port(at.host.c_str(), at.port))
     return make_error(errc::unavailable, "cannot listen for HTTP on " + to_string(at));
-  st->thread = std::thread{[server = &st->server] { server->listen_after_bind(); }};
+  st->thread = std::thread{[server = st->server.get()] { server->listen_after_bind(); }};
   // httplib's stop() is a no-op until the listening thread runs: wait for it, so that an
   // endpoint destroyed right away still stops.
-  for (int i = 0; i < 1000 && !st->server.is_running(); ++i)
+  for (int i = 0; i < 1000 && !st->server->is_running(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds{1});
   log::get("http")->info("HttpListening at={}", to_string(at));
   return std::unique_ptr<http_endpoint>{new http_endpoint(std::move(st))};
@@ -578,7 +490,7 @@ caf::expected<std::unique_ptr<http_endpoint>> http_endpoint::start(const host_po
 http_endpoint::http_endpoint(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
 
 http_endpoint::~http_endpoint() {
-  impl_->server.stop();
+  impl_->server->stop();
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 

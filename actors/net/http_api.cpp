@@ -155,6 +155,22 @@ std::string error_json(errc code, std::string_view message) {
   return "{\"code\":" + json_string(to_string(code)) + ",\"message\":" + json_string(message) + "}";
 }
 
+// The token of one `Authorization: Bearer TOKEN` header; the scheme is case-insensitive.
+caf::expected<std::string> bearer_token(std::string_view header) {
+  auto unauthenticated = [](std::string message) {
+    return make_error(errc::unauthenticated, std::move(message));
+  };
+  header = trim(header);
+  auto space = std::min(header.find(' '), header.size());
+  if (lower(header.substr(0, space)) != "bearer")
+    return unauthenticated("the only Authorization this node takes is Bearer TOKEN");
+  auto token = trim(header.substr(space));
+  if (token.empty()) return unauthenticated("an empty bearer token");
+  if (token.size() > max_token_bytes)
+    return unauthenticated("a token longer than " + std::to_string(max_token_bytes) + " bytes");
+  return std::string{token};
+}
+
 std::string siblings_json(const std::vector<const msg::Sibling*>& live, size_t tombstones,
                           const std::string& token) {
   std::string out = "{\"siblings\":[";
@@ -271,6 +287,50 @@ bool wants_json(std::string_view accept) {
   return false;
 }
 
+std::optional<http_call> call_of(const http_target& t, std::string_view method) {
+  if (!allows(t.what, method)) return std::nullopt;
+  switch (t.what) {
+    case resource::kv:
+      if (method == "PUT") return http_call{"put", right::write, t.ns};
+      if (method == "DELETE") return http_call{"del", right::write, t.ns};
+      return http_call{"get", right::read, t.ns};
+    case resource::status:
+      return http_call{"status", right::monitor, {}};
+    case resource::ring:
+      return http_call{"ring", right::monitor, {}};
+    case resource::metrics:
+      return http_call{"metrics", right::monitor, {}};
+    case resource::health:
+    case resource::ready:
+    case resource::none:
+      break;
+  }
+  return std::nullopt;
+}
+
+caf::expected<std::string> http_principal(const acl& rules,
+                                          const std::vector<std::string>& authorization,
+                                          const std::optional<std::string>& certified) {
+  if (authorization.size() > 1)
+    return make_error(errc::unauthenticated, "more than one Authorization header");
+  if (!authorization.empty()) {
+    auto token = bearer_token(authorization.front());
+    if (!token) return token.error();
+    if (auto owner = rules.principal_of_token(*token)) return *owner;
+    return make_error(errc::unauthenticated, "the token is not known to this node's ACL");
+  }
+  if (certified) return *certified;
+  return make_error(errc::unauthenticated,
+                    "no credentials: this node checks who calls; present a client certificate "
+                    "or a token (Authorization: Bearer TOKEN)");
+}
+
+std::optional<std::string> http_denial(const acl& rules, const std::string& principal,
+                                       const http_call& call) {
+  if (rules.allows(principal, call.need, call.ns)) return std::nullopt;
+  return denial_text(principal, call.name, call.need, call.ns);
+}
+
 int http_status(errc code) {
   switch (code) {
     case errc::invalid_argument:
@@ -298,6 +358,7 @@ http_answer error_answer(errc code, std::string_view message) {
   a.content_type = "application/json";
   a.body = error_json(code, message);
   if (code == errc::unavailable) a.headers.emplace_back("Retry-After", "1");
+  if (code == errc::unauthenticated) a.headers.emplace_back("WWW-Authenticate", "Bearer");
   return a;
 }
 

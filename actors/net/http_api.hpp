@@ -1,6 +1,7 @@
 // actors/net/http_api.hpp
 // The HTTP API's pure half (docs/http.md): what a request target, its query and its headers
-// mean, and what each answer says: status, headers and body. No socket, no actor, no httplib:
+// mean, who its credentials name and what the ACL lets them do, and what each answer says:
+// status, headers and body. No socket, no actor, no httplib:
 // actors/net/http.cpp feeds requests in and writes the answers out, and the unit tests drive
 // these functions directly.
 #pragma once
@@ -15,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "actors/node/acl.hpp"
 #include "caf/expected.hpp"
 #include "messages/client.pb.h"
 #include "messages/errc.hpp"
@@ -95,12 +97,41 @@ struct http_answer {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// Who calls and what they may do, when the node has an ACL (docs/security.md). The endpoint
+// asks before it reads a body or asks any actor, with the rules of the binary doors
+// (actors/net/client_port.cpp): the same rights, the same call names, the same messages.
+
+// What a request asks in the ACL's terms: the call as the binary doors name it (get, put, del,
+// status, ring, metrics), the right it needs, and for get, put and del the namespace.
+struct http_call {
+  const char* name = "";
+  right need = right::admin;
+  std::string ns;
+};
+
+// The call `method` on `t` makes. nullopt for the probes (/health, /ready: load balancers call
+// them without credentials) and for a target or method that the endpoint refuses anyway.
+std::optional<http_call> call_of(const http_target& t, std::string_view method);
+
+// The principal a request's credentials name: the owner of the token in its
+// `Authorization: Bearer TOKEN` header (`authorization` holds every such header's value), else
+// `certified`, the CN of the connection's client certificate. UNAUTHENTICATED, with a message
+// that says what is wrong, for no credentials, more than one Authorization header, a scheme
+// other than Bearer, a token longer than max_token_bytes, or a token the ACL does not know.
+caf::expected<std::string> http_principal(const acl& rules,
+                                          const std::vector<std::string>& authorization,
+                                          const std::optional<std::string>& certified);
+
+// Why `principal` may not make `call` (acl::denial_text's words), or nullopt when it may.
+std::optional<std::string> http_denial(const acl& rules, const std::string& principal,
+                                       const http_call& call);
+
 // INVALID_ARGUMENT 400, UNAUTHENTICATED 401, PERMISSION_DENIED 403, NOT_FOUND 404, TOO_LARGE
 // 413, UNAVAILABLE 503, TIMEOUT 504, anything else (INTERNAL) 500.
 int http_status(errc code);
 
 // {"code":"UNAVAILABLE","message":"..."} with the status of `code`; UNAVAILABLE adds
-// Retry-After: 1.
+// Retry-After: 1, UNAUTHENTICATED adds WWW-Authenticate: Bearer (RFC 6750).
 http_answer error_answer(errc code, std::string_view message);
 http_answer error_answer(const caf::error& err);
 

@@ -278,4 +278,15 @@ size_t tls_session::pending() const {
   return static_cast<size_t>(SSL_pending(ssl_));
 }
 
+bool tls_session::wants_write() const {
+  return SSL_want_write(ssl_) != 0;
+}
+
+void tls_session::close_notify() {
+  if (!handshaken()) return;
+  ERR_clear_error();
+  static_cast<void>(SSL_shutdown(ssl_));  // ignored: the socket closes next, whatever it says
+  ERR_clear_error();
+}
+
 }  // namespace kv::actors

@@ -100,6 +100,12 @@ class tls_session {
   tls_io write(const void* buf, size_t len, size_t& n);
   // Decrypted bytes held inside the session: readable now, though the socket may not be.
   size_t pending() const;
+  // After a read or write answered again: true when the session waits for the socket to take
+  // bytes, false when it waits for bytes to arrive.
+  bool wants_write() const;
+  // Sends close_notify, best effort (no wait for the other side's): the other side then knows
+  // the connection ended on purpose. For a caller that closes the socket next.
+  void close_notify();
 
   bool handshaken() const;
   // The other side's verified certificate, once the handshake is done.

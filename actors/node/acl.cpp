@@ -100,6 +100,14 @@ const char* to_string(right r) {
   return "?";
 }
 
+std::string denial_text(std::string_view principal, std::string_view call, right r,
+                        std::string_view ns) {
+  auto text = "principal \"" + std::string{principal} + "\" may not " + std::string{call};
+  if (r == right::read || r == right::write)
+    return text + ": it lacks " + to_string(r) + " in namespace \"" + std::string{ns} + "\"";
+  return text + ": it lacks the " + to_string(r) + " role";
+}
+
 std::string acl::token_digest(std::string_view token) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;

@@ -6,6 +6,7 @@
 // new file is bad. Pure: no actors, no I/O but reading the file.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -27,6 +28,14 @@ enum class right : uint8_t {
 };
 
 const char* to_string(right r);
+
+// The longest bearer token a door reads (docs/security.md); longer ones are refused unread.
+inline constexpr size_t max_token_bytes = 1024;
+
+// How every door words a refusal: `principal "app" may not put: it lacks write in namespace
+// "b"` for read and write, `principal "app" may not status: it lacks the monitor role` else.
+std::string denial_text(std::string_view principal, std::string_view call, right r,
+                        std::string_view ns);
 
 struct principal_rights {
   std::set<std::string> read;  // namespaces; "*" is every namespace

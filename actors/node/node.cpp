@@ -437,13 +437,23 @@ caf::error serve(caf::actor_system& sys, const supervisor_actor& sup, const node
   return reason;
 }
 
+// What the node's listeners check (docs/security.md): TLS contexts, the ACL, the audit log.
+struct security {
+  std::shared_ptr<tls_context> peer_server;  // the peer door: node certificates
+  std::shared_ptr<tls_context> peer_client;  // connections to peers: node certificates
+  std::shared_ptr<tls_context> door_server;  // client and admin doors, HTTP: client certificates
+  std::shared_ptr<acl_holder> acl;
+  std::shared_ptr<audit_log> audit;
+};
+
 // The HTTP endpoint, when configured. It asks the coordinator and the node actor through `reg`;
 // /ready is 200 once `ready` is set (after the ready line) and while the node is not leaving.
+// It speaks TLS and checks callers as the client listener does (`sec`).
 caf::expected<std::unique_ptr<http_endpoint>> start_http(
     const node_config& cfg, caf::actor_system& sys, std::shared_ptr<const registry> reg,
     std::shared_ptr<const cluster_view> view, std::shared_ptr<const std::atomic<bool>> ready,
     std::shared_ptr<node_metrics> metrics, std::shared_ptr<storage::engine> db,
-    std::shared_ptr<listeners> doors) {
+    std::shared_ptr<listeners> doors, const security& sec) {
   if (cfg.http.empty()) return std::unique_ptr<http_endpoint>{};
   auto at = parse_host_port(cfg.http);
   if (!at) return at.error();
@@ -462,6 +472,9 @@ caf::expected<std::unique_ptr<http_endpoint>> start_http(
   deps.limits.max_body_bytes = cfg.max_value_bytes;
   deps.limits.default_timeout = cfg.default_timeout;
   deps.limits.max_timeout = cfg.max_timeout;
+  deps.tls = sec.door_server;
+  deps.acl = sec.acl;
+  deps.audit = sec.audit;
   return http_endpoint::start(*at, std::move(deps));
 }
 
@@ -514,15 +527,6 @@ caf::expected<opened_storage> open_storage(const node_config& cfg) {
   auto issuer = make_issuer(db, *id, cfg.now_ms);
   return opened_storage{std::move(db), std::move(*id), std::move(issuer)};
 }
-
-// What the node's listeners check (docs/security.md): TLS contexts, the ACL, the audit log.
-struct security {
-  std::shared_ptr<tls_context> peer_server;  // the peer door: node certificates
-  std::shared_ptr<tls_context> peer_client;  // connections to peers: node certificates
-  std::shared_ptr<tls_context> door_server;  // client and admin doors: client certificates
-  std::shared_ptr<acl_holder> acl;
-  std::shared_ptr<audit_log> audit;
-};
 
 caf::expected<security> load_security(const node_config& cfg) {
   security out;
@@ -670,7 +674,7 @@ int run_actors(const node_config& cfg, const opened_storage& storage, signal_wat
   }
   doors->peer = std::move(*peer);
   auto ready = std::make_shared<std::atomic<bool>>(false);
-  auto http = start_http(cfg, sys, reg, view, ready, metrics, storage.db, doors);
+  auto http = start_http(cfg, sys, reg, view, ready, metrics, storage.db, doors, *sec);
   if (!http) {
     logger->error("StartFailed what=http err=\"{}\"", describe(http.error()));
     return stop(exit_start_failed);

@@ -248,6 +248,95 @@ TEST_CASE("error codes map to HTTP statuses and kvctl's code names", "[http]") {
   CHECK(error_answer(errc::internal, "x").body == R"({"code":"INTERNAL","message":"x"})");
 }
 
+TEST_CASE("each request asks for the right the client listener asks for the same call", "[http]") {
+  auto call = [](std::string_view raw, std::string_view method) {
+    auto c = call_of(target(raw), method);
+    REQUIRE(c);
+    return *c;
+  };
+  auto get = call("/v1/kv/a/k", "GET");
+  CHECK(get.name == "get"s);
+  CHECK(get.need == right::read);
+  CHECK(get.ns == "a");
+  CHECK(call("/v1/kv/a/k", "HEAD").need == right::read);
+  auto put = call("/v1/kv/b/k/x", "PUT");
+  CHECK(put.name == "put"s);
+  CHECK(put.need == right::write);
+  CHECK(put.ns == "b");
+  auto del = call("/v1/kv/b/k", "DELETE");
+  CHECK(del.name == "del"s);
+  CHECK(del.need == right::write);
+  for (auto raw : {"/v1/status", "/v1/ring?ns=a", "/metrics"}) {
+    INFO(raw);
+    CHECK(call(raw, "GET").need == right::monitor);
+  }
+  CHECK(call("/metrics", "GET").name == "metrics"s);
+  // Load balancers probe without credentials; refused targets and methods are refused anyway.
+  CHECK_FALSE(call_of(target("/health"), "GET"));
+  CHECK_FALSE(call_of(target("/ready"), "HEAD"));
+  CHECK_FALSE(call_of(target("/nothing"), "GET"));
+  CHECK_FALSE(call_of(target("/v1/kv/a/k"), "POST"));
+  CHECK_FALSE(call_of(target("/v1/status"), "PUT"));
+}
+
+TEST_CASE("a request's principal is its bearer token's owner, else its certificate's name",
+          "[http]") {
+  auto rules = acl::parse("[principal.app]\nread = [\"a\"]\ntokens = [\"" +
+                              acl::token_digest("app-token") + "\"]\n[principal.cn]\n",
+                          "test.toml");
+  REQUIRE(rules);
+  auto principal = [&](std::vector<std::string> authorization,
+                       std::optional<std::string> certified = std::nullopt) {
+    return http_principal(*rules, authorization, certified);
+  };
+  auto refusal = [&](std::vector<std::string> authorization,
+                     std::optional<std::string> certified = std::nullopt) {
+    auto who = principal(std::move(authorization), std::move(certified));
+    REQUIRE_FALSE(who);
+    CHECK(kv::code_of(who.error()) == errc::unauthenticated);
+    return kv::message_of(who.error());
+  };
+  CHECK(principal({"Bearer app-token"}) == "app"s);
+  CHECK(principal({"bearer   app-token "}) == "app"s);
+  CHECK(principal({"Bearer app-token"}, "cn") == "app"s);  // the token wins, as in a hello
+  CHECK(principal({}, "cn") == "cn"s);
+  CHECK_THAT(refusal({}), Catch::Contains("no credentials"));
+  CHECK_THAT(refusal({"Bearer guess"}, "cn"), Catch::Contains("not known to this node's ACL"));
+  CHECK_THAT(refusal({"Basic YXBwOmFwcA=="}), Catch::Contains("Bearer"));
+  CHECK_THAT(refusal({"Bearer"}), Catch::Contains("empty"));
+  CHECK_THAT(refusal({"Bearer app-token", "Bearer app-token"}), Catch::Contains("more than one"));
+  CHECK_THAT(refusal({"Bearer " + std::string(1025, 't')}), Catch::Contains("1024 bytes"));
+
+  auto unauthenticated = error_answer(kv::make_error(errc::unauthenticated, "no credentials"));
+  CHECK(unauthenticated.status == 401);
+  CHECK(header(unauthenticated, "WWW-Authenticate") == "Bearer");
+  CHECK(header(error_answer(errc::permission_denied, "no"), "WWW-Authenticate") == "(none)");
+}
+
+TEST_CASE("a denial names the principal, the call and the right it lacks", "[http]") {
+  auto rules = acl::parse(
+      "[principal.reader]\nread = [\"*\"]\n[principal.watcher]\nmonitor = true\n"
+      "[principal.writer]\nwrite = [\"a\"]\n",
+      "test.toml");
+  REQUIRE(rules);
+  auto denial = [&](const std::string& who, std::string_view raw, std::string_view method) {
+    auto call = call_of(target(raw), method);
+    REQUIRE(call);
+    return http_denial(*rules, who, *call);
+  };
+  CHECK_FALSE(denial("reader", "/v1/kv/x/k", "GET"));
+  CHECK(denial("reader", "/v1/kv/x/k", "PUT") ==
+        R"(principal "reader" may not put: it lacks write in namespace "x")"s);
+  CHECK_FALSE(denial("writer", "/v1/kv/a/k", "DELETE"));
+  CHECK(denial("writer", "/v1/kv/b/k", "DELETE") ==
+        R"(principal "writer" may not del: it lacks write in namespace "b")"s);
+  CHECK(denial("reader", "/metrics", "GET") ==
+        R"(principal "reader" may not metrics: it lacks the monitor role)"s);
+  CHECK_FALSE(denial("watcher", "/v1/ring", "GET"));
+  CHECK(denial("stranger", "/v1/status", "GET") ==
+        R"(principal "stranger" may not status: it lacks the monitor role)"s);
+}
+
 TEST_CASE("a GET with one live sibling answers its raw bytes", "[http]") {
   auto raw = "\x00\xff binary"s;
   auto a = get_answer(reply_of({sibling(raw)}, "ctx"), false);

@@ -2,7 +2,9 @@
 // them and on every listener, and an ACL. Plain connections and certificates that are foreign,
 // expired or of the wrong kind are refused on each listener while the nodes keep serving; a
 // principal gets what the ACL grants and no more, every refusal is audited, a reloaded ACL takes
-// effect, and a node without the cluster's certificate cannot join.
+// effect, and a node without the cluster's certificate cannot join. A single node's HTTP API,
+// driven by curl, follows the same rules: TLS, a certificate or a bearer token, the same rights.
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -114,6 +116,34 @@ bool audited(const node& n, const std::vector<std::string>& parts) {
 void handshake(uint16_t port, std::vector<std::string> creds) {
   creds.insert(creds.begin(), {"s_client", "-connect", "127.0.0.1:" + std::to_string(port)});
   kv::test::run_program("/usr/bin/openssl", creds, 5000ms, std::string{});
+}
+
+// What curl got from the HTTP API: its exit code, the status (0 when nothing came), and the
+// headers and body as `-i` prints them.
+struct curl_reply {
+  int exit_code = -1;
+  int status = 0;
+  std::string text;
+  std::string err;
+};
+
+// One request to the HTTP API on 127.0.0.1:port through curl; `args` are curl's extra arguments
+// (credentials, method, data).
+curl_reply curl(uint16_t port, const std::string& path, std::vector<std::string> args,
+                const std::string& scheme = "https") {
+  std::vector<std::string> all{"-sS", "-i", "--max-time", "5", "-w", "\n%{http_code}"};
+  all.insert(all.end(), args.begin(), args.end());
+  all.push_back(scheme + "://127.0.0.1:" + std::to_string(port) + path);
+  auto r = kv::test::run_program("/usr/bin/curl", all, 10000ms);
+  curl_reply out;
+  out.exit_code = r.exit_code;
+  out.err = r.err;
+  auto last = r.out.rfind('\n');
+  if (last != std::string::npos) {
+    out.status = std::atoi(r.out.c_str() + last + 1);
+    out.text = r.out.substr(0, last);
+  }
+  return out;
 }
 
 // A plain (not TLS) connection that sends a few bytes.
@@ -273,5 +303,127 @@ TEST_CASE("three nodes with TLS and an ACL replicate, and serve each principal w
     auto ok = kvctl_as(p, "app", c.at("n1"), {"put", "--w", "3", "after", "x"});
     INFO(describe(ok));
     CHECK(ok.exit_code == 0);
+  }
+}
+
+TEST_CASE("the HTTP API speaks TLS, and serves each principal what the ACL grants",
+          "[integration][security][http]") {
+  kv::test::temp_dir dir;
+  pki p{dir.str()};
+  auto flags = p.node_flags();
+  for (auto& f : flags)
+    if (auto at = f.find("{id}"); at != std::string::npos) f.replace(at, 4, "n1");
+  auto http_port = kv::test::free_port();
+  flags.insert(flags.end(), {"--audit-data", "--http", "127.0.0.1:" + std::to_string(http_port)});
+  node n{dir.str(), std::move(flags)};
+  // curl's arguments for client certificate `who`, then `more`.
+  auto as = [&](const std::string& who, std::vector<std::string> more = {}) {
+    std::vector<std::string> args{"--cacert", p.ca(), "--cert", p.pem(who), "--key", p.key(who)};
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
+  auto shown = [](const curl_reply& r) {
+    return "exit " + std::to_string(r.exit_code) + ", status " + std::to_string(r.status) +
+           ", stderr " + r.err + ", reply " + r.text;
+  };
+
+  auto put = curl(http_port, "/v1/kv/default/k", as("app", {"-X", "PUT", "--data-binary", "v1"}));
+  INFO(shown(put));
+  CHECK(put.status == 204);
+  CHECK(audited(n, {"\"event\":\"data\"", "\"principal\":\"app\"", "\"call\":\"put\"",
+                    "\"ns\":\"default\""}));
+  auto got = curl(http_port, "/v1/kv/default/k", as("reader"));
+  INFO(shown(got));
+  CHECK(got.status == 200);
+  CHECK(got.text.find("\r\n\r\nv1") != std::string::npos);
+
+  SECTION("plain HTTP and certificates of the wrong kind are refused and audited") {
+    auto plain = curl(http_port, "/health", {}, "http");
+    INFO(shown(plain));
+    CHECK(plain.exit_code != 0);
+    CHECK(plain.status == 0);
+    CHECK(audited(n, {"connection_refused", "\"door\":\"http\"", "http request"}));
+    auto node_cert = curl(http_port, "/v1/kv/default/k", as("n2"));
+    CHECK(node_cert.exit_code != 0);
+    CHECK(audited(n, {"connection_refused", "\"door\":\"http\"", "certificate of the wrong kind"}));
+    CHECK(n.wait_for_log("ConnectionRefused door=http", 5000ms));
+    CHECK(curl(http_port, "/v1/kv/default/k", as("reader")).status == 200);  // it serves on
+  }
+
+  SECTION("a reader may not write: 403, with the right it lacks, audited") {
+    auto denied =
+        curl(http_port, "/v1/kv/default/k", as("reader", {"-X", "PUT", "--data-binary", "v2"}));
+    INFO(shown(denied));
+    CHECK(denied.status == 403);
+    CHECK(denied.text.find("\"code\":\"PERMISSION_DENIED\"") != std::string::npos);
+    CHECK(denied.text.find(
+              R"(principal \"reader\" may not put: it lacks write in namespace \"default\")") !=
+          std::string::npos);
+    CHECK(audited(n, {"\"event\":\"denied\"", "\"door\":\"http\"", "\"principal\":\"reader\"",
+                      "\"call\":\"put\""}));
+    auto other = curl(http_port, "/v1/kv/a/k", as("other", {"-X", "DELETE"}));
+    CHECK(other.status == 403);
+    CHECK(other.text.find(R"(lacks write in namespace \"a\")") != std::string::npos);
+    CHECK(curl(http_port, "/v1/kv/default/k", as("reader")).text.find("\r\n\r\nv1") !=
+          std::string::npos);
+  }
+
+  SECTION("no credentials, or an unknown token, answer 401; a known token is its principal") {
+    auto none = curl(http_port, "/v1/kv/default/k", {"--cacert", p.ca()});
+    INFO(shown(none));
+    CHECK(none.status == 401);
+    CHECK(none.text.find("\"code\":\"UNAUTHENTICATED\"") != std::string::npos);
+    CHECK(none.text.find("WWW-Authenticate: Bearer\r\n") != std::string::npos);
+    CHECK(audited(n, {"\"event\":\"auth_failed\"", "\"door\":\"http\"", "no credentials"}));
+    auto unknown = curl(http_port, "/v1/kv/default/k",
+                        {"--cacert", p.ca(), "-H", "Authorization: Bearer guess"});
+    CHECK(unknown.status == 401);
+    CHECK(audited(
+        n, {"\"event\":\"auth_failed\"", "\"door\":\"http\"", "not known to this node's ACL"}));
+    auto token = curl(http_port, "/v1/kv/a/t",
+                      {"--cacert", p.ca(), "-H", "Authorization: Bearer app-token", "-X", "PUT",
+                       "--data-binary", "by token"});
+    INFO(shown(token));
+    CHECK(token.status == 204);
+    auto read = curl(http_port, "/v1/kv/a/t", as("reader"));
+    CHECK(read.text.find("\r\n\r\nby token") != std::string::npos);
+    // The token wins over the certificate, as in a client hello: reader's token-less
+    // certificate with app's token writes as app.
+    auto both = as("reader", {"-H", "Authorization: Bearer app-token", "-X", "DELETE"});
+    CHECK(curl(http_port, "/v1/kv/a/t", both).status == 204);
+  }
+
+  SECTION("the probes need no credentials; status, ring and metrics need the monitor role") {
+    auto anonymous = std::vector<std::string>{"--cacert", p.ca()};
+    auto health = curl(http_port, "/health", anonymous);
+    INFO(shown(health));
+    CHECK(health.status == 200);
+    CHECK(curl(http_port, "/ready", anonymous).status == 200);
+    CHECK(curl(http_port, "/metrics", anonymous).status == 401);
+    auto metrics = curl(http_port, "/metrics", as("reader"));
+    CHECK(metrics.status == 200);
+    CHECK(metrics.text.find("ringkv_http_responses_total") != std::string::npos);
+    auto refused = curl(http_port, "/metrics", as("app"));
+    CHECK(refused.status == 403);
+    CHECK(refused.text.find(R"(principal \"app\" may not metrics: it lacks the monitor role)") !=
+          std::string::npos);
+    CHECK(curl(http_port, "/v1/status", as("app")).status == 403);
+    CHECK(curl(http_port, "/v1/ring", as("reader")).status == 200);
+    CHECK(audited(n, {"\"event\":\"denied\"", "\"door\":\"http\"", "\"principal\":\"app\"",
+                      "\"call\":\"metrics\""}));
+  }
+
+  SECTION("a connection that never finishes its handshake is closed; others are served") {
+    int fd = kv::test::connect_loopback(http_port);
+    REQUIRE(fd >= 0);
+    CHECK(curl(http_port, "/v1/kv/default/k", as("reader")).status == 200);
+    timeval bound{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof(bound));
+    auto start = std::chrono::steady_clock::now();
+    char byte;
+    CHECK(::recv(fd, &byte, 1, 0) == 0);  // closed by the node, not by the 10 s bound
+    CHECK(std::chrono::steady_clock::now() - start < 8s);
+    ::close(fd);
+    CHECK(n.wait_for_log("no TLS handshake within", 5000ms));
   }
 }

@@ -5,14 +5,12 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <csignal>
 #include <cstring>
 #include <mutex>
 
@@ -232,17 +230,6 @@ class connection_stream final : public httplib::Stream {
 // Set by bounded_server while it serves a connection; see current_peer().
 thread_local const http_peer* this_peer = nullptr;
 
-// Blocks SIGPIPE in the calling thread and in the threads it makes next (they inherit its
-// mask). OpenSSL writes to a TLS connection's socket with write(2), which raises SIGPIPE when
-// the client has gone, and SIGPIPE ends the process; blocked, it stays pending and the write
-// fails with EPIPE.
-void block_sigpipe() {
-  sigset_t pipe;
-  sigemptyset(&pipe);
-  sigaddset(&pipe, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
-}
-
 // httplib's server with its connection loop over a connection_stream: the TLS handshake, if any,
 // then the requests of one keep-alive connection, each bounded, until one breaks the connection
 // or runs over its budget.
@@ -250,11 +237,7 @@ class bounded_server final : public httplib::Server {
  public:
   explicit bounded_server(http_transport t)
       : transport_(std::move(t)), refusals_(log::get("http")) {
-    // Called in the listening thread, which then makes the pool's threads.
-    new_task_queue = [threads = transport_.threads] {
-      block_sigpipe();
-      return new httplib::ThreadPool(threads);
-    };
+    new_task_queue = [threads = transport_.threads] { return new httplib::ThreadPool(threads); };
   }
 
  private:

@@ -39,7 +39,7 @@ struct http_transport {
 };
 
 // An httplib server, not yet bound, whose connections are served as described above. The
-// caller sets its handlers, binds and listens; SIGPIPE is blocked in its threads.
+// caller sets its handlers, binds and listens.
 std::unique_ptr<httplib::Server> make_http_server(http_transport t);
 
 }  // namespace kv::actors

@@ -49,7 +49,7 @@ def make_certs(workdir):
     subprocess.run([os.path.join(ROOT, "scripts", "certs.sh"), certs, "--nodes", "n1,n2,n3",
                     "--clients", "bench"], check=True, capture_output=True, timeout=120)
     with open(os.path.join(certs, "acl.toml"), "w") as f:
-        f.write('[principal.bench]\nread = ["bench"]\nwrite = ["bench"]\n')
+        f.write('[principal.bench]\nread = ["bench"]\nwrite = ["bench"]\nmonitor = true\n')
     key = os.path.join(certs, "data.key")
     with open(key, "w") as f:
         f.write(os.urandom(32).hex() + "\n")

@@ -6,6 +6,7 @@
 
 #include "actors/net/http_api.hpp"
 #include "actors/net/json_text.hpp"
+#include "actors/node/acl.hpp"
 #include "messages/token.hpp"
 #include "test/fuzz/fuzz.hpp"
 
@@ -62,6 +63,37 @@ TEST_CASE(
     if (context) FUZZ_CHECK(context->size() <= in.size());
     static_cast<void>(wants_json(in));  // ignored: only its not crashing counts
     check_json_text(in);
+  });
+}
+
+TEST_CASE("fuzz: Authorization headers name a known principal or are refused UNAUTHENTICATED",
+          "[fuzz][http_credentials]") {
+  auto rules = acl::parse(
+      "[principal.app]\nread = [\"default\"]\ntokens = [\"" + acl::token_digest("s3cret") + "\"]\n",
+      "fuzz");
+  REQUIRE(rules);
+  std::vector<std::string> seeds{"Bearer s3cret",
+                                 "bearer s3cret",
+                                 "Bearer  s3cret ",
+                                 "Basic YXBwOnMzY3JldA==",
+                                 "Bearer " + std::string(1100, 'x'),
+                                 "Bearer",
+                                 ""};
+  fuzz::run("http_credentials", 13702, 200000, seeds, [&](std::string_view in) {
+    // One header, two headers (the input split at a newline), and with a certificate.
+    std::vector<std::string> headers{std::string{in}};
+    if (auto nl = in.find('\n'); nl != std::string_view::npos)
+      headers = {std::string{in.substr(0, nl)}, std::string{in.substr(nl + 1)}};
+    for (auto& certified : {std::optional<std::string>{}, std::optional<std::string>{"cn"}}) {
+      auto who = http_principal(*rules, headers, certified);
+      if (!who) {
+        FUZZ_CHECK(code_of(who.error()) == errc::unauthenticated);
+        continue;
+      }
+      fuzz::accepted();
+      FUZZ_CHECK(*who == "app" || (certified && *who == *certified));
+      FUZZ_CHECK(headers.size() == 1);
+    }
   });
 }
 

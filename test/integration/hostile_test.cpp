@@ -1,13 +1,17 @@
 // A peer that speaks CAF but misbehaves: it sends the node's peer listener an error as a
 // message, a message of a type the listener does not serve, gossip rows out of bounds. The node
 // logs and goes on; its stdout stays the `ready` line alone. (Exits, downs and links from a peer
-// never reach an actor: test/integration/listeners_test.cpp.)
+// never reach an actor: test/integration/listeners_test.cpp.) The same holds for a peer that
+// passed mutual TLS with a valid node certificate: the two tests marked so run both ways.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+#include <fstream>
 #include <thread>
 #include <variant>
 
 #include "actors/interfaces.hpp"
+#include "actors/net/tls_scribe.hpp"
 #include "caf/all.hpp"
 #include "caf/io/all.hpp"
 #include "client/client.hpp"
@@ -33,6 +37,25 @@ struct peer {
         "127.0.0.1", n.port() + kv::test::node_port_offset_peer);
     REQUIRE(front);
     return caf::actor_cast<caf::actor>(*front);
+  }
+
+  // The same through mutual TLS, presenting the node certificate in `files`.
+  caf::actor connect(const node& n, const kv::actors::tls_files& files) {
+    auto ctx = kv::actors::tls_context::load(files, kv::actors::tls_side::client,
+                                             kv::actors::cert_kind::node);
+    REQUIRE(ctx);
+    auto mm =
+        kv::actors::spawn_tls_middleman(sys, *ctx, std::make_shared<kv::actors::tls_directory>());
+    caf::scoped_actor self{sys};
+    caf::actor front;
+    self->request(mm, std::chrono::seconds(10), caf::connect_atom::value, std::string{"127.0.0.1"},
+                  static_cast<uint16_t>(n.port() + kv::test::node_port_offset_peer))
+        .receive([&](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                     const std::set<std::string>&) { front = caf::actor_cast<caf::actor>(ptr); },
+                 [&](caf::error& err) { FAIL("TLS connect: " << sys.render(err)); });
+    caf::anon_send_exit(mm, caf::exit_reason::user_shutdown);
+    REQUIRE(front);
+    return front;
   }
 
   caf::actor_system_config cfg;
@@ -74,15 +97,50 @@ std::variant<std::string, kv::errc> gossip(caf::scoped_actor& self, const caf::a
   return result;
 }
 
+// A node and a peer, plain or with mutual TLS and an ACL: certificates for the node (n1) and the
+// peer ("evil", a valid node certificate of the cluster's CA), and the admin's for kvctl, which
+// it finds in the environment while this lives.
+struct peered_node {
+  peered_node(const std::string& dir, bool tls, std::vector<std::string> flags = {}) {
+    if (tls) {
+      auto certs = dir + "/certs";
+      auto cmd = std::string{"bash "} + KV_SOURCE_DIR + "/scripts/certs.sh " + certs +
+                 " --nodes n1,evil --clients admin > /dev/null 2>&1";
+      REQUIRE(std::system(cmd.c_str()) == 0);
+      {
+        std::ofstream acl{dir + "/acl.toml"};
+        acl << "[principal.admin]\nadmin = true\n";
+      }
+      flags.insert(flags.end(), {"--tls-cert", certs + "/n1.pem", "--tls-key", certs + "/n1.key",
+                                 "--tls-ca", certs + "/ca.pem", "--acl", dir + "/acl.toml"});
+      ::setenv("RINGKV_CA", (certs + "/ca.pem").c_str(), 1);
+      ::setenv("RINGKV_CERT", (certs + "/admin.pem").c_str(), 1);
+      ::setenv("RINGKV_KEY", (certs + "/admin.key").c_str(), 1);
+      peer_files = {certs + "/evil.pem", certs + "/evil.key", certs + "/ca.pem"};
+    }
+    n.emplace(dir, flags);
+  }
+  ~peered_node() {
+    for (auto name : {"RINGKV_CA", "RINGKV_CERT", "RINGKV_KEY"}) ::unsetenv(name);
+  }
+  caf::actor connect(peer& p) { return peer_files ? p.connect(*n, *peer_files) : p.connect(*n); }
+
+  std::optional<kv::actors::tls_files> peer_files;
+  std::optional<node> n;
+};
+
 }  // namespace
 
 TEST_CASE("errors and unexpected messages from a peer do not stop the node",
           "[integration][port]") {
+  auto tls = GENERATE(false, true);
+  INFO((tls ? "mutual TLS" : "plain"));
   kv::test::temp_dir dir;
-  node n{dir.str()};
+  peered_node setup{dir.str(), tls};
+  auto& n = *setup.n;
   REQUIRE(run_kvctl({"--node", n.address(), "put", "k", "v"}).exit_code == 0);
   peer p;
-  auto front = p.connect(n);
+  auto front = setup.connect(p);
   caf::scoped_actor self{p.sys};
 
   caf::anon_send(front, caf::make_error(caf::sec::runtime_error, "a peer's stray error"));
@@ -136,10 +194,13 @@ TEST_CASE(
 
 TEST_CASE("gossip with a row or a table out of bounds leaves the node serving, without it",
           "[integration][port][gossip]") {
+  auto tls = GENERATE(false, true);
+  INFO((tls ? "mutual TLS" : "plain"));
   kv::test::temp_dir dir;
-  node n{dir.str()};
+  peered_node setup{dir.str(), tls};
+  auto& n = *setup.n;
   peer p;
-  auto front = p.connect(n);
+  auto front = setup.connect(p);
   caf::scoped_actor self{p.sys};
 
   // A weight of 2^22 gave 2^32 tokens: an assert, or 0 tokens and an endless walk.

@@ -304,6 +304,12 @@ void absorb(gossip_pointer self, const cluster::decoded_table& remote) {
     st.log->info("MemberLearned id={} address={} status={} rack={} dc={} weight={}", id,
                  row->address, to_string(row->status), row->spec.rack, row->spec.datacenter,
                  row->spec.weight);
+    // Who told: with TLS, the member whose certificate the gossip came under.
+    if (st.deps.audit)
+      st.deps.audit->record("member_learned", {{"member", id},
+                                               {"address", row->address},
+                                               {"status", to_string(row->status)},
+                                               {"from", remote.from}});
   }
   for (auto& id : out.revived)
     st.log->info("MemberUp id={} incarnation={}", id, st.table.find(id)->incarnation);

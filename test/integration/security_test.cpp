@@ -170,6 +170,10 @@ TEST_CASE("three nodes with TLS and an ACL replicate, and serve each principal w
       return states["n1"] == "up" && states["n2"] == "up" && states["n3"] == "up";
     }));
 
+  // Membership changes are audited with the member that told, under its certificate.
+  CHECK(audited(c.at("n1"), {"\"event\":\"member_learned\"", "\"member\":\"n2\""}));
+  CHECK(audited(c.at("n1"), {"\"event\":\"member_learned\"", "\"member\":\"n3\""}));
+
   // Written through n1 on all three replicas over the peers' TLS, read through n3.
   auto put = kvctl_as(p, "app", c.at("n1"), {"put", "--w", "3", "k", "v1"});
   INFO(describe(put));

@@ -23,6 +23,7 @@ if ! timeout 20 docker info >/dev/null 2>&1; then
   exit 77
 fi
 scripts/docker-image.sh --prebuilt
+scripts/compose-secrets.sh
 project="ringkvtest$$"
 compose=(docker-compose -p "$project" -f docker-compose.yml -f scripts/compose/chaos.override.yml)
 trap '"${compose[@]}" down -v -t 2 >/dev/null 2>&1 || true' EXIT

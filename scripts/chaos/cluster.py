@@ -10,7 +10,8 @@ its PID, and every namespace, link and iptables rule made here is removed by dow
 The process cluster runs secured, as a production cluster does (docs/security.md): mutual TLS
 between the nodes and on every listener, and an ACL. Its certificates come from
 scripts/certs.sh; the admin's are given to this process's kvctl and Python clients through
-RINGKV_CA, RINGKV_CERT and RINGKV_KEY. The compose cluster runs in the clear (--insecure)."""
+RINGKV_CA, RINGKV_CERT and RINGKV_KEY. So does the compose cluster, with the certificates of
+scripts/compose-secrets.sh."""
 
 import os
 import shutil
@@ -289,10 +290,13 @@ class ComposeCluster:
     another address: address(i) always gives the current one."""
 
     def __init__(self, net, project):
-        # The compose cluster speaks in the clear: no credentials from this shell or ~/.ringkv.
-        for name in ("RINGKV_CA", "RINGKV_CERT", "RINGKV_KEY", "RINGKV_TOKEN"):
-            os.environ.pop(name, None)
-        os.environ["RINGKV_CREDENTIALS"] = "/nonexistent"
+        # The compose cluster checks who calls: this process's clients act as its admin, with
+        # the secrets scripts/compose-secrets.sh made.
+        admin = os.path.join(ROOT, ".compose", "admin")
+        os.environ.update(RINGKV_CA=os.path.join(admin, "ca.pem"),
+                          RINGKV_CERT=os.path.join(admin, "client.pem"),
+                          RINGKV_KEY=os.path.join(admin, "client.key"))
+        os.environ.pop("RINGKV_TOKEN", None)
         self.net = net
         self.project = project
         self.paused = set()

@@ -391,14 +391,7 @@ caf::expected<std::string> identify(door_state& st, connection_handle hdl,
                                     const msg::Hello& hello) {
   auto certified = st.directory ? st.directory->at(hdl) : std::nullopt;
   if (!st.cfg.acl) return certified ? certified->name : std::string{};
-  auto acl = st.cfg.acl->current();
-  if (!hello.token().empty()) {
-    if (hello.token().size() > max_token_bytes)
-      return make_error(errc::unauthenticated,
-                        "a token longer than " + std::to_string(max_token_bytes) + " bytes");
-    if (auto owner = acl->principal_of_token(hello.token())) return *owner;
-    return make_error(errc::unauthenticated, "the token is not known to this node's ACL");
-  }
+  if (!hello.token().empty()) return st.cfg.acl->current()->authenticate(hello.token());
   if (certified) return certified->name;
   return make_error(errc::unauthenticated,
                     "no credentials: this node checks who calls; present a client certificate "

@@ -60,42 +60,34 @@ std::optional<std::string> tls_directory::member_of(const caf::node_id& node) co
 
 // -- tls_policy -------------------------------------------------------------------------------
 
-rw_state tls_policy::read_some(size_t& result, network::native_socket fd, void* buf, size_t len) {
-  auto* session = owner_->session_.get();
-  if (session == nullptr) return caf::policy::tcp::read_some(result, fd, buf, len);
-  result = 0;
-  bool before = session->handshaken();
-  auto io = session->read(buf, len, result);
-  if (!before && session->handshaken()) owner_->handshake_done();
+rw_state tls_policy::state_of(tls_io io) {
   switch (io) {
     case tls_io::done:
-    case tls_io::again:
-      return rw_state::success;  // 0 bytes: wait for the socket
+    case tls_io::again:  // 0 bytes: tried again when the socket is ready
+      return rw_state::success;
     case tls_io::closed:
       return rw_state::failure;
     case tls_io::failed:
-      owner_->refused(session->failure());
+      owner_->refused(owner_->session_->failure());
       return rw_state::failure;
   }
   return rw_state::failure;
+}
+
+rw_state tls_policy::read_some(size_t& result, network::native_socket fd, void* buf, size_t len) {
+  auto* session = owner_->session_.get();
+  if (session == nullptr) return caf::policy::tcp::read_some(result, fd, buf, len);
+  bool before = session->handshaken();
+  auto io = session->read(buf, len, result);
+  if (!before && session->handshaken()) owner_->handshake_done();
+  return state_of(io);
 }
 
 rw_state tls_policy::write_some(size_t& result, network::native_socket fd, const void* buf,
                                 size_t len) {
   auto* session = owner_->session_.get();
   if (session == nullptr) return caf::policy::tcp::write_some(result, fd, buf, len);
-  result = 0;
-  switch (session->write(buf, len, result)) {
-    case tls_io::done:
-    case tls_io::again:  // 0 bytes: tried again when the socket is writable
-      return rw_state::success;
-    case tls_io::closed:
-      return rw_state::failure;
-    case tls_io::failed:
-      owner_->refused(session->failure());
-      return rw_state::failure;
-  }
-  return rw_state::failure;
+  return state_of(session->write(buf, len, result));
 }
 
 bool tls_policy::must_read_more(network::native_socket, size_t) {
@@ -215,11 +207,6 @@ bool tls_scribe::certify(const void* buf, size_t size) {
   }
   node_ = node;
   return true;
-}
-
-std::optional<tls_identity> tls_scribe::peer_identity() const {
-  if (!session_) return std::nullopt;
-  return session_->peer();
 }
 
 void tls_scribe::fail() {

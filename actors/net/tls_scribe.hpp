@@ -67,6 +67,9 @@ class tls_policy {
   bool must_read_more(caf::io::network::native_socket fd, size_t threshold);
 
  private:
+  // What the stream makes of a session's outcome; reports a failure's reason.
+  caf::io::network::rw_state state_of(tls_io io);
+
   tls_scribe* owner_;
 };
 
@@ -92,12 +95,9 @@ class tls_scribe : public caf::io::scribe {
   void remove_from_loop() override;
   bool consume(caf::execution_unit* ctx, const void* buf, size_t size) override;
 
-  // The other side's certificate, once the handshake is done (TLS only).
-  std::optional<tls_identity> peer_identity() const;
   bool secure() const { return session_ != nullptr; }
 
  protected:
-  caf::io::network::native_socket fd() const { return stream_.fd(); }
   // Fails the connection: the layer above sees it closed.
   void fail();
 

@@ -210,10 +210,18 @@ bool acl::allows(std::string_view principal, right r, std::string_view ns) const
 }
 
 std::optional<std::string> acl::principal_of_token(std::string_view token) const {
-  if (token.empty() || token.size() > 4096) return std::nullopt;
+  if (token.empty() || token.size() > max_token_bytes) return std::nullopt;
   auto i = token_owners_.find(token_digest(token));
   if (i == token_owners_.end()) return std::nullopt;
   return i->second;
+}
+
+caf::expected<std::string> acl::authenticate(std::string_view token) const {
+  if (token.size() > max_token_bytes)
+    return make_error(errc::unauthenticated,
+                      "a token longer than " + std::to_string(max_token_bytes) + " bytes");
+  if (auto owner = principal_of_token(token)) return *owner;
+  return make_error(errc::unauthenticated, "the token is not known to this node's ACL");
 }
 
 }  // namespace kv::actors

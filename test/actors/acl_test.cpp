@@ -81,6 +81,16 @@ TEST_CASE("bearer tokens name their principal through their SHA-256 digest", "[a
   CHECK_FALSE(a.principal_of_token("s3cret-tokeN"));
   CHECK_FALSE(a.principal_of_token(""));
   CHECK_FALSE(a.principal_of_token(digest));  // the digest is not the token
+  auto known = a.authenticate("s3cret-token");
+  REQUIRE(known);
+  CHECK(*known == "app");
+  auto unknown = a.authenticate("s3cret-tokeN");
+  REQUIRE_FALSE(unknown);
+  CHECK(kv::code_of(unknown.error()) == kv::errc::unauthenticated);
+  CHECK(kv::message_of(unknown.error()) == "the token is not known to this node's ACL");
+  auto long_token = a.authenticate(std::string(max_token_bytes + 1, 'x'));
+  REQUIRE_FALSE(long_token);
+  CHECK(kv::message_of(long_token.error()) == "a token longer than 1024 bytes");
 }
 
 TEST_CASE("an empty ACL is valid and grants nothing", "[acl]") {

@@ -19,9 +19,10 @@ RUN apt-get update \
 USER ringkv
 VOLUME /data
 EXPOSE 7101 8101
-# KV_NODE is the node's own address (kvctl's default target): healthy once it serves requests.
+# KV_NODE is the node's own address (kvctl's default target): healthy once it serves requests
+# (`kvctl ready`: it has learned its members; `status` answers before that).
 HEALTHCHECK --interval=2s --timeout=5s --start-period=5s --retries=30 \
-  CMD kvctl --timeout 2000 status >/dev/null || exit 1
+  CMD kvctl --timeout 2000 ready >/dev/null || exit 1
 ENTRYPOINT ["kvnode"]
 
 # -- build: compiles the three binaries ---------------------------------------------------------

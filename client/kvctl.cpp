@@ -345,10 +345,23 @@ std::string heard_text(const kv::msg::Member& m, const std::string& self) {
   return duration_text(m.last_heard_ms()) + " ago";
 }
 
+const char* readiness_word(kv::msg::Readiness r) {
+  switch (r) {
+    case kv::msg::READINESS_STARTING:
+      return "starting";
+    case kv::msg::READINESS_SERVING:
+      return "serving";
+    case kv::msg::READINESS_LEAVING:
+      return "leaving";
+    default:
+      return "unknown";
+  }
+}
+
 void print_status_text(const kv::msg::StatusReply& s) {
-  std::printf("node %s at %s, ringkv %s, up %s, version-vector actor %s\n", s.node_id().c_str(),
-              s.address().c_str(), s.version().c_str(), duration_text(s.uptime_ms()).c_str(),
-              s.epoch().c_str());
+  std::printf("node %s at %s, %s, ringkv %s, up %s, version-vector actor %s\n", s.node_id().c_str(),
+              s.address().c_str(), readiness_word(s.readiness()), s.version().c_str(),
+              duration_text(s.uptime_ms()).c_str(), s.epoch().c_str());
   std::printf("listeners: clients %s, peers %s, operators %s\n", s.address().c_str(),
               s.peer_address().c_str(), s.admin_address().c_str());
   std::printf("%-12s %-22s %-8s %-10s %-8s %-6s %-8s %s\n", "ID", "PEER ADDRESS", "STATE", "RACK",
@@ -389,7 +402,8 @@ void print_status_json(const kv::msg::StatusReply& s) {
             << ",\"address\":" << json_string(s.address())
             << ",\"version\":" << json_string(s.version()) << ",\"uptime_ms\":" << s.uptime_ms()
             << ",\"epoch\":" << json_string(s.epoch()) << ",\"partitions\":" << s.partitions()
-            << ",\"sync\":" << (s.sync() ? "true" : "false") << ",\"members\":[";
+            << ",\"sync\":" << (s.sync() ? "true" : "false") << ",\"readiness\":\""
+            << readiness_word(s.readiness()) << "\",\"members\":[";
   for (int i = 0; i < s.members_size(); ++i) {
     auto& m = s.members(i);
     std::cout << (i ? "," : "") << "{\"id\":" << json_string(m.id())
@@ -424,6 +438,27 @@ int cmd_status(const common& g) {
   else
     print_status_text(*s);
   return ok;
+}
+
+// For health checks and scripts: 0 once the node serves requests, else UNAVAILABLE (3) saying
+// why. A node answers `status` while it still learns its members; it serves only after that.
+int cmd_ready(const common& g) {
+  blocking_client db{config_of(g)};
+  auto s = db.status();
+  if (!s) return fail(s.error());
+  switch (s->readiness()) {
+    case kv::msg::READINESS_SERVING:
+      std::printf("%s serving\n", s->node_id().c_str());
+      return ok;
+    case kv::msg::READINESS_LEAVING:
+      return fail(kv::errc::unavailable,
+                  s->node_id() + " is leaving: it hands its data off and stops");
+    case kv::msg::READINESS_STARTING:
+      return fail(kv::errc::unavailable,
+                  s->node_id() + " is starting: it still learns its cluster's members (seeds)");
+    default:
+      return fail(kv::errc::unavailable, s->node_id() + " does not say whether it serves");
+  }
 }
 
 int cmd_ring(const common& g, const std::string& ns) {
@@ -817,6 +852,8 @@ int main(int argc, char** argv) {
   del->add_option("--context", del_c.context, "context token from a get");
 
   auto* status = app.add_subcommand("status", "describe the node and the members it knows");
+  auto* ready = app.add_subcommand(
+      "ready", "exit 0 once the node serves requests, else 3 (for health checks and scripts)");
 
   std::string ring_ns;
   auto* ring = app.add_subcommand("ring", "each member's share of the data, and the balance");
@@ -871,6 +908,7 @@ int main(int argc, char** argv) {
   if (*get) return cmd_get(g, get_c, key, raw);
   if (*del) return cmd_del(g, del_c, key);
   if (*status) return cmd_status(g);
+  if (*ready) return cmd_ready(g);
   if (*ring) return cmd_ring(g, ring_ns);
   if (*explain) return cmd_explain(g, explain_c, key, everywhere);
   if (*fail_actor) return cmd_fail_actor(g, role, reason);

@@ -72,6 +72,9 @@ msg::StatusReply describe_node(const supervisor_deps& info) {
   reply.set_epoch(info.issuer->actor());
   for (auto& [name, ns] : cfg.namespaces) reply.add_namespaces(name);
   auto snap = info.view->current();
+  reply.set_readiness(!snap->complete ? msg::READINESS_STARTING
+                      : snap->leaving ? msg::READINESS_LEAVING
+                                      : msg::READINESS_SERVING);
   for (uint32_t i = 0; i < snap->peers.size(); ++i) *reply.add_members() = member_of(*snap, i);
   auto stats = info.db->stats();
   auto* storage = reply.mutable_storage();
@@ -415,6 +418,13 @@ caf::error serve(caf::actor_system& sys, const supervisor_actor& sup, const node
   caf::error reason;
   bool running = true;
   uint64_t ticks = 0;
+  // The supervisor starts and registers its children when it first runs, on a worker thread:
+  // until it answers, a request could find no coordinator or node actor, so nothing is ready.
+  // No timeout (CAF-0.17-NOTES: it would come later as a stray message); a dead supervisor
+  // answers with an error at once.
+  self->request(sup, caf::infinite, msg::SupervisorStatusRequest{})
+      .receive([](msg::SupervisorStatusReply&) {}, [&](caf::error& err) { reason = err; });
+  if (reason) return reason;
   tick();
   while (running) {
     self->receive(

@@ -10,6 +10,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "test/integration/cluster_support.hpp"
+#include "test/support/mute_listener.hpp"
 #include "test/support/process.hpp"
 #include "test/support/temp_dir.hpp"
 
@@ -242,6 +244,41 @@ TEST_CASE("get of a missing key exits 1 with NOT_FOUND first on stderr", "[integ
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.first_err_line(), Catch::StartsWith("NOT_FOUND "));
   CHECK(r.out.empty());
+}
+
+// The compose health check: `status` answers while a node still learns its members, so a
+// cluster that was "healthy" by it refused the first request (UNAVAILABLE, CI 2026-12-07).
+TEST_CASE("kvctl ready exits 3 while the node learns its seeds, and 0 once it serves",
+          "[integration][node]") {
+  kv::test::temp_dir dir;
+  SECTION("a seed that never answers keeps it starting") {
+    kv::test::mute_listener seed{true};
+    node n{dir.str(),
+           "n1",
+           kv::test::free_port(),
+           {"--seeds", seed.address()},
+           kv::test::start_mode::launch_only};
+    cli_result status;
+    REQUIRE(kv::test::cluster_support::wait_until(5000ms, [&] {
+      status = run_kvctl(with_node(n, {"status"}));
+      return status.exit_code == 0;
+    }));
+    CHECK_THAT(status.out, Catch::Contains("node n1 at " + n.address() + ", starting,"));
+    auto r = run_kvctl(with_node(n, {"ready"}));
+    INFO(describe(r));
+    CHECK(r.exit_code == 3);
+    CHECK_THAT(r.first_err_line(), Catch::StartsWith("UNAVAILABLE n1 is starting"));
+    auto json = run_kvctl(with_node(n, {"--json", "status"}));
+    CHECK_THAT(json.out, Catch::Contains("\"readiness\":\"starting\""));
+  }
+  SECTION("a node alone serves") {
+    node n{dir.str()};
+    auto r = run_kvctl(with_node(n, {"ready"}));
+    INFO(describe(r));
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "n1 serving\n");
+    CHECK_THAT(run_kvctl(with_node(n, {"status"})).out, Catch::Contains(", serving,"));
+  }
 }
 
 TEST_CASE("status lists the node as up with its id and address, and shows the sync mode",

@@ -291,13 +291,20 @@ void log_table_full(gossip_state& st, const std::string& from,
   log_refused_rows(st, from, refused);
 }
 
-// Takes in a peer's checked table: merges it, counts whoever spoke as heard, and takes the
-// sender's suspicions into account if it is a member (so reports stay as bounded as the table).
+void tell_everyone(gossip_pointer self);
+
+// Takes in a peer's checked table: merges it as that member's word (it speaks for itself only,
+// cluster/members.hpp), counts whoever spoke as heard, and takes the sender's suspicions into
+// account if it is a member (so reports stay as bounded as the table).
 void absorb(gossip_pointer self, const cluster::decoded_table& remote) {
   auto& st = self->state;
   auto now = steady::now();
-  auto out = st.table.merge(remote.rows);
+  auto out = st.table.merge_said_by(remote.from, remote.rows);
   log_table_full(st, remote.from, out.refused);
+  // Also honest: a member relays another's new incarnation before that one told us itself.
+  for (auto& id : out.overreached)
+    st.log->debug("GossipRowHeldBack from={} about={}: only that member may say it",
+                  cluster::loggable(remote.from), id);
   for (auto& id : out.advanced) st.detector.heard(id, now);
   for (auto& id : out.learned) {
     auto* row = st.table.find(id);
@@ -315,9 +322,11 @@ void absorb(gossip_pointer self, const cluster::decoded_table& remote) {
     st.log->info("MemberUp id={} incarnation={}", id, st.table.find(id)->incarnation);
   if (!remote.from.empty() && remote.from != st.table.self_id() && st.table.find(remote.from))
     st.detector.reported(remote.from, remote.suspects, now);
-  if (out.refuted)
+  if (out.refuted) {
     st.log->warn("DownRefuted incarnation={} (a peer had declared this node down)",
                  st.table.self().incarnation);
+    tell_everyone(self);
+  }
   if (out.self_removed)
     st.log->error(
         "NodeRemoved id={} (this node was removed from the cluster; it no longer holds "
@@ -425,19 +434,30 @@ void connect_all(gossip_pointer self) {
       connect(self, address);
 }
 
+// Push-pull with one peer: its reply is taken as the word of the member its certificate names.
 void exchange(gossip_pointer self, peer& p) {
   p.exchanging = true;
   auto id = p.id;
+  auto node = p.front.node();
   auto timeout = std::max(self->state.deps.cfg.suspect_after, self->state.deps.cfg.gossip_interval);
   self->request(p.front, timeout, request_of(self->state))
       .then(
-          [self, id](msg::GossipReply& reply) {
+          [self, id, node](msg::GossipReply& reply) {
             if (auto* q = peer_of(self->state, id)) q->exchanging = false;
-            if (auto remote = checked(self->state, reply.table())) absorb(self, *remote);
+            auto remote = checked(self->state, reply.table());
+            if (remote && certified_as(self, node, remote->from)) absorb(self, *remote);
           },
           [self, id](caf::error&) {
             if (auto* q = peer_of(self->state, id)) q->exchanging = false;
           });
+}
+
+// This node's own word changed (it refuted a down, it leaves): nobody else may pass that on
+// (cluster/members.hpp), so it tells every connected peer now instead of waiting for rumour.
+void tell_everyone(gossip_pointer self) {
+  auto& st = self->state;
+  for (auto& [address, p] : st.peers)
+    if (p.front && !p.exchanging && !p.alias && !p.id.empty()) exchange(self, p);
 }
 
 // Picks up to `n` of `candidates` at random, without repeats.
@@ -575,6 +595,7 @@ caf::result<msg::LeaveReply> leave(gossip_pointer self) {
     st.log->warn("Leaving id={} incarnation={}: handing partitions off, then stopping",
                  st.table.self_id(), st.table.self().incarnation);
     if (!publish(self)) store_table(st);
+    tell_everyone(self);
   }
   msg::LeaveReply reply;
   *reply.mutable_member() = wire_member(st.table.self());

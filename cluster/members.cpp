@@ -40,6 +40,16 @@ bool same_placement(const member_entry& a, const member_entry& b) {
          a.spec.datacenter == b.spec.datacenter && a.spec.weight == b.spec.weight;
 }
 
+// Whether a member other than `mine`'s own may have sent `row` about it: a removal, or its
+// heartbeat at the incarnation held here with nothing else changed but a declaration of down
+// (which mark_down would make: not over a leaving member).
+bool relayable(const member_entry& mine, const member_entry& row) {
+  if (row.status == member_status::removed) return true;
+  if (row.incarnation != mine.incarnation || spec_key(row) != spec_key(mine)) return false;
+  return row.status <= mine.status ||
+         (row.status == member_status::down && mine.status != member_status::leaving);
+}
+
 // value + 1, or max_counter at or past the bound.
 uint64_t raised(uint64_t value) {
   return value < max_counter ? value + 1 : max_counter;
@@ -102,7 +112,8 @@ void member_table::set_self_status(member_status s) {
 }
 
 template <class Rows>
-merge_outcome member_table::merge_rows(const Rows& remote) {
+merge_outcome member_table::merge_rows(const Rows& remote,
+                                       std::optional<std::string_view> speaker) {
   merge_outcome out;
   for (const auto& item : remote) {
     const member_entry& row = entry_of(item);
@@ -123,6 +134,10 @@ merge_outcome member_table::merge_rows(const Rows& remote) {
     }
     auto& mine = i->second;
     if (nothing_new(mine, row)) continue;  // most rows of a gossip message: no copy made
+    if (speaker && id != *speaker && id != self_id_ && !relayable(mine, row)) {
+      out.overreached.push_back(id);
+      continue;
+    }
     auto merged = cluster::merge(mine, row);
     if (merged == mine) continue;
     if (id == self_id_) {
@@ -149,11 +164,20 @@ merge_outcome member_table::merge_rows(const Rows& remote) {
 }
 
 merge_outcome member_table::merge(const std::vector<member_entry>& remote) {
-  return merge_rows(remote);
+  return merge_rows(remote, std::nullopt);
 }
 
 merge_outcome member_table::merge_from(const member_table& remote) {
-  return merge_rows(remote.rows_);
+  return merge_rows(remote.rows_, std::nullopt);
+}
+
+merge_outcome member_table::merge_said_by(std::string_view speaker,
+                                          const std::vector<member_entry>& remote) {
+  return merge_rows(remote, speaker);
+}
+
+merge_outcome member_table::merge_said_by(const member_table& speaker) {
+  return merge_rows(speaker.rows_, std::string_view{speaker.self_id_});
 }
 
 bool member_table::mark_down(std::string_view id) {

@@ -16,6 +16,14 @@
 // A node restarted with the same id takes a new, greater incarnation, so its old rows (and
 // anyone's stale copy of them) lose to its new ones.
 //
+// A member speaks only for itself. Of the rows a member sends about others, a table takes what
+// any member may say: a member it does not hold yet (so a cluster learns of a new node through
+// its seeds), a heartbeat relayed at the incarnation it holds, a declaration of `down` (under
+// mark_down's rule) and a removal. A new incarnation, address, placement or other status of a
+// member it holds is taken only from that member itself: a peer with a valid certificate cannot
+// move, re-place, revive or retire another member. Each member therefore tells its own changes
+// to every peer directly (the gossip actor does), not by rumour.
+//
 // Bounds: a table holds at most max_members rows (so the table a node sends never passes the
 // bound its peers decode with, cluster/member_wire.hpp), and its own counters saturate at
 // max_counter instead of wrapping to 0, which would make its word lose everywhere.
@@ -64,14 +72,15 @@ bool placed(member_status s);
 
 // What merging a remote table changed here.
 struct merge_outcome {
-  std::vector<std::string> advanced;  // ids whose heartbeat or incarnation went up: they spoke
-  std::vector<std::string> learned;   // ids new to this table
-  std::vector<std::string> revived;   // ids that were down here and are not any more
-  std::vector<std::string> refused;   // ids new to this table not taken: it was full
-  bool placement_changed = false;     // the members that hold replicas changed (rebuild the ring)
-  bool changed = false;               // any row changed
-  bool refuted = false;               // this node was said down and raised its incarnation
-  bool self_removed = false;          // this node was removed from the cluster
+  std::vector<std::string> advanced;     // ids whose heartbeat or incarnation went up: they spoke
+  std::vector<std::string> learned;      // ids new to this table
+  std::vector<std::string> revived;      // ids that were down here and are not any more
+  std::vector<std::string> refused;      // ids new to this table not taken: it was full
+  std::vector<std::string> overreached;  // rows another member sent that only their own may
+  bool placement_changed = false;  // the members that hold replicas changed (rebuild the ring)
+  bool changed = false;            // any row changed
+  bool refuted = false;            // this node was said down and raised its incarnation
+  bool self_removed = false;       // this node was removed from the cluster
 };
 
 class member_table {
@@ -101,6 +110,12 @@ class member_table {
   merge_outcome merge(const std::vector<member_entry>& remote);
   merge_outcome merge_from(const member_table& remote);  // the same, from another table
 
+  // The same for rows that member `speaker` sent: rows about other members it holds are taken
+  // only as far as another member may speak of them (see above); the others are reported as
+  // overreached. An empty speaker speaks for nobody.
+  merge_outcome merge_said_by(std::string_view speaker, const std::vector<member_entry>& remote);
+  merge_outcome merge_said_by(const member_table& speaker);  // its table, from its own mouth
+
   // Declares another member down at the incarnation this table knows, if it is up or joining (a
   // leaving member that goes silent stays leaving: it holds nothing); true if the row changed.
   bool mark_down(std::string_view id);
@@ -115,7 +130,7 @@ class member_table {
 
  private:
   template <class Rows>
-  merge_outcome merge_rows(const Rows& remote);
+  merge_outcome merge_rows(const Rows& remote, std::optional<std::string_view> speaker);
 
   std::string self_id_;
   row_map rows_;

@@ -171,3 +171,65 @@ TEST_CASE("a full table takes no new ids and reports them, yet merges rows it ho
   CHECK(t.find("extra") == nullptr);
   CHECK(t.rows().size() == max_members);
 }
+
+TEST_CASE(
+    "a member speaks for itself: of others it may introduce, relay a heartbeat, declare "
+    "down or removed",
+    "[members]") {
+  member_table here{row("n1", member_status::up, 10, 0)};
+  here.merge({row("n2", member_status::up, 20, 5), row("n4", member_status::leaving, 40, 1)});
+  auto said = [&](std::vector<member_entry> rows) { return here.merge_said_by("n3", rows); };
+
+  SECTION("its own row, whatever it changes") {
+    auto moved = row("n3", member_status::up, 30, 0);
+    moved.address = "10.0.0.3:7201";
+    CHECK(said({moved}).learned == std::vector<std::string>{"n3"});
+    moved.incarnation = 31;
+    moved.spec.weight = 3;
+    moved.status = member_status::leaving;
+    auto out = said({moved});
+    CHECK(out.overreached.empty());
+    CHECK(*here.find("n3") == moved);
+  }
+  SECTION("a member new here: a cluster learns of a node through its seeds") {
+    auto out = said({row("n5", member_status::up, 50, 0)});
+    CHECK(out.learned == std::vector<std::string>{"n5"});
+    CHECK(out.overreached.empty());
+  }
+  SECTION("another's heartbeat at the incarnation held here") {
+    auto out = said({row("n2", member_status::up, 20, 9)});
+    CHECK(out.advanced == std::vector<std::string>{"n2"});
+    CHECK(here.find("n2")->heartbeat == 9);
+  }
+  SECTION("another member down, or removed") {
+    CHECK(said({row("n2", member_status::down, 20, 5)}).changed);
+    CHECK(here.find("n2")->status == member_status::down);
+    CHECK(said({row("n2", member_status::removed, 1, 0)}).changed);
+    CHECK(here.find("n2")->status == member_status::removed);
+  }
+  SECTION("not another's new incarnation, address, placement or status") {
+    auto before = here.entries();
+    auto moved = row("n2", member_status::up, 20, 6);
+    moved.address = "10.6.6.6:7201";  // where the speaker would have the others dial
+    auto heavier = row("n2", member_status::up, 20, 6);
+    heavier.spec.weight = 1000;  // all of the ring on n2
+    auto out = said({row("n2", member_status::up, 21, 0), moved, heavier});
+    CHECK(out.overreached == std::vector<std::string>{"n2", "n2", "n2"});
+    CHECK(said({row("n2", member_status::leaving, 20, 5)}).overreached.size() == 1);
+    // A leaving member goes silent without being down (mark_down's rule), from anyone.
+    CHECK(said({row("n4", member_status::down, 40, 1)}).overreached.size() == 1);
+    CHECK_FALSE(out.changed);
+    CHECK(here.entries() == before);
+  }
+  SECTION("not a down member brought back: only its refutation, from itself") {
+    REQUIRE(here.mark_down("n2"));
+    CHECK(said({row("n2", member_status::up, 21, 0)}).overreached.size() == 1);
+    CHECK(here.find("n2")->status == member_status::down);
+    auto out = here.merge_said_by("n2", {row("n2", member_status::up, 21, 0)});
+    CHECK(out.revived == std::vector<std::string>{"n2"});
+  }
+  SECTION("nobody's word with no speaker: rows about others only as relays") {
+    auto out = here.merge_said_by("", {row("n2", member_status::up, 21, 0)});
+    CHECK(out.overreached == std::vector<std::string>{"n2"});
+  }
+}

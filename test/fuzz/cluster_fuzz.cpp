@@ -39,6 +39,9 @@ std::vector<std::string> table_seeds() {
   auto self = entry("n0", 1, member_status::up);
   self.incarnation = max_counter;
   seeds.push_back(table_bytes({self, entry("n9", 999, member_status::up)}, {"n0"}));
+  // n1 speaks for itself and over n2 (a higher incarnation, another address and weight).
+  seeds.push_back(
+      table_bytes({entry("n1", 9, member_status::leaving), entry("n2", 9, member_status::up)}, {}));
   return seeds;
 }
 
@@ -87,6 +90,20 @@ TEST_CASE(
     }
     FUZZ_CHECK(mine.rows().size() <= max_members);
     if (outcome.refuted) FUZZ_CHECK(mine.self().status == member_status::up);
+    // The same rows as the sender's word, to a table that held two other members: whatever
+    // the sender says, they keep their incarnation, address and weight unless removed.
+    member_table held{entry("n0", 1, member_status::up)};
+    held.merge({entry("n1", 5, member_status::up), entry("n2", 5, member_status::up)});
+    held.merge_said_by(table->from, table->rows);
+    for (auto id : {"n1", "n2"}) {
+      auto* e = held.find(id);
+      FUZZ_CHECK(e);
+      if (id == table->from || e->status == member_status::removed) continue;
+      auto before = entry(id, 5, member_status::up);
+      FUZZ_CHECK(e->incarnation == before.incarnation && e->address == before.address &&
+                 e->spec.rack == before.spec.rack && e->spec.datacenter == before.spec.datacenter &&
+                 e->spec.weight == before.spec.weight);
+    }
     static_cast<void>(check_ring(mine.placement()));  // ignored: built or refused, both fine
     static_cast<void>(check_ring(table->rows.empty()
                                      ? std::vector<member_spec>{}

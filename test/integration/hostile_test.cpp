@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <thread>
 #include <variant>
 
@@ -224,5 +225,52 @@ TEST_CASE("gossip with a row or a table out of bounds leaves the node serving, w
   CHECK(status.out.find("n1") != std::string::npos);
   CHECK(status.out.find("heavy") == std::string::npos);
   CHECK(status.out.find("m4096") == std::string::npos);
+  CHECK(n.proc().running());
+}
+
+TEST_CASE("a peer's gossip speaks only for itself: it cannot move, re-place or revive another",
+          "[integration][port][gossip]") {
+  auto tls = GENERATE(false, true);
+  INFO((tls ? "mutual TLS" : "plain"));
+  kv::test::temp_dir dir;
+  peered_node setup{dir.str(), tls};
+  auto& n = *setup.n;
+  peer p;
+  auto front = setup.connect(p);
+  caf::scoped_actor self{p.sys};
+  auto table = [](std::vector<std::tuple<std::string, std::string, uint64_t, uint32_t>> rows) {
+    kv::msg::MemberTable t;
+    t.set_from("evil");
+    for (auto& [id, address, incarnation, weight] : rows) {
+      add_row(t, id, weight);
+      auto& row = *t.mutable_rows(t.rows_size() - 1);
+      row.mutable_member()->set_address(address);
+      row.set_incarnation(incarnation);
+    }
+    return t;
+  };
+  auto member_line = [&](const std::string& id) {
+    std::istringstream status{run_kvctl({"--node", n.address(), "status"}).out};
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind(id + " ", 0) == 0) return line;
+    return std::string{};
+  };
+  auto eventually = [](auto done) {
+    for (int i = 0; i < 30 && !done(); ++i) std::this_thread::sleep_for(100ms);
+    return done();
+  };
+  // evil introduces itself and a member new to n1: both are taken.
+  REQUIRE(std::holds_alternative<std::string>(gossip(
+      self, front, table({{"evil", "127.0.0.1:1", 1, 1}, {"victim", "127.0.0.1:2", 5, 1}}))));
+  REQUIRE(eventually([&] { return !member_line("victim").empty(); }));
+  CHECK_THAT(member_line("victim"), Catch::Contains("127.0.0.1:2"));
+  // Then it moves the victim (a higher incarnation, its own address, all of the ring's weight),
+  // and moves itself: only its own row is taken.
+  REQUIRE(std::holds_alternative<std::string>(gossip(
+      self, front, table({{"evil", "127.0.0.1:3", 2, 1}, {"victim", "127.0.0.1:3", 6, 1000}}))));
+  REQUIRE(eventually([&] { return member_line("evil").find("127.0.0.1:3") != std::string::npos; }));
+  auto victim = member_line("victim");
+  CHECK_THAT(victim, Catch::Contains("127.0.0.1:2"));
+  CHECK_THAT(victim, !Catch::Contains("1000"));
   CHECK(n.proc().running());
 }

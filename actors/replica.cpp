@@ -200,7 +200,9 @@ caf::expected<applied> apply(replica_state& st, const msg::ReplicaWriteRequest& 
   } else {
     return make_error(errc::invalid_argument, "replica write without an operation");
   }
-  storage::to_proto(result.object, *result.reply.mutable_object());
+  // Only the coordinating replica's answer carries the object (the put FSM replicates it); a
+  // merge is acknowledged without it, as nobody reads it (Riak's returnbody=false).
+  if (req.has_create()) storage::to_proto(result.object, *result.reply.mutable_object());
   return result;
 }
 

@@ -374,7 +374,8 @@ void introduced(gossip_pointer self, const std::string& address, node_actor fron
   self->monitor(p.front);
   if (p.link)  // the peer restarted before its old connection was seen to drop
     self->send_exit(p.link, caf::exit_reason::user_shutdown);
-  p.link = spawn_peer_link(self, p.front, p.id, st.deps.cfg.max_peer_message_bytes);
+  p.link =
+      spawn_peer_link(self, p.front, p.id, st.deps.cfg.max_peer_message_bytes, st.deps.metrics);
   st.log->info("PeerConnected id={} address={}", p.id, address);
   absorb(self, *remote);
   publish(self);

@@ -32,6 +32,7 @@ namespace kv::actors {
 class audit_log;
 class registry;
 struct peer_access;
+struct node_metrics;
 
 struct gossip_deps {
   node_config cfg;
@@ -42,7 +43,8 @@ struct gossip_deps {
   // With mutual TLS between nodes: how to connect to peers, and the member id each connected
   // peer's certificate names; a peer may gossip only under its own. Null: plain connections.
   std::shared_ptr<peer_access> peers{};
-  std::shared_ptr<audit_log> audit{};  // membership changes; may be null
+  std::shared_ptr<audit_log> audit{};       // membership changes; may be null
+  std::shared_ptr<node_metrics> metrics{};  // the peer links count their batches; may be null
 };
 
 gossip_actor spawn_gossip(caf::local_actor* parent, gossip_deps deps);

@@ -77,8 +77,9 @@ std::vector<child> node_children(const supervisor_deps& deps) {
     });
   }
   result.emplace_back("gossip", [deps](supervisor_pointer self) {
-    return caf::actor_cast<caf::actor>(spawn_gossip(
-        self, {deps.cfg, deps.db, deps.reg, deps.view, deps.epoch, deps.peers, deps.audit}));
+    return caf::actor_cast<caf::actor>(
+        spawn_gossip(self, {deps.cfg, deps.db, deps.reg, deps.view, deps.epoch, deps.peers,
+                            deps.audit, deps.metrics}));
   });
   result.emplace_back("handoff", [deps](supervisor_pointer self) {
     return caf::actor_cast<caf::actor>(spawn_handoff(

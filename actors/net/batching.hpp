@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "actors/node/metrics.hpp"
 #include "caf/error.hpp"
 #include "caf/expected.hpp"
 #include "messages/common.pb.h"
@@ -35,10 +36,13 @@ constexpr size_t max_batch_bytes = size_t{1} << 20;
 constexpr size_t max_piece_bytes = max_batch_bytes;
 
 // Items waiting for the next flush. `Batch` is one of the protobuf batch messages; the caller
-// appends to `batch` itself and tells `add` how big the item is.
+// appends to `batch` itself and tells `add` how big the item is. Each batch taken is counted
+// in `counts`, when given (it must outlive this).
 template <class Batch>
 class outgoing {
  public:
+  explicit outgoing(batch_counters* counts = nullptr) : counts_(counts) {}
+
   // Whether an item of `size` bytes should go in a batch of its own after the current one.
   bool full_for(size_t size) const {
     return count_ > 0 && (count_ >= max_batch_items || bytes_ + size > max_batch_bytes);
@@ -53,6 +57,10 @@ class outgoing {
   bool empty() const { return count_ == 0; }
 
   Batch take() {
+    if (counts_ != nullptr && count_ > 0) {
+      counts_->batches.fetch_add(1, std::memory_order_relaxed);
+      counts_->items.fetch_add(count_, std::memory_order_relaxed);
+    }
     count_ = 0;
     bytes_ = 0;
     return std::exchange(batch_, Batch{});
@@ -62,6 +70,7 @@ class outgoing {
   Batch batch_;
   size_t count_ = 0;
   size_t bytes_ = 0;
+  batch_counters* counts_;
 };
 
 // Queues `whole`, the serialized call or result `id`, as pieces in `out`, each in a batch of

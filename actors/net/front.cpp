@@ -37,6 +37,7 @@ struct unexpected_log {
 struct front_state {
   std::shared_ptr<registry> reg;
   node_config cfg;
+  std::shared_ptr<node_metrics> metrics;  // counts the batches of results, when given
   std::map<caf::actor_addr, outbox<replica_results_sink, msg::ReplicaResults>> to_peers;
   bool flush_queued = false;
   // Calls arriving in pieces, by sender; a sender is monitored from its first piece on, and
@@ -93,7 +94,10 @@ template <class Value>
 void add_result(front_pointer self, const replica_results_sink& sink, uint64_t id, Value&& value) {
   auto size = size_of(value);
   auto& box = self->state.to_peers[sink.address()];
-  if (!box.sink) box.sink = sink;
+  if (!box.sink) {
+    box.sink = sink;
+    if (auto& m = self->state.metrics) box.pending = outgoing<msg::ReplicaResults>{&m->results_out};
+  }
   if (size > max_piece_bytes) {
     msg::ReplicaResult whole;
     whole.set_id(id);
@@ -222,7 +226,8 @@ void on_down(front_pointer self, const caf::down_msg& dm) {
 }
 
 node_actor::behavior_type front(front_pointer self, std::shared_ptr<registry> reg, node_config cfg,
-                                std::shared_ptr<std::atomic<uint64_t>> refused) {
+                                std::shared_ptr<std::atomic<uint64_t>> refused,
+                                std::shared_ptr<node_metrics> metrics) {
   shield(self, "port");
   // What is not the peers' is refused: answered INVALID_ARGUMENT, counted, and logged (at most
   // once a second).
@@ -237,6 +242,7 @@ node_actor::behavior_type front(front_pointer self, std::shared_ptr<registry> re
   self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
   self->state.reg = std::move(reg);
   self->state.cfg = std::move(cfg);
+  self->state.metrics = std::move(metrics);
   self->state.pieces = assembler{self->state.cfg.max_peer_message_bytes};
   return {
       [self](msg::GossipRequest& req) -> caf::result<msg::GossipReply> {
@@ -255,8 +261,9 @@ node_actor::behavior_type front(front_pointer self, std::shared_ptr<registry> re
 }  // namespace
 
 node_actor spawn_front(caf::actor_system& sys, std::shared_ptr<registry> reg, node_config cfg,
-                       std::shared_ptr<std::atomic<uint64_t>> refused) {
-  return sys.spawn(front, std::move(reg), std::move(cfg), std::move(refused));
+                       std::shared_ptr<std::atomic<uint64_t>> refused,
+                       std::shared_ptr<node_metrics> metrics) {
+  return sys.spawn(front, std::move(reg), std::move(cfg), std::move(refused), std::move(metrics));
 }
 
 }  // namespace kv::actors

@@ -19,9 +19,12 @@
 namespace kv::actors {
 
 class registry;
+struct node_metrics;
 
-// `refused` counts the messages the front refused.
+// `refused` counts the messages the front refused; `metrics`, when given, the batches of
+// results it sends (node_metrics::results_out).
 node_actor spawn_front(caf::actor_system& sys, std::shared_ptr<registry> reg, node_config cfg,
-                       std::shared_ptr<std::atomic<uint64_t>> refused);
+                       std::shared_ptr<std::atomic<uint64_t>> refused,
+                       std::shared_ptr<node_metrics> metrics = nullptr);
 
 }  // namespace kv::actors

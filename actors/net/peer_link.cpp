@@ -19,6 +19,7 @@ struct waiting_call {
 struct link_state {
   node_actor front;
   std::string peer;
+  std::shared_ptr<node_metrics> metrics;  // counts the batches sent, when given
   outgoing<msg::ReplicaBatch> queued;
   assembler pieces{0};  // results that come back in pieces
   bool flush_queued = false;
@@ -153,7 +154,8 @@ void fail_all(link_state& st, const caf::error& err) {
 }
 
 peer_link_actor::behavior_type peer_link(link_pointer self, node_actor front, std::string peer,
-                                         uint64_t max_message_bytes, caf::actor owner) {
+                                         uint64_t max_message_bytes, caf::actor owner,
+                                         std::shared_ptr<node_metrics> metrics) {
   shield(self, "peer_link", [](caf::scheduled_actor* ptr, caf::exit_msg& msg) {
     auto self = static_cast<link_pointer>(ptr);
     fail_all(self->state, make_error(errc::unavailable, "the link to " + self->state.peer +
@@ -164,6 +166,8 @@ peer_link_actor::behavior_type peer_link(link_pointer self, node_actor front, st
   st.front = std::move(front);
   st.peer = std::move(peer);
   st.pieces = assembler{max_message_bytes};
+  st.metrics = std::move(metrics);
+  if (st.metrics) st.queued = outgoing<msg::ReplicaBatch>{&st.metrics->calls_out};
   self->monitor(st.front);
   if (owner) self->monitor(owner);
   self->set_down_handler([self, owner = caf::actor_addr{owner.address()}](caf::down_msg& dm) {
@@ -205,14 +209,15 @@ peer_link_actor::behavior_type peer_link(link_pointer self, node_actor front, st
 }  // namespace
 
 peer_link_actor spawn_peer_link(caf::local_actor* owner, node_actor front, std::string peer,
-                                uint64_t max_message_bytes) {
+                                uint64_t max_message_bytes, std::shared_ptr<node_metrics> metrics) {
   return owner->spawn(peer_link, std::move(front), std::move(peer), max_message_bytes,
-                      caf::actor_cast<caf::actor>(owner));
+                      caf::actor_cast<caf::actor>(owner), std::move(metrics));
 }
 
 peer_link_actor spawn_peer_link(caf::actor_system& sys, node_actor front, std::string peer,
-                                uint64_t max_message_bytes) {
-  return sys.spawn(peer_link, std::move(front), std::move(peer), max_message_bytes, caf::actor{});
+                                uint64_t max_message_bytes, std::shared_ptr<node_metrics> metrics) {
+  return sys.spawn(peer_link, std::move(front), std::move(peer), max_message_bytes, caf::actor{},
+                   std::move(metrics));
 }
 
 }  // namespace kv::actors

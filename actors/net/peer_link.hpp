@@ -21,9 +21,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "actors/interfaces.hpp"
+#include "actors/node/metrics.hpp"
 
 namespace kv::actors {
 
@@ -33,11 +35,14 @@ constexpr std::chrono::seconds peer_call_deadline{20};
 constexpr std::chrono::seconds deadline_check_interval{1};
 
 // A link owned by `owner` (gossip): it also closes, failing its calls, when the owner goes.
+// `metrics`, when given, counts the batches it sends (node_metrics::calls_out).
 peer_link_actor spawn_peer_link(caf::local_actor* owner, node_actor front, std::string peer,
-                                uint64_t max_message_bytes = default_max_message_bytes);
+                                uint64_t max_message_bytes = default_max_message_bytes,
+                                std::shared_ptr<node_metrics> metrics = nullptr);
 
 // A link of its own (tests).
 peer_link_actor spawn_peer_link(caf::actor_system& sys, node_actor front, std::string peer,
-                                uint64_t max_message_bytes = default_max_message_bytes);
+                                uint64_t max_message_bytes = default_max_message_bytes,
+                                std::shared_ptr<node_metrics> metrics = nullptr);
 
 }  // namespace kv::actors

@@ -75,6 +75,18 @@ void node_metrics::render(std::string& out) const {
         tombstones_purged);
   value("ringkv_expired_dropped_total", "counter", "Keys removed because their TTL passed.",
         expired_dropped);
+  auto load = [](const std::atomic<uint64_t>& v) {
+    return static_cast<double>(v.load(std::memory_order_relaxed));
+  };
+  render_labeled(out, "ringkv_peer_batches_total", "counter",
+                 "Messages to other nodes: batches of calls (peer links) and of results (the "
+                 "peer listener's answers).",
+                 "kind",
+                 {{"calls", load(calls_out.batches)}, {"results", load(results_out.batches)}});
+  render_labeled(out, "ringkv_peer_batch_items_total", "counter",
+                 "Calls and results those batches held: divided by the batches, how many "
+                 "travel together.",
+                 "kind", {{"calls", load(calls_out.items)}, {"results", load(results_out.items)}});
 }
 
 void render_value(std::string& out, const char* name, const char* type, const char* help,

@@ -32,6 +32,13 @@ struct latency_histogram {
   void record(std::chrono::microseconds elapsed);
 };
 
+// How many batches went out and how many items they held, summed over every sender of a kind
+// in a node (actors/net/batching.hpp counts them): items / batches is how well batching works.
+struct batch_counters {
+  std::atomic<uint64_t> batches{0};
+  std::atomic<uint64_t> items{0};
+};
+
 struct node_metrics {
   std::array<std::array<std::atomic<uint64_t>, code_count>, op_count> requests{};
   std::array<latency_histogram, op_count> latency;
@@ -46,6 +53,10 @@ struct node_metrics {
   std::atomic<uint64_t> repair_keys{0};  // keys anti-entropy wrote to either side
   std::atomic<uint64_t> tombstones_purged{0};
   std::atomic<uint64_t> expired_dropped{0};
+
+  // Between nodes: calls the peer links send, results the front sends back.
+  batch_counters calls_out;
+  batch_counters results_out;
 
   // An answered request: its outcome and how long the client waited for it.
   void answered(op kind, errc code, std::chrono::microseconds elapsed) {

@@ -631,7 +631,7 @@ int run_actors(const node_config& cfg, const opened_storage& storage, signal_wat
   auto sup = spawn_supervisor(sys, {cfg, storage.db, reg, storage.issuer, metrics, cfg.now_ms(),
                                     view, storage.id.epoch, peers, sec->audit});
   auto doors = std::make_shared<listeners>();
-  auto face = spawn_front(sys, reg, cfg, doors->peer_refused);
+  auto face = spawn_front(sys, reg, cfg, doors->peer_refused, metrics);
   auto stop = [&](int code) {
     signals.stop();
     caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);

@@ -99,3 +99,23 @@ TEST_CASE("every error code the wire carries comes back as itself", "[batching]"
   unknown.set_code(static_cast<kv::msg::ErrorCode>(200));
   CHECK(kv::code_of(kv::actors::from_wire(unknown)) == kv::errc::internal);
 }
+
+TEST_CASE("the batches taken and the items they held are counted, empty takes not", "[batching]") {
+  batch_counters counts;
+  outgoing<msg::ReplicaBatch> out{&counts};
+  for (int i = 0; i < 3; ++i) out.next(10).add_calls()->set_id(i);
+  CHECK(out.take().calls_size() == 3);
+  static_cast<void>(out.take());  // nothing queued: nothing sent, nothing counted
+  out.next(10).add_calls()->set_id(9);
+  static_cast<void>(out.take());
+  CHECK(counts.batches.load() == 2);
+  CHECK(counts.items.load() == 4);
+  node_metrics metrics;
+  metrics.calls_out.batches = 2;
+  metrics.calls_out.items = 7;
+  std::string text;
+  metrics.render(text);
+  CHECK_THAT(text, Catch::Contains("ringkv_peer_batches_total{kind=\"calls\"} 2\n") &&
+                       Catch::Contains("ringkv_peer_batch_items_total{kind=\"calls\"} 7\n") &&
+                       Catch::Contains("ringkv_peer_batch_items_total{kind=\"results\"} 0\n"));
+}

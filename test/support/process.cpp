@@ -242,7 +242,11 @@ std::string http_get(uint16_t port, const std::string& path) {
 }
 
 double metric(uint16_t port, const std::string& name) {
-  auto text = "\n" + http_get(port, "/metrics");
+  return metric_in(http_get(port, "/metrics"), name);
+}
+
+double metric_in(const std::string& metrics, const std::string& name) {
+  auto text = "\n" + metrics;
   auto at = text.find("\n" + name + " ");
   return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
 }

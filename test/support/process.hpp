@@ -51,6 +51,10 @@ std::string http_get(uint16_t port, const std::string& path);
 // `ringkv_listener_refused_total{listener="client"}`) in GET /metrics on `port`, or -1.
 double metric(uint16_t port, const std::string& name);
 
+// The same in the text of a /metrics page already read (tls_stream.hpp reads it from a node
+// whose HTTP API speaks TLS).
+double metric_in(const std::string& metrics, const std::string& name);
+
 // The whole content of a file, or "" if it cannot be read.
 std::string read_file(const std::string& path);
 

@@ -1,10 +1,12 @@
 // kvbench: YCSB-style load for ringkv, and with the same accounting for Redis, Redis Cluster,
 // etcd (through its JSON gateway) and a loopback echo floor. Load phase, then warm-up and a
 // measured closed-loop run; a live progress line on stderr, the final table on stdout, JSON with
-// --json. Exit codes: 0 the run completed (errors, if any, are in the table); 2 bad flags; 3
+// --json; with the CPU time per operation of kvbench and of the processes --cpu-pids names.
+// Exit codes: 0 the run completed (errors, if any, are in the table); 2 bad flags; 3
 // nothing could be done (the target is unreachable).
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <fstream>
 #include <iostream>
@@ -15,6 +17,7 @@
 #include <CLI/CLI.hpp>
 
 #include "client/bench/config.hpp"
+#include "client/bench/cpu.hpp"
 #include "client/bench/echo.hpp"
 #include "client/bench/etcd_driver.hpp"
 #include "client/bench/redis_driver.hpp"
@@ -48,6 +51,7 @@ struct flags {
   uint64_t seed = 1;
   uint32_t threads = 1;
   std::string cert, key, ca, token;
+  std::vector<int> cpu_pids;
 };
 
 void add_options(CLI::App& app, flags& f) {
@@ -114,6 +118,15 @@ void add_options(CLI::App& app, flags& f) {
   app.add_option("--seed", f.seed, "seed of the key, operation and value streams (default 1)");
   app.add_option("--threads", f.threads,
                  "CAF scheduler threads of the ringkv driver and the echo server (default 1)");
+  app.add_option("--cpu-pids", f.cpu_pids,
+                 "PID,...: processes on this machine whose CPU time to count over the\n"
+                 "measured window, e.g. the servers under test (user + system time from\n"
+                 "/proc/PID/stat, with the children they waited for). kvbench adds its own\n"
+                 "and divides by the run's successful operations: CPU us per operation.\n"
+                 "kvbench's own is reported without this flag too. A PID that is gone or\n"
+                 "unreadable is reported, not counted")
+      ->delimiter(',')
+      ->type_name("PID");
 }
 
 std::vector<std::string> split(const std::string& list) {
@@ -156,6 +169,10 @@ bench_config config_of(const CLI::App& app, const flags& f) {
   c.ca = f.ca;
   c.token = f.token;
   c.json_path = f.json;
+  // A PID named twice would be counted twice.
+  for (int pid : f.cpu_pids)
+    if (std::find(c.cpu_pids.begin(), c.cpu_pids.end(), pid) == c.cpu_pids.end())
+      c.cpu_pids.push_back(pid);
   if (f.smoke) {
     if (app.count("--records") == 0) c.records = 1000;
     if (app.count("--warmup") == 0) c.warmup = 500ms;
@@ -220,6 +237,69 @@ class progress_printer {
   std::thread thread_;
 };
 
+// Samples CPU time (client/bench/cpu.hpp) at both ends of the measured window: it polls the
+// recorder until the driver has set the window, then sleeps until the window's start and its
+// end. finish() stops it early for a run that never reaches the window (--load, a target
+// that cannot be reached), or covers only the part that passed when the run stops inside it.
+class cpu_meter {
+ public:
+  cpu_meter(const recorder& rec, std::vector<int> pids)
+      : rec_(rec), pids_(std::move(pids)), thread_([this] { loop(); }) {}
+
+  ~cpu_meter() { stop(); }
+
+  // The CPU time spent over the measured window, or nullopt when it never began.
+  std::optional<cpu_usage> finish() {
+    stop();
+    return result_;  // written by the thread, which has ended
+  }
+
+ private:
+  void stop() {
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Sleeps until `t`; false when stopped first.
+  bool sleep_until(std::unique_lock<std::mutex>& lock, steady::time_point t) {
+    return !wake_.wait_until(lock, t, [this] { return stopping_; });
+  }
+
+  void loop() {
+    std::unique_lock<std::mutex> lock{mutex_};
+    std::optional<run_window> window;
+    while (!(window = rec_.measured_window()))
+      if (!sleep_until(lock, steady::now() + 5ms)) return;
+    if (!sleep_until(lock, window->begin)) return;
+    lock.unlock();
+    auto start = take_sample(pids_);
+    lock.lock();
+    sleep_until(lock, window->end);
+    lock.unlock();
+    result_ = usage_between(start, take_sample(pids_));
+  }
+
+  const recorder& rec_;
+  std::vector<int> pids_;
+  std::optional<cpu_usage> result_;
+  bool stopping_ = false;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::thread thread_;
+};
+
+// Names the --cpu-pids that cannot be read now: the run goes on and reports them.
+void warn_unreadable(const std::vector<int>& pids) {
+  for (int pid : pids)
+    if (!process_cpu(pid))
+      std::cerr << "kvbench: --cpu-pids " << pid << ": no readable /proc/" << pid
+                << "/stat; reported, not counted\n";
+}
+
 int bad_usage(const std::string& why) {
   std::cerr << "kvbench: INVALID_ARGUMENT " << why << "\n";
   return usage;
@@ -232,7 +312,8 @@ int main(int argc, char** argv) {
       "kvbench: YCSB-style benchmark of ringkv, and with the same accounting of Redis,\n"
       "Redis Cluster, etcd and a loopback echo floor. Loads --records records, then runs the\n"
       "workload closed-loop for --warmup + --duration seconds and prints throughput and\n"
-      "latency percentiles (per read, update and total).\n"
+      "latency percentiles (per read, update and total), and the CPU time per operation of\n"
+      "kvbench and of the processes --cpu-pids names.\n"
       "Exit codes: 0 the run completed (errors, if any, are reported); 2 bad flags;\n"
       "3 nothing could be done (target unreachable)."};
   flags f;
@@ -254,7 +335,9 @@ int main(int argc, char** argv) {
     json.open(cfg.json_path, std::ios::trunc);
     if (!json) return bad_usage("cannot write --json " + cfg.json_path);
   }
+  warn_unreadable(cfg.cpu_pids);
   recorder rec;
+  cpu_meter meter{rec, cfg.cpu_pids};
   run_outcome outcome;
   {
     progress_printer progress{rec};
@@ -282,6 +365,7 @@ int main(int argc, char** argv) {
   if (!cfg.load_only) r.run = rec.result(phase::run);
   r.counters = rec.counters();
   r.notes = outcome.notes;
+  r.cpu = meter.finish();
   print_table(std::cout, r);
   if (json.is_open()) {
     json << to_json(r);

@@ -105,6 +105,8 @@ std::string validate(const bench_config& cfg) {
   if (cfg.tgt == target::redis && cfg.nodes.size() > 1)
     return "--target redis drives one server; give one --nodes entry (or use redis-cluster)";
   if (cfg.threads < 1 || cfg.threads > 64) return "--threads must be 1..64";
+  for (int pid : cfg.cpu_pids)
+    if (pid <= 0) return "--cpu-pids: " + std::to_string(pid) + " is not a process id";
   return {};
 }
 

@@ -42,6 +42,7 @@ struct bench_config {
   uint32_t threads = 1;  // CAF scheduler threads of the ringkv driver and the echo server
   std::string json_path;
   std::string cert, key, ca, token;  // ringkv: credentials (client/options.hpp)
+  std::vector<int> cpu_pids;  // processes whose CPU time the run counts (client/bench/cpu.hpp)
 
   // Whether the load phase runs: not with --no-load, and not against the echo server, which
   // stores nothing.

@@ -132,6 +132,27 @@ std::string json_phase(const phase_stats& p) {
          ",\"update\":" + json_op(p.by_op[1], seconds);
 }
 
+std::string json_ints(const std::vector<int>& values) {
+  std::string out = "[";
+  for (size_t i = 0; i < values.size(); ++i) out += (i ? "," : "") + std::to_string(values[i]);
+  return out + "]";
+}
+
+// us_per_op is null when the run completed no operation.
+std::string json_cpu(const cpu_usage& cpu, uint64_t ops) {
+  auto per_op = cpu.us_per_op(ops);
+  return "{\"client_s\":" + fixed(cpu.client_s, 6) + ",\"servers_s\":" + fixed(cpu.servers_s, 6) +
+         ",\"processes\":" + std::to_string(cpu.processes) +
+         ",\"unreadable\":" + json_ints(cpu.unreadable) +
+         ",\"us_per_op\":" + (per_op ? fixed(*per_op, 3) : "null") +
+         ",\"window_s\":" + fixed(std::chrono::duration<double>(cpu.window).count(), 6) + "}";
+}
+
+// "175 us" for 175.4 microseconds.
+std::string micros_text(double us) {
+  return format_latency(static_cast<uint64_t>(us * 1000.0 + 0.5));
+}
+
 std::string json_config(const bench_config& c) {
   std::string nodes;
   for (auto& n : c.nodes) nodes += (nodes.empty() ? "" : ",") + json_string(n);
@@ -151,7 +172,8 @@ std::string json_config(const bench_config& c) {
          ",\"w\":" + std::to_string(c.w) + ",\"ns\":" + json_string(c.ns) +
          ",\"timeout_ms\":" + std::to_string(c.timeout_ms) +
          ",\"redis_wait\":" + std::to_string(c.redis_wait) + ",\"seed\":" + std::to_string(c.seed) +
-         ",\"threads\":" + std::to_string(c.threads) + "}";
+         ",\"threads\":" + std::to_string(c.threads) + ",\"cpu_pids\":" + json_ints(c.cpu_pids) +
+         "}";
 }
 
 }  // namespace
@@ -176,6 +198,30 @@ std::string progress_line(const progress& p, double ops_per_second) {
   return out.str();
 }
 
+std::string cpu_line(const report& r) {
+  if (!r.cpu || !r.run) return {};
+  auto& cpu = *r.cpu;
+  auto ops = r.run->ops();
+  auto per_op = [ops](double seconds) {
+    return ops == 0 ? std::string{"-"} : micros_text(seconds / static_cast<double>(ops) * 1e6);
+  };
+  std::ostringstream out;
+  out << "cpu: " << (ops == 0 ? "n/a (no operation succeeded)" : per_op(cpu.total_s()))
+      << " per operation (";
+  if (!r.cfg.cpu_pids.empty())
+    out << "servers " << per_op(cpu.servers_s) << " in " << cpu.processes
+        << (cpu.processes == 1 ? " process" : " processes") << ", ";
+  out << "kvbench " << per_op(cpu.client_s);
+  if (r.cfg.cpu_pids.empty()) out << "; servers not counted without --cpu-pids";
+  out << ") over the measured " << fixed(std::chrono::duration<double>(cpu.window).count(), 1)
+      << " s";
+  if (!cpu.unreadable.empty()) {
+    out << "; not counted, unreadable (gone or not ours):";
+    for (int pid : cpu.unreadable) out << " " << pid;
+  }
+  return out.str();
+}
+
 void print_table(std::ostream& out, const report& r) {
   out << header(r) << "\n";
   for (auto& note : r.notes) out << "note: " << note << "\n";
@@ -187,6 +233,7 @@ void print_table(std::ostream& out, const report& r) {
     if (!r.run) print_phase(out, *r.load, false);
   }
   if (r.run) print_phase(out, *r.run, true);
+  if (auto line = cpu_line(r); !line.empty()) out << line << "\n";
   if (!r.counters.empty()) {
     out << "counters:";
     for (auto& [name, n] : r.counters) out << " " << name << " " << n;
@@ -199,6 +246,7 @@ std::string to_json(const report& r) {
                     ",\"config\":" + json_config(r.cfg) + ",";
   const auto& main = r.run ? *r.run : r.load ? *r.load : phase_stats{};
   out += json_phase(main);
+  if (r.cpu && r.run) out += ",\"cpu\":" + json_cpu(*r.cpu, r.run->ops());
   if (r.load) out += ",\"load\":{" + json_phase(*r.load) + "}";
   out += ",\"counters\":" + json_counts(r.counters) + ",\"notes\":[";
   for (size_t i = 0; i < r.notes.size(); ++i) out += (i ? "," : "") + json_string(r.notes[i]);

@@ -59,6 +59,12 @@ void recorder::begin_run(steady::time_point start, std::chrono::nanoseconds warm
   run_.elapsed = duration;
 }
 
+std::optional<run_window> recorder::measured_window() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  if (run_end_ == steady::time_point{}) return std::nullopt;
+  return run_window{warmup_end_, run_end_};
+}
+
 phase recorder::phase_at(steady::time_point t) const {
   if (loading_) return phase::load;
   if (run_end_ == steady::time_point{} || t < run_start_) return phase::idle;

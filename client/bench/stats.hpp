@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +52,11 @@ struct progress {
   uint64_t p50_ns = 0, p99_ns = 0;
 };
 
+// The measured part of the run: from the end of the warm-up to the end of the run.
+struct run_window {
+  steady::time_point begin, end;
+};
+
 // How a driver's run ended.
 struct run_outcome {
   bool reached = true;             // false: no node could be reached, so nothing was done
@@ -71,6 +77,9 @@ class recorder {
   // Whether a driver should issue another operation of the run at `now`.
   bool running(steady::time_point now) const { return now < run_end_; }
   steady::time_point run_end() const { return run_end_; }
+
+  // The measured window once begin_run was called, nullopt before. Any thread may ask.
+  std::optional<run_window> measured_window() const;
 
   void record(op_kind kind, steady::time_point issued, steady::time_point completed);
   void record_error(op_kind kind, std::string_view code, steady::time_point completed);

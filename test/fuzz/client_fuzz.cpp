@@ -1,8 +1,10 @@
 // kvbench's parsers of bytes from servers it does not control: RESP replies (Redis), HTTP/1.1
 // responses and etcd's JSON. Incremental parsers must say "incomplete", never "malformed", for
-// a prefix of a reply they accept whole: a reply split over two reads must still parse.
+// a prefix of a reply they accept whole: a reply split over two reads must still parse. And
+// its parser of /proc/PID/stat, whose process name (comm) the process itself chooses.
 #include <catch2/catch.hpp>
 
+#include "client/bench/cpu.hpp"
 #include "client/bench/etcd_json.hpp"
 #include "client/bench/http1.hpp"
 #include "client/bench/resp.hpp"
@@ -77,6 +79,36 @@ TEST_CASE("fuzz: etcd JSON replies are judged, never crash the reader", "[fuzz][
     if (v.code.empty()) fuzz::accepted();
     FUZZ_CHECK(v.code.empty() || v.code == "NOT_FOUND" || v.code == "ETCD_ERROR" ||
                v.code == "PROTOCOL" || v.code.rfind("HTTP_", 0) == 0);
+  });
+}
+
+TEST_CASE("fuzz: /proc/PID/stat lines give figures that survive a rewrite, or none",
+          "[fuzz][proc_stat]") {
+  std::vector<std::string> seeds{
+      "17835 (cat) R 17833 17833 3957 0 -1 4194304 100 0 0 0 1113 1114 1115 1116 20 0 1 0 "
+      "185160 3133440 392 18446744073709551615 94555567456256 94555567476137 0 17 0 0 0\n",
+      "42 (a) b (c) S 1 1 0 0 -1 4194560 10 0 0 0 7 8 9 10 20 0 1 0 26\n",
+      "7 (sh) S 1 1 0 0 -1 0 0 0 0 0 3 4 5 6\n",
+      "1 (kworker/u8:2-events_unbound) I 2 0 0 0 -1 69238880 0 0 0 0 0 1 0 0 20 0 1 0 4\n"};
+  fuzz::run("proc_stat", 13504, 1000000, seeds, [](std::string_view line) {
+    auto t = parse_proc_stat(line);
+    if (!t) return;
+    fuzz::accepted();
+    FUZZ_CHECK(t->pid > 0 && line.size() <= max_stat_line);
+    auto open = line.find(" (");
+    auto close = line.rfind(')');
+    FUZZ_CHECK(open != line.npos && close != line.npos && close - open - 2 <= max_comm);
+    // The same name and figures written out afresh, with other fields and more of them,
+    // parse to the same figures: nothing else in the line decides them.
+    auto comm = line.substr(open + 2, close - open - 2);
+    auto again = std::to_string(t->pid) + " (" + std::string{comm} + ") Z 0 0 0 0 0 0 0 0 0 0 " +
+                 std::to_string(t->utime) + " " + std::to_string(t->stime) + " " +
+                 std::to_string(t->cutime) + " " + std::to_string(t->cstime) + " 1 2 3\n";
+    FUZZ_CHECK(parse_proc_stat(again) == t);
+    // Cut just before its last byte, a line either still holds the fields through cstime or
+    // is refused; it never reads as other figures.
+    auto cut = parse_proc_stat(line.substr(0, line.size() - 1));
+    FUZZ_CHECK(!cut || cut == t);
   });
 }
 

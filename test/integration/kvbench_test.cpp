@@ -2,7 +2,8 @@
 // with R=W=2, redis-server and a single-member etcd (which scripts/setup.sh installs: their
 // absence fails the test) and kvbench's own echo server; plus the write-only workload W and a
 // load phase with its own concurrency. Each run takes a few seconds and must complete with zero
-// errors, a table with read, update and total rows, and JSON with a positive throughput. Every
+// errors, a table with read, update and total rows, and JSON with a positive throughput and
+// kvbench's own CPU time per operation (with the server's, against the echo server). Every
 // process is killed by PID when its test ends.
 #include <netinet/in.h>
 #include <poll.h>
@@ -78,6 +79,12 @@ std::string flag_value(const std::vector<std::string>& args, const std::string& 
   return at != args.end() && at + 1 != args.end() ? *(at + 1) : fallback;
 }
 
+bool printed(const bench_run& r, const std::string& text) {
+  for (auto& l : r.out)
+    if (l.find(text) != std::string::npos) return true;
+  return false;
+}
+
 // The checks every smoke run must pass; returns the run's stdout lines and its JSON.
 std::pair<bench_run, json> check_clean_run(const kv::test::temp_dir& dir,
                                            std::vector<std::string> args) {
@@ -99,13 +106,10 @@ std::pair<bench_run, json> check_clean_run(const kv::test::temp_dir& dir,
   CHECK(std::stod(doc["latency_us"]["p99"].text) >= std::stod(doc["latency_us"]["p50"].text));
   CHECK(doc["read"]["latency_us"]["p999"].type == json::kind::number);
   CHECK(doc["config"]["concurrency"].text == flag_value(args, "--concurrency", "32"));
+  CHECK(std::stod(doc["cpu"]["client_s"].text) > 0);
+  CHECK(std::stod(doc["cpu"]["us_per_op"].text) > 0);
+  CHECK(printed(r, "cpu: "));
   return {r, doc};
-}
-
-bool printed(const bench_run& r, const std::string& text) {
-  for (auto& l : r.out)
-    if (l.find(text) != std::string::npos) return true;
-  return false;
 }
 
 // Whether an HTTP server on 127.0.0.1:`port` answers GET `path` with a body containing
@@ -223,7 +227,8 @@ TEST_CASE("kvbench completes a smoke run against three nodes with R=W=2",
           "[integration][kvbench]") {
   kv::test::temp_dir dir;
   kv::test::cluster c{dir.str(), 3};
-  check_clean_run(dir, {"--nodes", c.client_addresses(), "--workload", "A", "--w", "2", "--r", "2"});
+  check_clean_run(dir,
+                  {"--nodes", c.client_addresses(), "--workload", "A", "--w", "2", "--r", "2"});
 }
 
 TEST_CASE("kvbench completes a smoke run against redis-server", "[integration][kvbench]") {
@@ -283,7 +288,12 @@ TEST_CASE("kvbench drives its own echo server, the loopback floor", "[integratio
   INFO(kv::test::read_file(dir.sub("echo.log")));
   REQUIRE(ready);
   auto address = ready->substr(std::string{"ready echo "}.size());
-  check_clean_run(dir, {"--target", "echo", "--nodes", address, "--workload", "A"});
+  auto [r, doc] = check_clean_run(dir, {"--target", "echo", "--nodes", address, "--workload", "A",
+                                        "--cpu-pids", std::to_string(echo.pid())});
+  INFO(r.describe());
+  CHECK(doc["cpu"]["processes"].text == "1");
+  CHECK(doc["cpu"]["unreadable"].items.empty());
+  CHECK(printed(r, "in 1 process, kvbench "));
   REQUIRE(echo.signal(SIGTERM));
   CHECK(echo.wait_exit(5s) == 0);
 }
@@ -304,7 +314,8 @@ TEST_CASE("kvbench exits 3 when the target is unreachable and 2 on bad flags",
                                        {"--load", "--no-load"},
                                        {"--concurrency", "0"},
                                        {"--load-concurrency", "0"},
-                                       {"--target", "etcd", "--w", "2"}}) {
+                                       {"--target", "etcd", "--w", "2"},
+                                       {"--cpu-pids", "0"}}) {
     auto r = run_kvbench(dir, bad, 10s);
     INFO(r.describe());
     CHECK(r.exit_code == 2);

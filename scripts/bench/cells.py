@@ -7,6 +7,7 @@ or db_bench in-process, and turns what it printed into a run record:
 """
 
 import json
+import resource
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -62,22 +63,34 @@ def load_budget_s(settings):
     return 120 + settings.records / 250
 
 
-def run_kvbench(ctx, cell, round_no, target_args, load=True):
-    """One kvbench run of `cell` against a running server. Every cell loads its own records
-    (load=True) with --load-concurrency requests in flight, so no cell depends on data
-    another one wrote."""
-    s = ctx.settings
-    where = ctx.dir(f"round-{round_no}", "cells")
-    json_path, log_path = where / f"{cell.slug}.json", where / f"{cell.slug}.log"
-    argv = [str(ctx.bins["kvbench"]), *target_args, "--workload", cell.workload,
+def kvbench_argv(kvbench, settings, features, cell, target_args, json_path, load=True,
+                 server_pids=()):
+    """kvbench's command line for one run of `cell`. server_pids: the processes of the system
+    under test, whose CPU time kvbench counts (--cpu-pids) when it can."""
+    s = settings
+    argv = [str(kvbench), *target_args, "--workload", cell.workload,
             "--distribution", cell.distribution, "--concurrency", str(cell.concurrency),
             "--records", str(s.records), "--key-size", str(s.key_size),
             "--value-size", str(s.value_size), "--warmup", str(s.warmup),
             "--duration", str(s.duration), "--json", str(json_path)]
     if not load:
         argv.append("--no-load")
-    elif ctx.features.load_concurrency:
+    elif features.load_concurrency:
         argv += ["--load-concurrency", str(s.load_concurrency)]
+    if features.cpu_pids and server_pids:
+        argv += ["--cpu-pids", ",".join(str(p) for p in server_pids)]
+    return argv
+
+
+def run_kvbench(ctx, cell, round_no, target_args, load=True, server_pids=()):
+    """One kvbench run of `cell` against a running server. Every cell loads its own records
+    (load=True) with --load-concurrency requests in flight, so no cell depends on data
+    another one wrote."""
+    s = ctx.settings
+    where = ctx.dir(f"round-{round_no}", "cells")
+    json_path, log_path = where / f"{cell.slug}.json", where / f"{cell.slug}.log"
+    argv = kvbench_argv(ctx.bins["kvbench"], s, ctx.features, cell, target_args, json_path,
+                        load, server_pids)
     timeout = s.warmup + s.duration + (load_budget_s(s) if load else 0) + 60
     started = time.monotonic()
     rc = ctx.registry.run(f"kvbench {cell.label}", argv, where / f"{cell.slug}.out", log_path,
@@ -96,6 +109,12 @@ def run_kvbench(ctx, cell, round_no, target_args, load=True):
             "figures": results.kvbench_figures(doc), "raw": doc, "error": None, "argv": argv}
 
 
+def children_cpu_s():
+    """User + system seconds of every child this process has waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def db_bench_common(ctx, db_dir):
     s = ctx.settings
     # The block cache and bloom filter match kvnode's defaults (docs/storage.md), so the
@@ -111,7 +130,9 @@ def run_db_bench(ctx, cell, round_no):
     prefilled by fillseq in a separate, single-threaded invocation first: db_bench runs every
     benchmark of one invocation with the same --threads, and a fillseq with 32 threads writes
     every key 32 times. The measured invocation then opens it with --use_existing_db=1 (which
-    fillrandom refuses)."""
+    fillrandom refuses). Its CPU time is that of the measured invocation, read as the growth of
+    RUSAGE_CHILDREN across it: nothing else is reaped meanwhile (the comparison runs one
+    process at a time, and no server runs beside db_bench)."""
     s = ctx.settings
     where = ctx.dir(f"round-{round_no}", "cells")
     db_dir = ctx.dir(f"round-{round_no}", "rocksdb", cell.slug)
@@ -140,13 +161,15 @@ def run_db_bench(ctx, cell, round_no):
                     *measured, *common]
         out_path = where / f"{cell.slug}.out"
         timeout = s.duration + 120
+        cpu_before = children_cpu_s()
         rc = ctx.registry.run(f"db_bench {cell.label}", argv, out_path,
                               where / f"{cell.slug}.log", timeout)
+        cpu_s = children_cpu_s() - cpu_before
         seconds = time.monotonic() - started
         if rc is None:
             return failed(round_no, argv, f"timed out after {timeout:.0f} s", seconds=seconds)
         parsed = results.parse_db_bench(out_path.read_text(errors="replace"))
-        figures = results.db_bench_figures(parsed, benchmark)
+        figures = results.db_bench_figures(parsed, benchmark, cpu_s)
         if rc != 0 or figures is None:
             why = parsed["benchmarks"].get(benchmark, {}).get("skipped") or tail(
                 where / f"{cell.slug}.log", 3)

@@ -92,16 +92,22 @@ class Features:
     targets: tuple
     workloads: tuple
     load_concurrency: bool
+    cpu_pids: bool = False  # --cpu-pids: kvbench counts the servers' CPU time
 
 
-def kvbench_features(kvbench):
-    text = procs.capture([str(kvbench), "--help"], timeout=20)
+def features_of(text):
+    """The Features that the text of kvbench --help announces."""
     choices = lambda flag: tuple(
         re.search(rf"{flag} TEXT:\{{([^}}]*)\}}", text).group(1).split(",")
         if re.search(rf"{flag} TEXT:\{{([^}}]*)\}}", text) else ())
     return Features(targets=choices("--target"),
                     workloads=tuple(w.upper() for w in choices("--workload")),
-                    load_concurrency="--load-concurrency" in text)
+                    load_concurrency="--load-concurrency" in text,
+                    cpu_pids="--cpu-pids" in text)
+
+
+def kvbench_features(kvbench):
+    return features_of(procs.capture([str(kvbench), "--help"], timeout=20))
 
 
 class Context:
@@ -170,7 +176,12 @@ def cell_summary(run):
     f = run["figures"]
     errs = f["errors"] + f["load_errors"]
     flag = f", {errs:,} ERRORS" if errs else ""
-    return f"{f['throughput']:,.0f} ops/s, p50 {R.fmt_latency(f['p50'])}{flag}"
+    cpu = ""
+    if f.get("cpu_us_per_op") is not None:
+        cpu = f", CPU {R.fmt_cpu(f['cpu_us_per_op'])} µs/op"
+        if f.get("cpu_unreadable"):
+            cpu += f" (pids {', '.join(map(str, f['cpu_unreadable']))} unreadable, not counted)"
+    return f"{f['throughput']:,.0f} ops/s, p50 {R.fmt_latency(f['p50'])}{cpu}{flag}"
 
 
 def run_round(ctx, order, cells_by_system, round_no, rounds, runs):
@@ -237,7 +248,14 @@ def build_meta(args, settings, selected, bins, features, info, facts):
         "would be faster per request.",
         "echo: kvbench against kvbench --serve-echo, the same CAF client path as ringkv "
         "with a server that answers at once; bar 5 compares put p50 with the echo's put p50.",
+        "CPU µs/op: the CPU time (user + system) of every server process of the system under "
+        "test and of kvbench over the measured window (kvbench --cpu-pids, /proc/PID/stat), "
+        "divided by the run's successful operations; from the median run. db_bench: the CPU "
+        "time of the whole measured invocation (opening the database, the run, closing it) "
+        "divided by its operations.",
     ]
+    if not features.cpu_pids:
+        notes.append("this kvbench has no --cpu-pids: the kvbench cells have no CPU figures.")
     if not features.load_concurrency:
         notes.append("this kvbench has no --load-concurrency: each load phase ran at the "
                      "cell's own concurrency.")

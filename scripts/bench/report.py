@@ -39,6 +39,12 @@ def errors_text(med):
     return ", ".join(parts) or "0"
 
 
+def cpu_text(med):
+    """CPU µs per operation; ⚠ when a server process could not be read (not counted)."""
+    flag = " ⚠" if med.get("cpu_unreadable") else ""
+    return R.fmt_cpu(med.get("cpu_us_per_op")) + flag
+
+
 def rounds_text(med):
     return " / ".join("failed" if t is None else f"{t:,.0f}" for t in med["rounds"])
 
@@ -57,21 +63,34 @@ def absolute_table(doc):
         client = doc["meta"]["clients"].get(system, "")
         if med is None:
             rows.append([system, client, workload_text(system, workload, dist),
-                         in_flight_text(system, conc), "-", "-", "-", "-", "failed", "-"])
+                         in_flight_text(system, conc), "-", "-", "-", "-", "-", "failed", "-"])
             continue
         rows.append([system, client, workload_text(system, workload, dist),
                      in_flight_text(system, conc), R.fmt_rate(med["throughput"]),
-                     R.fmt_latency(med["p50"]), R.fmt_latency(med["p99"]),
+                     cpu_text(med), R.fmt_latency(med["p50"]), R.fmt_latency(med["p99"]),
                      R.fmt_latency(med["p999"]), errors_text(med), rounds_text(med)])
-    return table(["system", "client", "workload", "in flight", "ops/s", "p50", "p99", "p99.9",
-                  "errors", "ops/s per round"], rows)
+    return table(["system", "client", "workload", "in flight", "ops/s", "CPU µs/op", "p50", "p99",
+                  "p99.9", "errors", "ops/s per round"], rows)
 
 
 def _bar_value(value, metric):
     return R.fmt_rate(value) + " ops/s" if metric == "throughput" else R.fmt_latency(value)
 
 
-def bars_table(bars, compact=False):
+def bar_cpu_text(bar, medians):
+    """The CPU µs/op of a bar's cells: 'numerator / denominator', or one figure when both
+    are the same cell."""
+    def one(cid):
+        med = medians.get(cid)
+        return cpu_text(med) if med else "-"
+    if bar["num"] == bar["den"]:
+        return one(bar["num"])
+    return f"{one(bar['num'])} / {one(bar['den'])}"
+
+
+def bars_table(bars, compact=False, medians=None):
+    """Issue 4's bars. The full table (medians given) also shows the CPU µs/op of each
+    bar's cells."""
     rows = []
     for b in bars:
         verdict = b["verdict"] + (" (⚠ errors)" if b["flagged"] else "")
@@ -80,10 +99,12 @@ def bars_table(bars, compact=False):
             rows.append([b["bar"], b["title"], R.fmt_ratio(b["ratio"]), target, verdict])
         else:
             rows.append([b["bar"], b["title"], _bar_value(b["num_value"], b["num_metric"]),
-                         _bar_value(b["den_value"], b["den_metric"]), R.fmt_ratio(b["ratio"]),
-                         target, verdict])
+                         _bar_value(b["den_value"], b["den_metric"]),
+                         bar_cpu_text(b, medians or {}), R.fmt_ratio(b["ratio"]), target,
+                         verdict])
     header = (["#", "ratio", "value", "bar", "result"] if compact else
-              ["#", "ratio", "numerator", "denominator", "value", "bar", "result"])
+              ["#", "ratio", "numerator", "denominator", "CPU µs/op", "value", "bar",
+               "result"])
     return table(header, rows)
 
 
@@ -134,10 +155,14 @@ def render_markdown(doc, command):
                                        for s in R.SYSTEM_ORDER if s in meta["clients"]]), ""]
     parts += ["## Absolute figures", "",
               "Latencies are per operation, over reads and writes together; a cell marked ⚠ had "
-              "errors or a failed round (see below).", "", absolute_table(doc), ""]
+              "errors or a failed round (see below). CPU µs/op is the CPU time of every server "
+              "process and of the client over the measured window, per operation (db_bench: "
+              "of its whole invocation); ⚠ beside it: a server process could not be read and "
+              "is not counted.", "", absolute_table(doc), ""]
     parts += ["## Issue 4's bars", "",
               "Ratios of medians from this run. They are benchmark figures, not test "
-              "assertions.", "", bars_table(doc["bars"]), ""]
+              "assertions. CPU µs/op is that of the numerator's cell and the denominator's.", "",
+              bars_table(doc["bars"], medians=doc["medians"]), ""]
     parts += ["## ringkv against each peer (informational)", "",
               "Throughput of each ringkv cell over the same workload, distribution and "
               "concurrency of the peer.", "", peers_table(doc["peer_ratios"]), ""]
@@ -159,11 +184,16 @@ def problem_lines(doc):
         for run in cell["runs"]:
             if not run["ok"]:
                 lines.append(f"- {cell['label']}, round {run['round']}: {_one_line(run['error'])}")
-            elif run["figures"]["errors"] or run["figures"]["load_errors"]:
-                f = run["figures"]
+                continue
+            f = run["figures"]
+            if f["errors"] or f["load_errors"]:
                 codes = ", ".join(f"{k} {v}" for k, v in f["error_codes"].items())
                 lines.append(f"- {cell['label']}, round {run['round']}: {f['errors']} errors in "
                              f"the run ({codes or 'no codes'}), {f['load_errors']} in the load.")
+            if f.get("cpu_unreadable"):
+                pids = ", ".join(map(str, f["cpu_unreadable"]))
+                lines.append(f"- {cell['label']}, round {run['round']}: the CPU time of server "
+                             f"process(es) {pids} could not be read and is not counted.")
     return lines
 
 
@@ -172,7 +202,7 @@ def _one_line(text):
 
 
 def condensed_table(doc):
-    """System x (A@1, A@32, B@1, B@32): throughput and p50."""
+    """System x (A@1, A@32, B@1, B@32): throughput, p50 and CPU µs per operation."""
     columns = [("A", 1), ("A", 32), ("B", 1), ("B", 32)]
     rows = []
     for system in R.SYSTEM_ORDER:
@@ -185,8 +215,10 @@ def condensed_table(doc):
                 shown.append("-")
             else:
                 flag = " ⚠" if med["flagged"] else ""
+                cpu = ("" if med.get("cpu_us_per_op") is None else
+                       f", CPU {cpu_text(med)} µs/op")
                 shown.append(f"{R.fmt_rate(med['throughput'])} ops/s, p50 "
-                             f"{R.fmt_latency(med['p50'])}{flag}")
+                             f"{R.fmt_latency(med['p50'])}{cpu}{flag}")
         rows.append([system] + shown)
     return table(["system", "A @1", "A @32", "B @1", "B @32"], rows)
 
@@ -202,7 +234,9 @@ def render_readme_block(doc, md_link, png_link):
         f"`{meta['git']['describe']}`. Workload A is 50% reads / 50% updates, B 95/5; "
         f"{meta['settings']['records']:,} records of 1 KiB; @N is requests in flight; db_bench "
         "runs in-process (threads, no network); etcd is driven through its v3 JSON gateway "
-        "over HTTP/1.1 by kvbench's own client.",
+        "over HTTP/1.1 by kvbench's own client. CPU is the CPU time of every server process "
+        "and of the client over the measured run, per operation (db_bench: its whole "
+        "invocation).",
         "",
         condensed_table(doc),
         "",

@@ -3,7 +3,9 @@ JSON or db_bench's text output), the median across rounds, and the ratio tables 
 issue 4 and the informational ringkv-vs-peer ratios). No processes, no files: everything here
 is a function of its arguments, so test_compare.py covers it without a server in sight.
 
-Latencies are in microseconds throughout, throughputs in operations per second.
+Latencies are in microseconds throughout, throughputs in operations per second. CPU cost is
+microseconds of CPU time per operation: of every server process and the client over the
+measured window (kvbench --cpu-pids), or of the whole db_bench invocation.
 """
 
 import re
@@ -56,7 +58,7 @@ def cell_label(system, workload, concurrency, distribution="uniform"):
 def empty_figures():
     return {"throughput": None, "p50": None, "p95": None, "p99": None, "p999": None,
             "read_p50": None, "update_p50": None, "ops": 0, "errors": 0, "load_errors": 0,
-            "error_codes": {}}
+            "error_codes": {}, "cpu_us_per_op": None, "cpu_unreadable": []}
 
 
 def kvbench_figures(doc):
@@ -73,6 +75,9 @@ def kvbench_figures(doc):
         part = run.get(op) or {}
         if part.get("ops", 0) > 0:
             fig[f"{op}_p50"] = part.get("latency_us", {}).get("p50")
+    cpu = doc.get("cpu") or {}
+    fig["cpu_us_per_op"] = cpu.get("us_per_op")
+    fig["cpu_unreadable"] = list(cpu.get("unreadable", []))
     load = doc.get("load")
     if load:
         fig["load_errors"] = load.get("error_count", 0)
@@ -162,9 +167,15 @@ def histogram_percentile(hists, q):
     return highest
 
 
-def db_bench_figures(parsed, benchmark):
+def cpu_per_op(cpu_s, ops):
+    """Microseconds of CPU per operation, or None without a CPU time or operations."""
+    return cpu_s / ops * 1e6 if cpu_s is not None and ops else None
+
+
+def db_bench_figures(parsed, benchmark, cpu_s=None):
     """The figures of one benchmark of a parsed db_bench run, in kvbench's terms: throughput,
-    percentiles over every operation (reads and writes merged), and read/update p50."""
+    percentiles over every operation (reads and writes merged), and read/update p50. cpu_s:
+    the CPU time of the invocation that ran it, spread over its operations."""
     fig = empty_figures()
     bench = parsed["benchmarks"].get(benchmark)
     if bench is None or "skipped" in bench:
@@ -178,6 +189,7 @@ def db_bench_figures(parsed, benchmark):
         fig["read_p50"] = bench["histograms"]["read"].get("p50")
     if "write" in bench["histograms"]:
         fig["update_p50"] = bench["histograms"]["write"].get("p50")
+    fig["cpu_us_per_op"] = cpu_per_op(cpu_s, fig["ops"])
     return fig
 
 
@@ -188,7 +200,8 @@ def median_of_runs(runs):
     figures None). Throughput is the median of the successful runs' throughputs; the
     latencies are those of the median run (for an even count, the lower middle one). Errors
     of every round are kept visible: errors_any counts them all, failed counts runs that
-    gave no figures. None when no run succeeded."""
+    gave no figures. CPU per operation is the median run's too, so it describes the same
+    run as the latencies. None when no run succeeded."""
     good = [r for r in runs if r.get("figures") and r["figures"].get("throughput") is not None]
     if not good:
         return None
@@ -317,6 +330,17 @@ def fmt_latency(us):
     if us < 1_000_000:
         return f"{us / 1000:.2f} ms"
     return f"{us / 1e6:.2f} s"
+
+
+def fmt_cpu(us):
+    """CPU microseconds per operation, three significant digits: '6.45', '46.2', '1,210'."""
+    if us is None:
+        return "-"
+    if us < 10:
+        return f"{us:.2f}"
+    if us < 100:
+        return f"{us:.1f}"
+    return f"{us:,.0f}"
 
 
 def fmt_ratio(value):

@@ -50,7 +50,12 @@ class System:
             shutil.rmtree(data, ignore_errors=True)
 
     def run_cell(self, ctx, cell, round_no):
-        return run_kvbench(ctx, cell, round_no, self.target_args(cell))
+        return run_kvbench(ctx, cell, round_no, self.target_args(cell),
+                           server_pids=self.server_pids())
+
+    def server_pids(self):
+        """Every server process of this system as started: kvbench counts their CPU time."""
+        return [p.pid for p in getattr(self, "procs", [])]
 
     def target_args(self, cell):
         raise NotImplementedError
@@ -84,7 +89,7 @@ class Echo(System):
 
     def run_cell(self, ctx, cell, round_no):
         return run_kvbench(ctx, cell, round_no, ["--target", "echo", "--nodes", addr(self.port)],
-                           load=False)
+                           load=False, server_pids=self.server_pids())
 
 
 # ---- Redis ------------------------------------------------------------------------------
@@ -183,7 +188,7 @@ class RedisCluster(System):
         args = ["--target", "redis-cluster", "--nodes", ",".join(addr(p) for p in self.ports)]
         if cell.extra.get("wait"):
             args += ["--redis-wait", str(cell.extra["wait"])]
-        return run_kvbench(ctx, cell, round_no, args)
+        return run_kvbench(ctx, cell, round_no, args, server_pids=self.server_pids())
 
 
 # ---- etcd -------------------------------------------------------------------------------

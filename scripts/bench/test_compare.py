@@ -3,7 +3,11 @@ the ratio tables and the README block. Run: python3 -m unittest discover scripts
 (no servers, no matplotlib, well under a second)."""
 
 import unittest
+from pathlib import Path
+from types import SimpleNamespace
 
+import cells
+import compare
 import report
 import results as R
 import systems as S
@@ -81,10 +85,12 @@ fillrandom   :  skipped (--use_existing_db is true)
 """
 
 
-def figures(throughput, p50=100.0, p999=500.0, errors=0, update_p50=None):
+def figures(throughput, p50=100.0, p999=500.0, errors=0, update_p50=None, cpu=None,
+            cpu_unreadable=()):
     f = R.empty_figures()
     f.update(throughput=throughput, p50=p50, p99=p50 * 3, p999=p999, errors=errors,
-             update_p50=update_p50 if update_p50 is not None else p50)
+             update_p50=update_p50 if update_p50 is not None else p50, cpu_us_per_op=cpu,
+             cpu_unreadable=list(cpu_unreadable))
     return f
 
 
@@ -126,6 +132,12 @@ class DbBenchParsing(unittest.TestCase):
         self.assertTrue(1.39 < fig["p50"] < 6.84)
         self.assertTrue(fig["p50"] <= fig["p99"] <= fig["p999"])
 
+    def test_db_bench_cpu_is_its_invocation_s_cpu_time_over_its_operations(self):
+        parsed = R.parse_db_bench(DB_BENCH_OUTPUT)
+        fig = R.db_bench_figures(parsed, "readrandomwriterandom", cpu_s=3.8)
+        self.assertAlmostEqual(fig["cpu_us_per_op"], 3.8 / 759998 * 1e6)
+        self.assertIsNone(R.db_bench_figures(parsed, "readrandomwriterandom")["cpu_us_per_op"])
+
     def test_a_skipped_benchmark_has_no_figures(self):
         parsed = R.parse_db_bench(FILLSEQ_OUTPUT)
         self.assertIn("use_existing_db", parsed["benchmarks"]["fillrandom"]["skipped"])
@@ -149,6 +161,20 @@ class KvbenchFigures(unittest.TestCase):
     def test_an_operation_that_never_ran_has_no_p50(self):
         doc = dict(self.DOC, read={"ops": 0, "latency_us": {"p50": 0.0}})
         self.assertIsNone(R.kvbench_figures(doc)["read_p50"])
+
+    def test_cpu_per_operation_and_unreadable_servers_come_from_the_cpu_object(self):
+        doc = dict(self.DOC, cpu={"client_s": 0.5, "servers_s": 2.5, "processes": 2,
+                                  "unreadable": [4242], "us_per_op": 208.9})
+        f = R.kvbench_figures(doc)
+        self.assertEqual(f["cpu_us_per_op"], 208.9)
+        self.assertEqual(f["cpu_unreadable"], [4242])
+
+    def test_a_kvbench_without_cpu_figures_gives_none(self):
+        f = R.kvbench_figures(self.DOC)
+        self.assertIsNone(f["cpu_us_per_op"])
+        self.assertEqual(f["cpu_unreadable"], [])
+        no_ops = dict(self.DOC, cpu={"client_s": 0.1, "us_per_op": None})
+        self.assertIsNone(R.kvbench_figures(no_ops)["cpu_us_per_op"])
 
 
 class Medians(unittest.TestCase):
@@ -178,6 +204,12 @@ class Medians(unittest.TestCase):
                                 run(3, figures(300))])
         self.assertEqual(med["errors_any"], 3)
         self.assertTrue(med["flagged"])
+
+    def test_cpu_per_operation_is_the_median_run_s_not_the_median_of_the_cpu_figures(self):
+        med = R.median_of_runs([run(1, figures(300, cpu=10)), run(2, figures(100, cpu=20)),
+                                run(3, figures(200, cpu=50))])
+        self.assertEqual(med["cpu_us_per_op"], 50)
+        self.assertEqual(med["median_round"], 3)
 
     def test_no_successful_round_means_no_median(self):
         self.assertIsNone(R.median_of_runs([run(1, None)]))
@@ -251,6 +283,108 @@ class Bars(unittest.TestCase):
         durable = rows[R.cell_id(R.RINGKV_3_DURABLE, "A", 32)]
         self.assertAlmostEqual(durable[R.ETCD], 4.5)
         self.assertNotIn("db_bench", durable)  # no db_bench sync=1 A@32 here
+
+
+def doc_for_tables():
+    """Medians and cells for the tables: three cells with CPU figures, one of them (the
+    Redis Cluster's) with a server process that could not be read."""
+    medians = medians_for_bars()
+    wait = figures(10000, cpu=41.04, cpu_unreadable=[77])
+    for cid, fig in ((R.cell_id(R.RINGKV_3_UNSYNCED, "A", 32),
+                      figures(6000, p50=1000, p999=12000, cpu=212.4)),
+                     (R.cell_id(R.REDIS_CLUSTER_WAIT, "A", 32), wait),
+                     (R.cell_id(R.ECHO, "A", 1), figures(30000, update_p50=25, cpu=6.449))):
+        medians[cid] = R.median_of_runs([run(1, fig)])
+    cells_ = [{"label": R.cell_label(R.REDIS_CLUSTER_WAIT, "A", 32), "runs": [run(1, wait)]}]
+    meta = {"clients": {s: "c" for s in R.SYSTEM_ORDER}}
+    return {"meta": meta, "medians": medians, "bars": R.evaluate_bars(medians),
+            "cells": cells_}
+
+
+class CpuColumns(unittest.TestCase):
+    def setUp(self):
+        self.doc = doc_for_tables()
+
+    def row(self, text, system, workload="A", conc="32"):
+        return next(line for line in text.splitlines()
+                    if line.startswith(f"| {system} |") and f"| {conc} |" in line and
+                    line.split(" | ")[2].startswith(workload))
+
+    def test_cpu_figures_keep_three_significant_digits(self):
+        self.assertEqual([R.fmt_cpu(v) for v in (6.449, 41.04, 212.4, 1234.0, None)],
+                         ["6.45", "41.0", "212", "1,234", "-"])
+
+    def test_the_absolute_table_shows_cpu_beside_throughput(self):
+        text = report.absolute_table(self.doc)
+        header = text.splitlines()[0].split(" | ")
+        self.assertEqual(header[header.index("ops/s") + 1], "CPU µs/op")
+        cells_ = self.row(text, R.RINGKV_3_UNSYNCED).split(" | ")
+        self.assertEqual(cells_[header.index("ops/s")], "6,000")
+        self.assertEqual(cells_[header.index("CPU µs/op")], "212")
+        wait = self.row(text, R.REDIS_CLUSTER_WAIT).split(" | ")
+        self.assertEqual(wait[header.index("CPU µs/op")], "41.0 ⚠")  # a server not counted
+        plain = self.row(text, R.REDIS).split(" | ")
+        self.assertEqual(plain[header.index("CPU µs/op")], "-")  # a kvbench without --cpu-pids
+
+    def test_the_bars_table_shows_the_cpu_of_both_cells(self):
+        text = report.bars_table(self.doc["bars"], medians=self.doc["medians"])
+        self.assertIn("CPU µs/op", text.splitlines()[0])
+        bar1 = next(line for line in text.splitlines() if line.startswith("| 1 |"))
+        self.assertIn("| 212 / 41.0 ⚠ |", bar1)
+        tail = next(line for line in text.splitlines()
+                    if line.startswith("| 6 |") and "sync=none A@32" in line)
+        self.assertIn("| 212 |", tail)  # one cell: one figure
+        self.assertNotIn("CPU", report.bars_table(self.doc["bars"], compact=True))
+
+    def test_the_readme_table_shows_cpu_in_every_cell_that_has_it(self):
+        text = report.condensed_table(self.doc)
+        ringkv = next(line for line in text.splitlines()
+                      if line.startswith(f"| {R.RINGKV_3_UNSYNCED} |"))
+        self.assertIn("6,000 ops/s, p50 1.00 ms, CPU 212 µs/op", ringkv)
+        echo = next(line for line in text.splitlines() if line.startswith(f"| {R.ECHO} |"))
+        self.assertIn("CPU 6.45 µs/op", echo)
+        redis = next(line for line in text.splitlines() if line.startswith(f"| {R.REDIS} |"))
+        self.assertNotIn("CPU", redis)
+
+    def test_a_server_whose_cpu_was_unreadable_is_named_among_the_problems(self):
+        lines = report.problem_lines(self.doc)
+        self.assertTrue(any("77" in line and "not counted" in line for line in lines), lines)
+
+
+class KvbenchCommand(unittest.TestCase):
+    SETTINGS = cells.Settings(rounds=1, duration=2, warmup=1, records=1000)
+    CELL = cells.Cell(R.RINGKV_3_UNSYNCED, "A", 32)
+
+    def argv(self, features, pids):
+        return cells.kvbench_argv("kvbench", self.SETTINGS, features, self.CELL,
+                                  ["--target", "ringkv"], Path("x.json"), server_pids=pids)
+
+    def test_the_servers_pids_go_to_a_kvbench_that_takes_them(self):
+        features = compare.Features(targets=(), workloads=(), load_concurrency=True,
+                                    cpu_pids=True)
+        argv = self.argv(features, [101, 102, 103])
+        self.assertEqual(argv[argv.index("--cpu-pids") + 1], "101,102,103")
+        self.assertNotIn("--cpu-pids", self.argv(features, []))
+
+    def test_an_older_kvbench_gets_no_cpu_pids(self):
+        features = compare.Features(targets=(), workloads=(), load_concurrency=True)
+        self.assertNotIn("--cpu-pids", self.argv(features, [101]))
+
+    def test_help_text_announces_the_features(self):
+        text = ("  --target TEXT:{ringkv,redis,echo}  target\n"
+                "  --workload TEXT:{A,B,C,W,a,b,c,w}  workload\n"
+                "  --cpu-pids PID ...   PID,...: processes on this machine\n")
+        f = compare.features_of(text)
+        self.assertTrue(f.cpu_pids)
+        self.assertFalse(f.load_concurrency)
+        self.assertEqual(f.targets, ("ringkv", "redis", "echo"))
+        self.assertFalse(compare.features_of(text.replace("--cpu-pids", "--other")).cpu_pids)
+
+    def test_every_started_process_of_a_system_is_a_server_whose_cpu_counts(self):
+        system = S.Ringkv(3, "none", 17420)
+        system.procs = [SimpleNamespace(pid=p) for p in (11, 12, 13)]
+        self.assertEqual(system.server_pids(), [11, 12, 13])
+        self.assertEqual(S.DbBench().server_pids(), [])
 
 
 class ReadmeBlock(unittest.TestCase):

@@ -44,20 +44,24 @@ storage::resolution how(const fsm_args& args) {
 
 // Sends the merged object to every replica that answered with something else. Fire and
 // forget: the FSM is gone before their acks, and a replica that misses this catches up later.
+// When the replicas agree (the common case) nothing is built.
 void repair(get_pointer self) {
   auto& st = self->state;
   if (st.merged.empty()) return;
-  msg::ReplicaWriteRequest req;
-  req.set_partition(st.args.partition);
-  req.set_ns(st.args.ns);
-  req.set_key(st.args.key);
-  req.set_lww(st.args.lww);
-  storage::to_proto(st.merged, *req.mutable_merge());
+  std::optional<msg::ReplicaWriteRequest> req;
   size_t repaired = 0;
   for (size_t i = 0; i < st.targets.size(); ++i) {
     if (st.targets[i] != target_state::answered) continue;
     if (st.held[i] && *st.held[i] == st.merged) continue;
-    caf::anon_send(st.args.targets[i].replica, req);
+    if (!req) {
+      req.emplace();
+      req->set_partition(st.args.partition);
+      req->set_ns(st.args.ns);
+      req->set_key(st.args.key);
+      req->set_lww(st.args.lww);
+      storage::to_proto(st.merged, *req->mutable_merge());
+    }
+    caf::anon_send(st.args.targets[i].replica, *req);
     ++repaired;
   }
   if (repaired > 0)

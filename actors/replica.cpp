@@ -62,10 +62,33 @@ struct round {
   }
 };
 
+// Writes committed without the sync they need, answered once the syncer has synced the WAL
+// (replica_config::offload_syncs): by round, in the order they were committed.
+struct syncing_round {
+  std::vector<std::pair<write_promise, msg::ReplicaWriteReply>> waiting;
+  std::map<std::string, staged_hints> hints;
+};
+using syncing_rounds = std::map<uint64_t, syncing_round>;
+
+using sync_atom = caf::atom_constant<caf::atom("sync")>;
+
+// The syncer: fsyncs the WAL when asked, on a thread of its own.
+caf::behavior wal_syncer(caf::event_based_actor*, std::shared_ptr<storage::engine> db) {
+  return {
+      [db](sync_atom) -> caf::result<bool> {
+        if (auto err = db->sync_wal()) return err;
+        return true;
+      },
+  };
+}
+
 struct replica_state {
   replica_config cfg;
   std::shared_ptr<storage::engine> db;
   std::shared_ptr<round> pending = std::make_shared<round>();
+  std::shared_ptr<syncing_rounds> syncing = std::make_shared<syncing_rounds>();
+  uint64_t next_sync = 1;
+  caf::actor syncer;  // spawned on first use
   // Merkle trees of the partitions anti-entropy asked about, current with every staged write.
   std::unordered_map<uint32_t, storage::merkle_tree> trees;
   std::shared_ptr<spdlog::logger> log = log::get("replica");
@@ -321,12 +344,56 @@ bool fatal(const caf::error& err) {
   return err && code_of(err) != errc::unavailable;
 }
 
+// Answers the writes of a committed round and tells the hint store of the hints it held.
+template <class Waiting, class Hints>
+void acknowledge(replica_pointer self, Waiting& waiting, const Hints& hints) {
+  auto& st = self->state;
+  for (auto& [promise, reply] : waiting) promise.deliver(std::move(reply));
+  if (hints.empty() || !st.cfg.reg) return;
+  if (auto store = st.cfg.reg->get_as<hint_store_actor>("hint_store"))
+    for (auto& [owner, h] : hints)
+      self->send(store, hints_atom::value, owner, h.count, h.bytes, h.oldest_ms);
+}
+
+// The syncer answered for round `id`: its writes are durable, or in doubt with `err` (the
+// engine then refuses every write, and the replica fails like on a failed commit).
+void synced(replica_pointer self, uint64_t id, caf::error err) {
+  auto& st = self->state;
+  auto i = st.syncing->find(id);
+  if (i == st.syncing->end()) return;
+  auto round = std::move(i->second);
+  st.syncing->erase(i);
+  if (!err) return acknowledge(self, round.waiting, round.hints);
+  st.log->error("SyncFailed replica={} writes={} err=\"{}\"", st.cfg.index, round.waiting.size(),
+                describe(err));
+  for (auto& entry : round.waiting) entry.first.deliver(err);
+  if (fatal(err)) self->quit(std::move(err));
+}
+
+// Hands the committed round's writes to the syncer; they are answered once it synced.
+void sync_later(replica_pointer self, round& r) {
+  auto& st = self->state;
+  if (!st.syncer) {
+    st.syncer = st.cfg.detached_syncer ? self->spawn<caf::detached + caf::linked>(wal_syncer, st.db)
+                                       : self->spawn<caf::linked>(wal_syncer, st.db);
+  }
+  auto id = st.next_sync++;
+  auto& later = (*st.syncing)[id];
+  later.waiting = std::move(r.waiting);
+  later.hints = std::move(r.hints);
+  self->request(st.syncer, caf::infinite, sync_atom::value)
+      .then([self, id](bool) { synced(self, id, caf::none); },
+            [self, id](caf::error& err) { synced(self, id, std::move(err)); });
+}
+
 // Commits the round. A failed commit leaves the staged writes in doubt: they are answered
 // with the error. INTERNAL (on disk or not, nobody knows): the caller fails the replica; the
 // engine refuses writes from then on, so the supervisor takes the node down and its restart
 // recovers from what the WAL holds. UNAVAILABLE (the disk is short): the replica goes on, and
 // its Merkle trees, which took the staged digests, are rebuilt from disk when next asked for.
-[[nodiscard]] caf::error commit(replica_pointer self) {
+// A round that needs a sync on a replica that offloads them is answered once the syncer synced
+// (`inline_sync`: here and now, as when the replica stops).
+[[nodiscard]] caf::error commit(replica_pointer self, bool inline_sync = false) {
   auto& st = self->state;
   auto& r = *st.pending;
   if (r.waiting.empty()) {
@@ -335,7 +402,9 @@ bool fatal(const caf::error& err) {
   }
   // A hint is acknowledged as durable whatever the node's sync mode: it may be the only copy
   // the intended replica will ever get.
-  auto err = st.db->write(r.batch, st.cfg.sync || r.durable || !r.hints.empty());
+  bool needs_sync = st.cfg.sync || r.durable || !r.hints.empty();
+  bool later = needs_sync && st.cfg.offload_syncs && !inline_sync;
+  auto err = st.db->write(r.batch, needs_sync && !later);
   if (fatal(err)) {
     st.log->error("CommitFailed replica={} writes={} err=\"{}\"", st.cfg.index, r.waiting.size(),
                   describe(err));
@@ -346,16 +415,23 @@ bool fatal(const caf::error& err) {
   if (err) {
     for (auto& entry : r.waiting) entry.first.deliver(err);
     st.trees.clear();
+  } else if (later) {
+    sync_later(self, r);
   } else {
-    for (auto& [promise, reply] : r.waiting) promise.deliver(std::move(reply));
-    if (!r.hints.empty() && st.cfg.reg) {
-      if (auto store = st.cfg.reg->get_as<hint_store_actor>("hint_store"))
-        for (auto& [owner, h] : r.hints)
-          self->send(store, hints_atom::value, owner, h.count, h.bytes, h.oldest_ms);
-    }
+    acknowledge(self, r.waiting, r.hints);
   }
   r.reset();
   return err;
+}
+
+// The replica stops: what it committed and still owes a sync is synced here and answered.
+void sync_owed(replica_pointer self) {
+  auto& st = self->state;
+  if (st.syncing->empty()) return;
+  auto err = st.db->sync_wal();
+  auto ids = std::vector<uint64_t>{};
+  for (auto& [id, round] : *st.syncing) ids.push_back(id);
+  for (auto id : ids) synced(self, id, err);
 }
 
 caf::result<msg::ReplicaReadReply> on_read(replica_pointer self,
@@ -493,19 +569,30 @@ replica_actor::behavior_type replica(replica_pointer self, replica_config cfg,
   self->state.cfg = std::move(cfg);
   self->state.db = std::move(db);
   auto pending = self->state.pending;
+  auto syncing = self->state.syncing;
   // Writes still staged when the replica dies were never committed: not applied, safe to retry.
+  // Writes committed but not yet synced (offload_syncs) may or may not survive a crash.
   self->attach_functor(
-      [pending, role = replica_role(self->state.cfg.index)](const caf::error& why) {
-        if (pending->waiting.empty()) return;
-        auto err = make_error(errc::unavailable, role + " stopped before committing the write (" +
-                                                     (why ? describe(why) : "stopped") +
-                                                     "); it was not applied");
-        for (auto& entry : pending->waiting) entry.first.deliver(err);
-        pending->reset();
+      [pending, syncing, role = replica_role(self->state.cfg.index)](const caf::error& why) {
+        auto reason = why ? describe(why) : std::string{"stopped"};
+        if (!pending->waiting.empty()) {
+          auto err = make_error(errc::unavailable, role + " stopped before committing the write (" +
+                                                       reason + "); it was not applied");
+          for (auto& entry : pending->waiting) entry.first.deliver(err);
+          pending->reset();
+        }
+        auto doubt = make_error(errc::unavailable, role + " stopped before syncing the write (" +
+                                                       reason + "); it may or may not be kept");
+        for (auto& [id, round] : *syncing)
+          for (auto& entry : round.waiting) entry.first.deliver(doubt);
+        syncing->clear();
       });
   shield(self, "replica", [self](caf::scheduled_actor*, caf::exit_msg& msg) {
     caf::error failed;
-    if (msg.reason == caf::exit_reason::user_shutdown) failed = commit(self);
+    if (msg.reason == caf::exit_reason::user_shutdown) {
+      failed = commit(self, true);
+      sync_owed(self);
+    }
     self->quit(failed ? std::move(failed) : std::move(msg.reason));
   });
   return {

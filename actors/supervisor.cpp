@@ -71,7 +71,9 @@ std::vector<child> node_children(const supervisor_deps& deps) {
   for (uint32_t i = 0; i < deps.cfg.replica_actors; ++i) {
     auto cfg = make_replica_config(deps.cfg, i, deps.issuer);
     cfg.reg = deps.reg;
-    auto detached = deps.cfg.detached_replicas;
+    // An unsynced node's replicas run on the scheduler, their rare fsyncs on a syncer thread.
+    auto detached = deps.cfg.detached_replicas && deps.cfg.sync;
+    cfg.offload_syncs = deps.cfg.detached_replicas && !deps.cfg.sync;
     result.emplace_back(replica_role(i), [cfg, db = deps.db, detached](supervisor_pointer self) {
       return caf::actor_cast<caf::actor>(spawn_replica(self, cfg, db, detached));
     });

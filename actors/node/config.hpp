@@ -50,11 +50,11 @@ struct node_config {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_ca;
-  std::string acl;          // the ACL file; reloaded on SIGHUP
-  bool insecure = false;    // listen beyond loopback without TLS and an ACL (warned at start)
-  bool chaos = false;       // the admin listener serves fail-actor
-  std::string audit_log;    // JSON lines; "" = <data_dir>/audit.log, "off" = none
-  bool audit_data = false;  // data operations are audited too
+  std::string acl;             // the ACL file; reloaded on SIGHUP
+  bool insecure = false;       // listen beyond loopback without TLS and an ACL (warned at start)
+  bool chaos = false;          // the admin listener serves fail-actor
+  std::string audit_log;       // JSON lines; "" = <data_dir>/audit.log, "off" = none
+  bool audit_data = false;     // data operations are audited too
   std::string encryption_key;  // key file: RocksDB's files encrypted with AES-256-CTR
 
   // Data.
@@ -132,8 +132,9 @@ struct node_config {
   bool work_stealing = false;
   uint32_t middleman_workers = 0;
   std::string log_level = "info";
-  bool detached_replicas =
-      true;  // replicas and compaction on threads of their own (actor tests: no)
+  // Replicas (when syncing; actors/replica.hpp), their syncers and compaction on threads of
+  // their own. Actor tests: no, to run deterministically.
+  bool detached_replicas = true;
   wall_clock now_ms = system_wall_clock_ms;
 };
 

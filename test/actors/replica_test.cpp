@@ -97,6 +97,52 @@ TEST_CASE_METHOD(replica_fixture, "without sync the commit does not fsync", "[re
   CHECK(db->stats().wal_syncs == before.wal_syncs);
 }
 
+TEST_CASE_METHOD(replica_fixture,
+                 "unsynced on the scheduler, a write that must be durable is answered once the "
+                 "syncer synced, and the event loop never fsyncs",
+                 "[replica]") {
+  rcfg.sync = false;
+  rcfg.offload_syncs = true;
+  rcfg.detached_syncer = false;  // deterministic: the syncer runs on the test scheduler
+  auto unsynced = spawn();
+  auto durable = put("k", "v");
+  durable.set_durable(true);
+  auto before = db->stats();
+  auto plain = send_request<msg::ReplicaWriteReply>(unsynced, put("p", "v"));
+  sched.run();
+  CHECK(collect<msg::ReplicaWriteReply>(plain).reply);  // unsynced: at once, no fsync
+  CHECK(db->stats().wal_syncs == before.wal_syncs);
+  auto h = send_request<msg::ReplicaWriteReply>(unsynced, durable);
+  sched.run_once();  // staged
+  sched.run_once();  // committed without a sync, handed to the syncer
+  CHECK(db->stats().commits - before.commits == 2);
+  CHECK(db->stats().synced_commits == before.synced_commits);
+  CHECK_FALSE(collect<msg::ReplicaWriteReply>(h).arrived);
+  sched.run();  // the syncer syncs the WAL; then the write is answered
+  REQUIRE(collect<msg::ReplicaWriteReply>(h).reply);
+  CHECK(db->stats().wal_syncs - before.wal_syncs == 1);
+}
+
+TEST_CASE_METHOD(replica_fixture,
+                 "a replica that stops syncs what it committed without a sync, and answers it",
+                 "[replica]") {
+  rcfg.sync = false;
+  rcfg.offload_syncs = true;
+  rcfg.detached_syncer = false;
+  auto unsynced = spawn();
+  auto durable = put("k", "v");
+  durable.set_durable(true);
+  auto before = db->stats();
+  auto h = send_request<msg::ReplicaWriteReply>(unsynced, durable);
+  sched.run_once();
+  sched.run_once();  // committed, its sync asked of the syncer (not run yet)
+  REQUIRE_FALSE(collect<msg::ReplicaWriteReply>(h).arrived);
+  caf::anon_send_exit(unsynced, caf::exit_reason::user_shutdown);
+  sched.run();
+  REQUIRE(collect<msg::ReplicaWriteReply>(h).reply);
+  CHECK(db->stats().wal_syncs - before.wal_syncs >= 1);
+}
+
 TEST_CASE_METHOD(replica_fixture, "a write is acknowledged only after its commit", "[replica]") {
   auto h = send_request<msg::ReplicaWriteReply>(replica, put("k", "v"));
   sched.run_once();  // the write is staged; its commit is still queued

@@ -36,6 +36,7 @@ struct flags {
   std::string nodes = "127.0.0.1:7101";
   uint64_t records = 100000;
   size_t key_size = 16;
+  std::string key_prefix = "k";
   size_t value_size = 1024;
   bool load = false, no_load = false, smoke = false;
   std::string workload = "A", distribution = "uniform", target = "ringkv";
@@ -75,7 +76,11 @@ void add_options(CLI::App& app, flags& f) {
   app.add_option("--token", f.token, "ringkv: bearer token instead of a certificate");
   app.add_option("--records", f.records, "records loaded and then read/updated (default 100000)");
   app.add_option("--key-size", f.key_size,
-                 "key bytes: 'k' + the zero-padded record index (default 16)");
+                 "key bytes: --key-prefix + the zero-padded record index (default 16)");
+  app.add_option("--key-prefix", f.key_prefix,
+                 "what every key starts with (default k): runs with different prefixes use\n"
+                 "different records, so that one run's load does not write over another's\n"
+                 "(on ringkv, a blind write over a key another process wrote adds a sibling)");
   app.add_option("--value-size", f.value_size,
                  "value bytes, pseudo-random and fresh for every write (default 1024)");
   app.add_flag("--load", f.load, "run the load phase only (insert every record once)");
@@ -147,6 +152,7 @@ bench_config config_of(const CLI::App& app, const flags& f) {
   c.nodes = split(f.nodes);
   c.records = f.records;
   c.key_size = f.key_size;
+  c.key_prefix = f.key_prefix;
   c.value_size = f.value_size;
   c.load_only = f.load;
   c.no_load = f.no_load;

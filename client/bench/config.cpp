@@ -1,5 +1,7 @@
 #include "client/bench/config.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 namespace kv::bench {
@@ -88,10 +90,14 @@ std::string validate(const bench_config& cfg) {
     if (auto ep = parse_endpoint(n); !ep || ep->port == 0)
       return "--nodes: '" + n + "' is not HOST:PORT";
   if (cfg.records == 0) return "--records must be at least 1";
-  if (cfg.key_size < 1 + digits_for(cfg.records))
+  if (cfg.key_prefix.empty() || cfg.key_prefix.size() > 16 ||
+      !std::all_of(cfg.key_prefix.begin(), cfg.key_prefix.end(),
+                   [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '-'; }))
+    return "--key-prefix needs 1 to 16 of A-Z a-z 0-9 _ -, got '" + cfg.key_prefix + "'";
+  if (cfg.key_size < cfg.key_prefix.size() + digits_for(cfg.records))
     return "--key-size " + std::to_string(cfg.key_size) + " is too small for " +
-           std::to_string(cfg.records) + " records (needs " +
-           std::to_string(1 + digits_for(cfg.records)) + ")";
+           std::to_string(cfg.records) + " records after the prefix '" + cfg.key_prefix +
+           "' (needs " + std::to_string(cfg.key_prefix.size() + digits_for(cfg.records)) + ")";
   if (cfg.concurrency == 0) return "--concurrency must be at least 1";
   if (cfg.load_only && cfg.no_load) return "--load and --no-load exclude each other";
   if (cfg.load_only && cfg.tgt == target::echo) return "the echo target stores nothing to load";

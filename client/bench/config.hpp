@@ -25,6 +25,7 @@ struct bench_config {
   std::vector<std::string> nodes = {"127.0.0.1:7101"};  // HOST:PORT
   uint64_t records = 100000;
   size_t key_size = 16;
+  std::string key_prefix = "k";  // keys: this, then the zero-padded record index
   size_t value_size = 1024;
   bool load_only = false;  // --load: the load phase, nothing else
   bool no_load = false;    // --no-load: the data is already there

@@ -398,7 +398,7 @@ void etcd_driver::issue(uint32_t c) {
     remember(vc.error, conn.host + ": " + conn.why);
     return defer(c, steady::now() + 10ms);
   }
-  auto key = key_of(vc.current.record, cfg_.key_size);
+  auto key = key_of(vc.current.record, cfg_.key_size, cfg_.key_prefix);
   if (vc.current.kind == op_kind::read)
     http1::encode_request(conn.out, "POST", conn.host, "/v3/kv/range", json_type,
                           etcd::range_body(key));

@@ -27,10 +27,10 @@ size_t digits_for(uint64_t records) {
   return digits;
 }
 
-std::string key_of(uint64_t index, size_t key_size) {
+std::string key_of(uint64_t index, size_t key_size, std::string_view prefix) {
   std::string key(key_size, '0');
-  key[0] = 'k';
-  for (size_t i = key_size; i > 1 && index > 0; --i, index /= 10)
+  key.replace(0, prefix.size(), prefix);
+  for (size_t i = key_size; i > prefix.size() && index > 0; --i, index /= 10)
     key[i - 1] = static_cast<char>('0' + index % 10);
   return key;
 }

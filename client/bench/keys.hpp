@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace kv::bench {
 
@@ -26,9 +27,9 @@ class rng {
 // Decimal digits of the largest index below `records` ("k" + that many digits must fit).
 size_t digits_for(uint64_t records);
 
-// "k" followed by `index` zero-padded to key_size - 1 digits: "k000000000000042" for 16 bytes.
-// Precondition: key_size >= 1 + digits_for(index + 1).
-std::string key_of(uint64_t index, size_t key_size);
+// `prefix` followed by `index` zero-padded to key_size bytes in all: "k000000000000042" for 16
+// bytes. Precondition: key_size >= prefix.size() + digits_for(index + 1).
+std::string key_of(uint64_t index, size_t key_size, std::string_view prefix = "k");
 
 // Overwrites `value` with `size` pseudo-random bytes (8 per generator step).
 void fill_value(std::string& value, size_t size, rng& gen);

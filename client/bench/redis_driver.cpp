@@ -399,7 +399,7 @@ void redis_driver::issue(uint32_t c, std::optional<size_t> ask_master) {
   auto& vc = clients_[c];
   vc.error.clear();
   vc.redirect.reset();
-  auto key = key_of(vc.current.record, cfg_.key_size);
+  auto key = key_of(vc.current.record, cfg_.key_size, cfg_.key_prefix);
   auto* conn = link(c, ask_master ? *ask_master : route(key));
   if (!conn) {
     // Completed later, so a server that is down does not make the loop spin.

@@ -160,6 +160,7 @@ std::string json_config(const bench_config& c) {
   return "{\"target\":" + json_string(std::string{to_string(c.tgt)}) + ",\"nodes\":[" + nodes +
          "],\"records\":" + std::to_string(c.records) +
          ",\"key_size\":" + std::to_string(c.key_size) +
+         ",\"key_prefix\":" + json_string(c.key_prefix) +
          ",\"value_size\":" + std::to_string(c.value_size) +
          ",\"load\":" + (c.load_only ? "true" : "false") +
          ",\"no_load\":" + (c.no_load ? "true" : "false") +

@@ -150,7 +150,7 @@ void send_get(driver_actor* self, uint64_t record, msg::GetRequest req) {
 msg::PutRequest make_put(driver_state& st, uint64_t record, bool with_context) {
   msg::PutRequest req;
   *req.mutable_options() = st.write_opts;
-  req.set_key(key_of(record, st.cfg.key_size));
+  req.set_key(key_of(record, st.cfg.key_size, st.cfg.key_prefix));
   req.set_value(st.ops->next_value());
   if (with_context) req.set_context(st.contexts[record]);
   return req;
@@ -170,7 +170,7 @@ void issue_op(driver_actor* self) {
     return send_put(self, next.record, make_put(st, next.record, true));
   msg::GetRequest req;
   *req.mutable_options() = st.read_opts;
-  req.set_key(key_of(next.record, st.cfg.key_size));
+  req.set_key(key_of(next.record, st.cfg.key_size, st.cfg.key_prefix));
   send_get(self, next.record, std::move(req));
 }
 

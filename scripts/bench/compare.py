@@ -93,6 +93,7 @@ class Features:
     workloads: tuple
     load_concurrency: bool
     cpu_pids: bool = False  # --cpu-pids: kvbench counts the servers' CPU time
+    key_prefix: bool = False  # --key-prefix: each cell loads records of its own
 
 
 def features_of(text):
@@ -103,7 +104,8 @@ def features_of(text):
     return Features(targets=choices("--target"),
                     workloads=tuple(w.upper() for w in choices("--workload")),
                     load_concurrency="--load-concurrency" in text,
-                    cpu_pids="--cpu-pids" in text)
+                    cpu_pids="--cpu-pids" in text,
+                    key_prefix="--key-prefix" in text)
 
 
 def kvbench_features(kvbench):

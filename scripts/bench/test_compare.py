@@ -366,6 +366,18 @@ class KvbenchCommand(unittest.TestCase):
         self.assertEqual(argv[argv.index("--cpu-pids") + 1], "101,102,103")
         self.assertNotIn("--cpu-pids", self.argv(features, []))
 
+    def test_each_cell_loads_keys_of_its_own(self):
+        features = compare.Features(targets=(), workloads=(), load_concurrency=True,
+                                    key_prefix=True)
+        argv = self.argv(features, [])
+        prefix = argv[argv.index("--key-prefix") + 1]
+        self.assertRegex(prefix, r"^c[0-9a-f]{6}$")
+        other = cells.Cell(R.RINGKV_3_UNSYNCED, "A", 64)
+        self.assertNotEqual(prefix, cells.key_prefix_of(other))
+        self.assertEqual(prefix, cells.key_prefix_of(self.CELL))  # the same in every round
+        old = compare.Features(targets=(), workloads=(), load_concurrency=True)
+        self.assertNotIn("--key-prefix", self.argv(old, []))
+
     def test_an_older_kvbench_gets_no_cpu_pids(self):
         features = compare.Features(targets=(), workloads=(), load_concurrency=True)
         self.assertNotIn("--cpu-pids", self.argv(features, [101]))

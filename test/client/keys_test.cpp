@@ -217,3 +217,25 @@ TEST_CASE("a seed fixes the whole operation stream", "[keys][workload]") {
   }
   CHECK(a.next_value() == b.next_value());
 }
+
+TEST_CASE("a key prefix replaces the k and keeps the key size", "[keys]") {
+  CHECK(key_of(42, 16, "c3") == "c300000000000042");
+  CHECK(key_of(42, 16, "c3").size() == 16);
+  CHECK(key_of(7, 4, "ab") == "ab07");
+  CHECK(key_of(0, 16, "k") == key_of(0, 16));
+}
+
+TEST_CASE("a key prefix must be short and plain, and leave room for the index", "[keys]") {
+  bench_config cfg;
+  cfg.records = 1000;  // 3 digits
+  cfg.key_prefix = "cell-7";
+  cfg.key_size = 9;
+  CHECK(validate(cfg).empty());
+  cfg.key_size = 8;
+  CHECK(validate(cfg).find("--key-size 8 is too small") != std::string::npos);
+  cfg.key_size = 16;
+  for (auto bad : {"", "a b", "x/y", "0123456789abcdefg"}) {
+    cfg.key_prefix = bad;
+    CHECK(validate(cfg).find("--key-prefix") != std::string::npos);
+  }
+}

@@ -63,7 +63,7 @@ struct round {
 };
 
 // Writes committed without the sync they need, answered once the syncer has synced the WAL
-// (replica_config::offload_syncs): by round, in the order they were committed.
+// (replica_config::offload_syncs): by round id, in the order they were committed.
 struct syncing_round {
   std::vector<std::pair<write_promise, msg::ReplicaWriteReply>> waiting;
   std::map<std::string, staged_hints> hints;
@@ -87,8 +87,9 @@ struct replica_state {
   std::shared_ptr<storage::engine> db;
   std::shared_ptr<round> pending = std::make_shared<round>();
   std::shared_ptr<syncing_rounds> syncing = std::make_shared<syncing_rounds>();
-  uint64_t next_sync = 1;
-  caf::actor syncer;  // spawned on first use
+  uint64_t next_sync = 1;       // the id of the next round handed to the syncer
+  bool sync_in_flight = false;  // the syncer was asked and has not answered yet
+  caf::actor syncer;            // spawned on first use
   // Merkle trees of the partitions anti-entropy asked about, current with every staged write.
   std::unordered_map<uint32_t, storage::merkle_tree> trees;
   std::shared_ptr<spdlog::logger> log = log::get("replica");
@@ -355,35 +356,52 @@ void acknowledge(replica_pointer self, Waiting& waiting, const Hints& hints) {
       self->send(store, hints_atom::value, owner, h.count, h.bytes, h.oldest_ms);
 }
 
-// The syncer answered for round `id`: its writes are durable, or in doubt with `err` (the
-// engine then refuses every write, and the replica fails like on a failed commit).
-void synced(replica_pointer self, uint64_t id, caf::error err) {
+void ask_sync(replica_pointer self);
+
+// The syncer synced the WAL after round `upto` was committed: that round and every earlier one
+// are durable, or in doubt with `err` (the engine then refuses every write, and the replica
+// fails like on a failed commit). Rounds committed since wait for the next sync.
+void synced(replica_pointer self, uint64_t upto, caf::error err) {
   auto& st = self->state;
-  auto i = st.syncing->find(id);
-  if (i == st.syncing->end()) return;
-  auto round = std::move(i->second);
-  st.syncing->erase(i);
-  if (!err) return acknowledge(self, round.waiting, round.hints);
-  st.log->error("SyncFailed replica={} writes={} err=\"{}\"", st.cfg.index, round.waiting.size(),
-                describe(err));
-  for (auto& entry : round.waiting) entry.first.deliver(err);
-  if (fatal(err)) self->quit(std::move(err));
+  st.sync_in_flight = false;
+  auto& rounds = *st.syncing;
+  auto end = rounds.upper_bound(upto);
+  for (auto i = rounds.begin(); i != end; ++i) {
+    if (!err) {
+      acknowledge(self, i->second.waiting, i->second.hints);
+      continue;
+    }
+    st.log->error("SyncFailed replica={} writes={} err=\"{}\"", st.cfg.index,
+                  i->second.waiting.size(), describe(err));
+    for (auto& entry : i->second.waiting) entry.first.deliver(err);
+  }
+  rounds.erase(rounds.begin(), end);
+  if (fatal(err)) return self->quit(std::move(err));
+  if (!rounds.empty()) ask_sync(self);
 }
 
-// Hands the committed round's writes to the syncer; they are answered once it synced.
-void sync_later(replica_pointer self, round& r) {
+// Asks the syncer for one sync covering every round committed so far (group commit for the
+// syncs: rounds that come while it syncs share the next one).
+void ask_sync(replica_pointer self) {
   auto& st = self->state;
   if (!st.syncer) {
     st.syncer = st.cfg.detached_syncer ? self->spawn<caf::detached + caf::linked>(wal_syncer, st.db)
                                        : self->spawn<caf::linked>(wal_syncer, st.db);
   }
-  auto id = st.next_sync++;
-  auto& later = (*st.syncing)[id];
+  st.sync_in_flight = true;
+  auto upto = st.next_sync - 1;
+  self->request(st.syncer, caf::infinite, sync_atom::value)
+      .then([self, upto](bool) { synced(self, upto, caf::none); },
+            [self, upto](caf::error& err) { synced(self, upto, std::move(err)); });
+}
+
+// Hands the committed round's writes to the syncer; they are answered once it synced.
+void sync_later(replica_pointer self, round& r) {
+  auto& st = self->state;
+  auto& later = (*st.syncing)[st.next_sync++];
   later.waiting = std::move(r.waiting);
   later.hints = std::move(r.hints);
-  self->request(st.syncer, caf::infinite, sync_atom::value)
-      .then([self, id](bool) { synced(self, id, caf::none); },
-            [self, id](caf::error& err) { synced(self, id, std::move(err)); });
+  if (!st.sync_in_flight) ask_sync(self);
 }
 
 // Commits the round. A failed commit leaves the staged writes in doubt: they are answered
@@ -427,11 +445,7 @@ void sync_later(replica_pointer self, round& r) {
 // The replica stops: what it committed and still owes a sync is synced here and answered.
 void sync_owed(replica_pointer self) {
   auto& st = self->state;
-  if (st.syncing->empty()) return;
-  auto err = st.db->sync_wal();
-  auto ids = std::vector<uint64_t>{};
-  for (auto& [id, round] : *st.syncing) ids.push_back(id);
-  for (auto id : ids) synced(self, id, err);
+  if (!st.syncing->empty()) synced(self, st.next_sync - 1, st.db->sync_wal());
 }
 
 caf::result<msg::ReplicaReadReply> on_read(replica_pointer self,

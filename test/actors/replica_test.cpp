@@ -123,6 +123,33 @@ TEST_CASE_METHOD(replica_fixture,
   CHECK(db->stats().wal_syncs - before.wal_syncs == 1);
 }
 
+TEST_CASE_METHOD(replica_fixture, "rounds committed while the syncer syncs share its next sync",
+                 "[replica]") {
+  rcfg.sync = false;
+  rcfg.offload_syncs = true;
+  rcfg.detached_syncer = false;
+  auto unsynced = spawn();
+  auto durable = [](const std::string& key) {
+    auto req = put(key, "v");
+    req.set_durable(true);
+    return req;
+  };
+  auto before = db->stats();
+  std::vector<decltype(send_request<msg::ReplicaWriteReply>(unsynced, durable("")))> handles;
+  for (auto key : {"a", "b", "c"}) {
+    handles.push_back(send_request<msg::ReplicaWriteReply>(unsynced, durable(key)));
+    for (int step = 0; step < 2; ++step) {  // staged, then committed: before the syncer runs
+      REQUIRE(sched.prioritize(unsynced));
+      sched.run_once();
+    }
+  }
+  CHECK(db->stats().commits - before.commits == 3);
+  sched.run();
+  for (auto& h : handles) CHECK(collect<msg::ReplicaWriteReply>(h).reply);
+  // One sync for a, asked at once; one for b and c, which came while it was asked.
+  CHECK(db->stats().wal_syncs - before.wal_syncs == 2);
+}
+
 TEST_CASE_METHOD(replica_fixture,
                  "a replica that stops syncs what it committed without a sync, and answers it",
                  "[replica]") {

@@ -139,6 +139,9 @@ def parser():
                    help="copies of the three workloads, each on keys of its own (default "
                         f"{GROUPS}: {GROUPS * 7} clients)")
     r.add_argument("--converge-s", type=float, default=60, help="bound for convergence checks")
+    r.add_argument("--sync", choices=["always", "none"], default="always",
+                   help="the nodes' --sync (none: no fsync before the ack; a process crash "
+                        "still loses nothing)")
     r.add_argument("--dir", help="where data, logs, history and verdict go")
     r.add_argument("--history", help="history file (default DIR/history.jsonl)")
     r.add_argument("--compose", metavar="PROJECT",

@@ -30,10 +30,14 @@ SETTLE_S = 3
 CONFIG = os.path.join(ROOT, "scripts", "compose", "chaos.toml")
 
 
-def node_config(workdir, broken):
-    """Writes the nodes' configuration into `workdir`; --broken lww makes sets last-write-wins."""
+def node_config(workdir, broken, sync="always"):
+    """Writes the nodes' configuration into `workdir`; --broken lww makes sets last-write-wins,
+    --sync none makes the nodes acknowledge before the fsync (their replicas then run on the
+    scheduler, and their hints are synced by a syncer thread: actors/replica.hpp)."""
     with open(CONFIG) as f:
         text = f.read()
+    if sync != "always":
+        text = f'sync = "{sync}"\n' + text
     if broken == "lww":
         text = text.replace("[namespaces.sets]\n", "[namespaces.sets]\nlww = true\n")
     path = os.path.join(workdir, "node.toml")
@@ -56,7 +60,11 @@ def run(args):
     # write(2) each. The run flushes it before reading it back.
     rec = Recorder(open(history_path, "w", buffering=1 << 16),
                    open(os.path.join(workdir, "faults.jsonl"), "w"))
-    config = node_config(workdir, args.broken)
+    if args.compose and args.sync != "always":
+        print("chaos: --sync applies to the nodes chaos.py starts, not to a compose project",
+              file=sys.stderr)
+        return 2
+    config = node_config(workdir, args.broken, args.sync)
     rec.say(f"seed {args.seed}, {args.nodes} nodes, {args.duration} s, faults "
             f"{','.join(faults)}, dir {workdir}")
     if args.compose:

@@ -130,6 +130,18 @@ struct peered_node {
   std::optional<node> n;
 };
 
+// A peered node and the peer, connected to its peer listener, with an actor to send from.
+struct peer_session {
+  explicit peer_session(bool tls) : setup{dir.str(), tls}, front{setup.connect(p)} {}
+
+  kv::test::temp_dir dir;
+  peered_node setup;
+  peer p;
+  caf::actor front;
+  caf::scoped_actor self{p.sys};
+  node& n = *setup.n;
+};
+
 }  // namespace
 
 TEST_CASE("errors and unexpected messages from a peer do not stop the node",
@@ -197,12 +209,10 @@ TEST_CASE("gossip with a row or a table out of bounds leaves the node serving, w
           "[integration][port][gossip]") {
   auto tls = GENERATE(false, true);
   INFO((tls ? "mutual TLS" : "plain"));
-  kv::test::temp_dir dir;
-  peered_node setup{dir.str(), tls};
-  auto& n = *setup.n;
-  peer p;
-  auto front = setup.connect(p);
-  caf::scoped_actor self{p.sys};
+  peer_session session{tls};
+  auto& n = session.n;
+  auto& front = session.front;
+  auto& self = session.self;
 
   // A weight of 2^22 gave 2^32 tokens: an assert, or 0 tokens and an endless walk.
   kv::msg::MemberTable heavy;
@@ -228,16 +238,14 @@ TEST_CASE("gossip with a row or a table out of bounds leaves the node serving, w
   CHECK(n.proc().running());
 }
 
-TEST_CASE("a peer's gossip speaks only for itself: it cannot move, re-place or revive another",
+TEST_CASE("a peer's gossip speaks only for itself: it cannot move or re-place another",
           "[integration][port][gossip]") {
   auto tls = GENERATE(false, true);
   INFO((tls ? "mutual TLS" : "plain"));
-  kv::test::temp_dir dir;
-  peered_node setup{dir.str(), tls};
-  auto& n = *setup.n;
-  peer p;
-  auto front = setup.connect(p);
-  caf::scoped_actor self{p.sys};
+  peer_session session{tls};
+  auto& n = session.n;
+  auto& front = session.front;
+  auto& self = session.self;
   auto table = [](std::vector<std::tuple<std::string, std::string, uint64_t, uint32_t>> rows) {
     kv::msg::MemberTable t;
     t.set_from("evil");

@@ -53,6 +53,10 @@ def run(args):
         print(f"chaos: unknown fault '{unknown[0]}' (known: {', '.join(FAULTS)})",
               file=sys.stderr)
         return 2
+    if args.compose and args.sync != "always":
+        print("chaos: --sync applies to the nodes chaos.py starts, not to a compose project",
+              file=sys.stderr)
+        return 2
     workdir = args.dir or os.path.join("/tmp", f"ringkv-chaos-{os.getpid()}")
     os.makedirs(workdir, exist_ok=True)
     history_path = args.history or os.path.join(workdir, "history.jsonl")
@@ -60,10 +64,6 @@ def run(args):
     # write(2) each. The run flushes it before reading it back.
     rec = Recorder(open(history_path, "w", buffering=1 << 16),
                    open(os.path.join(workdir, "faults.jsonl"), "w"))
-    if args.compose and args.sync != "always":
-        print("chaos: --sync applies to the nodes chaos.py starts, not to a compose project",
-              file=sys.stderr)
-        return 2
     config = node_config(workdir, args.broken, args.sync)
     rec.say(f"seed {args.seed}, {args.nodes} nodes, {args.duration} s, faults "
             f"{','.join(faults)}, dir {workdir}")
